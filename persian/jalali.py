@@ -1,0 +1,89 @@
+"""Jalali (Solar Hijri) dates at the edges: internal dates are ``datetime.date``.
+
+Formatting writes Persian digits; parsing accepts any digits and the common forms people type:
+``۱۴۰۳/۰۵/۱۲``, ``1403-5-12``, ``1403.05.12`` and «۱۲ مرداد ۱۴۰۳».
+"""
+
+import datetime as dt
+import re
+from typing import Final
+
+import jdatetime
+
+from persian.digits import to_ascii_digits, to_persian_digits
+
+JALALI_MONTHS: Final = (
+    "فروردین",
+    "اردیبهشت",
+    "خرداد",
+    "تیر",
+    "مرداد",
+    "شهریور",
+    "مهر",
+    "آبان",
+    "آذر",
+    "دی",
+    "بهمن",
+    "اسفند",
+)
+# Spellings people use besides the canonical ones (Arabic letters are normalised beforehand).
+_MONTH_ALIASES: Final = {name: i + 1 for i, name in enumerate(JALALI_MONTHS)} | {
+    "اردبیهشت": 2,
+    "امرداد": 5,
+    "ابان": 8,
+}
+_NUMERIC: Final = re.compile(r"^\s*(\d{4})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{1,2})\s*$")
+_WORDS: Final = re.compile(r"^\s*(\d{1,2})\s+(\S+)\s+(?:ماه\s+)?(?:سال\s+)?(\d{4})\s*$")
+
+
+def to_jalali(day: dt.date) -> tuple[int, int, int]:
+    """Return the Jalali (year, month, day) of a Gregorian date."""
+    j = jdatetime.date.fromgregorian(date=day)
+    return j.year, j.month, j.day
+
+
+def from_jalali(year: int, month: int, day: int) -> dt.date:
+    """Return the Gregorian date of a Jalali date; raise ``ValueError`` if it does not exist."""
+    try:
+        result: dt.date = jdatetime.date(year, month, day).togregorian()
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"no such Jalali date: {year}-{month}-{day}") from exc
+    return result
+
+
+def format_jalali(day: dt.date) -> str:
+    """Return ``۱۴۰۳/۰۵/۱۲``."""
+    y, m, d = to_jalali(day)
+    return to_persian_digits(f"{y:04d}/{m:02d}/{d:02d}")
+
+
+def format_jalali_long(day: dt.date) -> str:
+    """Return «۱۲ مرداد ۱۴۰۳»."""
+    y, m, d = to_jalali(day)
+    return f"{to_persian_digits(d)} {JALALI_MONTHS[m - 1]} {to_persian_digits(y)}"
+
+
+def format_jalali_month(year: int, month: int) -> str:
+    """Return «مرداد ۱۴۰۳» for a Jalali year and month."""
+    if not 1 <= month <= 12:
+        raise ValueError(f"no such Jalali month: {month}")
+    return f"{JALALI_MONTHS[month - 1]} {to_persian_digits(year)}"
+
+
+def month_number(name: str) -> int | None:
+    """Return 1–12 for a Jalali month name (Arabic letters already normalised), else ``None``."""
+    return _MONTH_ALIASES.get(name.strip())
+
+
+def parse_jalali(text: str) -> dt.date:
+    """Parse a typed Jalali date into a Gregorian ``date``; raise ``ValueError`` if it is not one."""
+    ascii_text = to_ascii_digits(text).replace("ي", "ی").replace("ك", "ک")
+    match = _NUMERIC.match(ascii_text)
+    if match:
+        return from_jalali(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    match = _WORDS.match(ascii_text)
+    if match:
+        month = month_number(match.group(2))
+        if month is not None:
+            return from_jalali(int(match.group(3)), month, int(match.group(1)))
+    raise ValueError(f"not a Jalali date: {text!r}")

@@ -1,0 +1,161 @@
+"""The one typed, frozen settings object, built at start-up by :func:`load_settings`.
+
+Non-secret settings come from ``config.yml`` (each business parameter with its source there);
+secrets and deployment values from the environment only. Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yml"
+
+Weekday = Literal["saturday", "sunday", "monday", "tuesday", "wednesday", "thursday", "friday"]
+WEEKDAY_NUMBERS: dict[Weekday, int] = {
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class IdentityConfig(_Section):
+    max_failures: int = Field(5, ge=1)
+    failure_window_minutes: int = Field(30, ge=1)
+    lockout_minutes: int = Field(60, ge=1)
+
+
+class EligibilityConfig(_Section):
+    grace_days_after_last_paid_month: int = Field(60, ge=0)
+    pensioner_coverage_days: int = Field(365, ge=1)
+
+
+class DependantsConfig(_Section):
+    son_age_limit_years: int = Field(20, ge=1)
+    husband_min_age_years: int = Field(60, ge=1)
+    father_min_age_years: int = Field(60, ge=1)
+    mother_min_age_years: int = Field(55, ge=1)
+
+
+class ContributionsConfig(_Section):
+    insured_share_percent: int = 7
+    employer_share_percent: int = 20
+    unemployment_share_percent: int = 3
+    government_share_percent: int = 3
+    days_per_month: int = 30
+    days_per_year: int = 360
+
+
+class TicketsConfig(_Section):
+    due_working_days: dict[Literal["insurance", "medical", "other"], int] = Field(
+        default_factory=lambda: {"insurance": 3, "medical": 7, "other": 10}
+    )
+    max_working_days: int = Field(10, ge=1)
+    weekend_days: tuple[Weekday, ...] = ("friday",)
+    # Jalali "MM-DD" that recur every year, and Jalali "YYYY-MM-DD" for one year only.
+    recurring_holidays: tuple[str, ...] = ()
+    holidays: tuple[str, ...] = ()
+
+
+class VoluntaryConfig(_Section):
+    payment_deadline_days: int = 20
+    medical_exam_months: int = 2
+    max_unpaid_slip_months: int = 2
+    min_prior_record_days: int = 30
+    max_age_years: int = 50
+    rate_percent: float = 27
+    min_wage_base_rial: int = 103_909_680
+    max_wage_base_rial: int = 727_367_760
+
+
+class ContactCentreConfig(_Section):
+    always_open: bool = False
+    hours: dict[Weekday, tuple[dt.time, dt.time]] = Field(default_factory=dict)
+    phone: str = "1420"
+    ussd: str = "*1420*4#"
+    eservices_url: str = "https://eservices.tamin.ir"
+    portal_url: str = "https://es.tamin.ir"
+    account_url: str = "https://account.tamin.ir"
+    eligibility_urls: tuple[str, ...] = ("https://darman.tamin.ir", "https://medical.tamin.ir")
+    app_name: str = "تأمین من"
+
+
+class AppConfig(_Section):
+    """Everything ``config.yml`` holds, validated."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    timezone: str = "Asia/Tehran"
+    identity: IdentityConfig = IdentityConfig()
+    eligibility: EligibilityConfig = EligibilityConfig()
+    dependants: DependantsConfig = DependantsConfig()
+    contributions: ContributionsConfig = ContributionsConfig()
+    tickets: TicketsConfig = TicketsConfig()
+    voluntary: VoluntaryConfig = VoluntaryConfig()
+    contact_centre: ContactCentreConfig = ContactCentreConfig()
+    nlu: dict[str, Any] = Field(default_factory=dict)
+
+
+class EnvSettings(BaseSettings):
+    """Secrets and deployment values, from the environment only."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'tamin.db'}"
+    redis_url: str | None = None
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    bale_bot_token: SecretStr | None = None
+    bale_api_base: str = "https://tapi.bale.ai"
+    # Webhook mode when set: the public HTTPS base URL that Telegram and Bale can reach.
+    public_base_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    # Signs console session cookies; generated per process when unset (sessions end on restart).
+    console_secret_key: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "INFO"
+    tamin_config: Path = DEFAULT_CONFIG_PATH
+
+
+class Settings(BaseModel):
+    """The settings object every factory takes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    env: EnvSettings
+    config: AppConfig
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.env.database_url.startswith("sqlite")
+
+
+def load_config(path: Path | str) -> AppConfig:
+    """Read and validate ``config.yml``."""
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: the top level must be a mapping")
+    return AppConfig.model_validate(data)
+
+
+def load_settings(config_path: Path | str | None = None, **env_overrides: Any) -> Settings:
+    """Build the settings from the environment and ``config.yml`` (tests pass overrides)."""
+    env = EnvSettings(**env_overrides)
+    config = load_config(config_path or env.tamin_config)
+    return Settings(env=env, config=config)

@@ -60,10 +60,15 @@ class ContributionsConfig(_Section):
     days_per_year: int = 360
 
 
+TicketCategory = Literal["insurance", "medical", "other"]
+
+
+def _default_due_days() -> dict[TicketCategory, int]:
+    return {"insurance": 3, "medical": 7, "other": 10}
+
+
 class TicketsConfig(_Section):
-    due_working_days: dict[Literal["insurance", "medical", "other"], int] = Field(
-        default_factory=lambda: {"insurance": 3, "medical": 7, "other": 10}
-    )
+    due_working_days: dict[TicketCategory, int] = Field(default_factory=_default_due_days)
     max_working_days: int = Field(10, ge=1)
     weekend_days: tuple[Weekday, ...] = ("friday",)
     # Jalali "MM-DD" that recur every year, and Jalali "YYYY-MM-DD" for one year only.

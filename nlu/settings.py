@@ -1,0 +1,106 @@
+"""The NLU component's settings: defaults merged with the ``nlu:`` section of ``config.yml``.
+
+Like a Rasa component, the component declares its defaults here and the deployment overrides
+only what it needs. Unknown keys are an error (a typo would otherwise be silently ignored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+DEFAULT_DATA_DIR = PACKAGE_DIR / "data"
+DEFAULT_TEST_DIR = DEFAULT_DATA_DIR / "test"
+DEFAULT_MODEL_DIR = PROJECT_ROOT / "var" / "nlu-model"
+DEFAULT_REPORT_DIR = PROJECT_ROOT / "var" / "nlu-report"
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yml"
+
+
+class NluSettings(BaseModel):
+    """Every knob of the NLU component, with its default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Where the trained model lives; relative paths are taken from the project root.
+    model_dir: str = "var/nlu-model"
+    # Training data files or folders (Rasa 3 YAML); folders are read without their test/ split.
+    data: tuple[str, ...] = ("nlu/data",)
+    # Character n-grams inside word boundaries survive typos, missing half-spaces and Finglish
+    # spelling variants; word n-grams add the phrase-level signal.
+    char_ngram_min: int = Field(2, ge=1)
+    char_ngram_max: int = Field(5, ge=1)
+    word_ngram_max: int = Field(2, ge=1)
+    # The linear model: "svm" (LinearSVC calibrated with Platt scaling) or "logreg".
+    classifier: Literal["svm", "logreg"] = "svm"
+    regularization_c: float = Field(0.5, gt=0)
+    calibration_folds: int = Field(5, ge=2)
+    # False: one SVM on all data, calibrated on cross-validated predictions (one model to store
+    # and evaluate); True: an average of one calibrated SVM per fold.
+    calibration_ensemble: bool = True
+    class_weight_balanced: bool = True
+    # Share of domain examples added again behind a greeting («سلام، …»), see nlu.model.
+    greeting_augmentation: float = Field(0.3, ge=0, le=1)
+    # Below this top confidence the message is treated as out_of_scope.
+    out_of_scope_threshold: float = Field(0.35, ge=0, le=1)
+    # When the top two intents are closer than this, the result is flagged ambiguous.
+    ambiguity_margin: float = Field(0.15, ge=0, le=1)
+    # How many intents intent_ranking lists (Rasa's ranking_length).
+    ranking_length: int = Field(10, ge=1)
+    random_state: int = 42
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> NluSettings:
+        if self.char_ngram_min > self.char_ngram_max:
+            raise ValueError("char_ngram_min must not exceed char_ngram_max")
+        return self
+
+    @classmethod
+    def from_section(cls, section: Mapping[str, Any] | None = None) -> NluSettings:
+        """Merge a ``config.yml`` ``nlu:`` section over the defaults."""
+        values = dict(section or {})
+        if isinstance(values.get("data"), str):
+            values["data"] = (values["data"],)
+        return cls.model_validate(values)
+
+    def resolve(self, path: str) -> Path:
+        """Return ``path`` as an absolute path, relative ones taken from the project root."""
+        p = Path(path)
+        return p if p.is_absolute() else PROJECT_ROOT / p
+
+    @property
+    def model_path(self) -> Path:
+        return self.resolve(self.model_dir)
+
+    @property
+    def data_paths(self) -> list[Path]:
+        return [self.resolve(p) for p in self.data]
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        """The settings that change what training produces (not where it is stored)."""
+        return self.model_dump(
+            mode="json",
+            exclude={
+                "model_dir",
+                "data",
+                "out_of_scope_threshold",
+                "ambiguity_margin",
+                "ranking_length",
+            },
+        )
+
+
+def read_config_section(config_path: Path | None = None) -> dict[str, Any]:
+    """Return the ``nlu:`` section of ``config.yml`` (empty when the file or section is absent)."""
+    path = config_path or DEFAULT_CONFIG_PATH
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8") as fh:
+        loaded = yaml.safe_load(fh) or {}
+    section = loaded.get("nlu") if isinstance(loaded, dict) else None
+    return dict(section) if isinstance(section, dict) else {}

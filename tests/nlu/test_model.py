@@ -1,0 +1,241 @@
+"""The component: settings, parse results, persist/load round trip, staleness, and the bar."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from nlu import OUT_OF_SCOPE, ModelNotUsable, NluModel, NluSettings, load_or_train
+from nlu.evaluate import evaluate
+from nlu.features import canonical_text
+from nlu.settings import DEFAULT_DATA_DIR
+from nlu.training_data import TrainingData
+
+SAMPLES = [
+    "میخوام ببینم بیمه‌ام فعاله",
+    "ميخوام ببينم بيمه ام فعاله",
+    "سلام",
+    "estehghagh darman",
+    "کد ملی ۰۸۳۰۱۶۶۱۳۰ و موبایل +98 912 123 4567",
+    "پیگیری ١٤٢٠-١٢٣٤٥٦",
+    "قیمت دلار امروز",
+    "",
+]
+
+
+def test_settings_merge_over_defaults_and_refuse_unknown_keys() -> None:
+    merged = NluSettings.from_section({"out_of_scope_threshold": 0.5, "data": "nlu/data"})
+    assert merged.out_of_scope_threshold == 0.5
+    assert merged.data == ("nlu/data",)
+    assert merged.char_ngram_max == NluSettings().char_ngram_max
+    with pytest.raises(ValidationError):
+        NluSettings.from_section({"out_of_scope_treshold": 0.5})
+    with pytest.raises(ValidationError):
+        NluSettings.from_section({"char_ngram_min": 6, "char_ngram_max": 3})
+
+
+def test_canonical_text_folds_the_ways_one_word_is_typed() -> None:
+    forms = ["می‌خوام", "می خوام", "میخوام", "مي‌خوام"]
+    assert len({canonical_text(f) for f in forms}) == 1
+    assert canonical_text("بیمه ام") == canonical_text("بیمه‌ام") == canonical_text("بیمه‌ام")
+    assert canonical_text("سلاااااام!!") == canonical_text("سلام")
+    assert canonical_text("كد ۰۸۳۰۱۶۶۱۳۰") == canonical_text("کد 1234567890")
+    assert "1420" in canonical_text("*۱۴۲۰*۴#")
+
+
+def test_parse_gives_rasa_shape(nlu_model: NluModel) -> None:
+    result = nlu_model.parse("بیمه پسرم ۰۹۱۲ ۱۲۳ ۴۵۶۷ فعاله؟").to_rasa_dict()
+    assert set(result) >= {"text", "intent", "entities", "intent_ranking"}
+    assert set(result["intent"]) == {"name", "confidence"}
+    assert result["intent"]["name"] == "check_eligibility"
+    assert [(e["entity"], e["value"]) for e in result["entities"]] == [
+        ("relation", "son"),
+        ("mobile", "09121234567"),
+    ]
+    for entity in result["entities"]:
+        assert {"entity", "value", "start", "end"} <= set(entity)
+    ranking = result["intent_ranking"]
+    assert ranking[0]["name"] == result["intent"]["name"]
+    confidences = [r["confidence"] for r in ranking]
+    assert confidences == sorted(confidences, reverse=True)
+    assert isinstance(result["ambiguous"], bool) and isinstance(result["fallback"], bool)
+    json.dumps(result, ensure_ascii=False)
+
+
+def test_confidences_are_probabilities(nlu_model: NluModel) -> None:
+    proba = nlu_model.classifier.predict_proba(SAMPLES[:-1])
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    assert (proba >= 0).all() and (proba <= 1).all()
+
+
+def test_exported_classifier_reproduces_scikit_learn(
+    training_data: TrainingData, test_data: TrainingData
+) -> None:
+    from nlu.classifier import IntentClassifier, char_wb_ngrams, fit_sklearn, word_ngrams
+
+    settings = NluSettings(calibration_folds=3)
+    texts = [e.text for e in training_data.examples]
+    features, model = fit_sklearn(texts, [e.intent for e in training_data.examples], settings)
+    exported = IntentClassifier.from_sklearn(features, model, settings)
+    probe = texts + [e.text for e in test_data.examples] + ["", "x", "a  b\tc"]
+    canonical = [canonical_text(t) for t in probe]
+    char, word = (t for _, t in features.transformer_list)
+    char_analyzer, word_analyzer = char.build_analyzer(), word.build_analyzer()
+    for text in canonical:
+        assert sorted(char_wb_ngrams(text, 2, 5)) == sorted(char_analyzer(text))
+        assert sorted(word_ngrams(text, 2)) == sorted(word_analyzer(text))
+    expected = model.predict_proba(features.transform(canonical))
+    assert np.allclose(exported.predict_proba(probe), expected, atol=1e-5)
+    assert exported.labels == [str(c) for c in model.classes_]
+
+
+def test_logistic_regression_export_matches_too(training_data: TrainingData) -> None:
+    from nlu.classifier import IntentClassifier, fit_sklearn
+
+    settings = NluSettings(classifier="logreg", regularization_c=1, char_ngram_max=3)
+    sample = training_data.examples[::3]  # equivalence needs no full training run
+    texts = [e.text for e in sample]
+    features, model = fit_sklearn(texts, [e.intent for e in sample], settings)
+    exported = IntentClassifier.from_sklearn(features, model, settings)
+    expected = model.predict_proba(features.transform([canonical_text(t) for t in texts]))
+    assert np.allclose(exported.predict_proba(texts), expected, atol=1e-5)
+
+
+def test_low_confidence_becomes_out_of_scope_and_close_calls_are_ambiguous(
+    nlu_model: NluModel,
+) -> None:
+    strict = NluModel(
+        nlu_model.classifier,
+        nlu_model.extractor,
+        nlu_model.settings.model_copy(update={"out_of_scope_threshold": 0.999}),
+    )
+    result = strict.parse("بیمه")
+    assert result.intent == OUT_OF_SCOPE and result.fallback
+    assert result.ranking[0].name != OUT_OF_SCOPE  # the original guess stays for "did you mean"
+    loose = NluModel(
+        nlu_model.classifier,
+        nlu_model.extractor,
+        nlu_model.settings.model_copy(
+            update={"out_of_scope_threshold": 0.0, "ambiguity_margin": 1.0}
+        ),
+    )
+    close = loose.parse("بیمه")
+    assert close.ambiguous and not close.fallback
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("سلام، تمدید دفترچه", "booklet_renewal"),
+        ("با سلام و احترام، فیش حقوقی بازنشستگی", "pension_slip"),
+        ("salam, bime ekhtiari", "voluntary_insurance"),
+    ],
+)
+def test_a_greeting_before_a_request_keeps_the_request(
+    nlu_model: NluModel, text: str, intent: str
+) -> None:
+    result = nlu_model.parse(text)
+    assert result.intent == intent and not result.fallback
+
+
+def test_empty_message_is_out_of_scope(nlu_model: NluModel) -> None:
+    result = nlu_model.parse("   ")
+    assert result.intent == OUT_OF_SCOPE and result.entities == ()
+
+
+def test_batch_and_single_parse_agree(nlu_model: NluModel) -> None:
+    batch = nlu_model.parse_batch(SAMPLES)
+    assert [r.to_rasa_dict() for r in batch] == [
+        nlu_model.parse(t).to_rasa_dict() for t in SAMPLES
+    ]
+
+
+def test_persist_load_round_trip_gives_identical_predictions(
+    nlu_model: NluModel, tmp_path: Path
+) -> None:
+    nlu_model.persist(tmp_path / "copy")
+    loaded = NluModel.load(tmp_path / "copy", nlu_model.settings)
+    assert loaded.labels == nlu_model.labels
+    assert np.array_equal(
+        loaded.classifier.predict_proba(SAMPLES), nlu_model.classifier.predict_proba(SAMPLES)
+    )
+    assert [r.to_rasa_dict() for r in loaded.parse_batch(SAMPLES)] == [
+        r.to_rasa_dict() for r in nlu_model.parse_batch(SAMPLES)
+    ]
+    files = {p.name for p in (tmp_path / "copy").iterdir()}
+    assert files == {
+        "weights.npz",
+        "features.json",
+        "labels.json",
+        "entities.json",
+        "metadata.json",
+    }
+    metadata = json.loads((tmp_path / "copy" / "metadata.json").read_text(encoding="utf-8"))
+    assert {"scikit-learn", "numpy", "scipy", "python"} <= set(metadata["versions"])
+    assert len(metadata["data_hash"]) == 64
+
+
+def test_load_or_train_loads_a_fresh_model_without_training(
+    nlu_model: NluModel, nlu_section: dict[str, Any], model_dir: Path
+) -> None:
+    again = load_or_train(nlu_section, model_dir=model_dir)
+    assert again.metadata["trained_at"] == nlu_model.metadata["trained_at"]
+    assert again.metadata["data_hash"] == nlu_model.metadata["data_hash"]
+
+
+def test_model_from_other_versions_is_not_used(nlu_model: NluModel, tmp_path: Path) -> None:
+    nlu_model.persist(tmp_path / "m")
+    meta_path = tmp_path / "m" / "metadata.json"
+    metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    metadata["versions"]["scikit-learn"] = "0.0.1"
+    meta_path.write_text(json.dumps(metadata), encoding="utf-8")
+    with pytest.raises(ModelNotUsable):
+        NluModel.load(tmp_path / "m", nlu_model.settings)
+    with pytest.raises(ModelNotUsable):
+        NluModel.load(tmp_path / "missing", nlu_model.settings)
+
+
+def test_model_is_retrained_when_the_data_changes(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    shutil.copytree(DEFAULT_DATA_DIR, data_dir, ignore=shutil.ignore_patterns("test"))
+    # A small configuration: this test is about staleness, not accuracy.
+    section = {"data": [str(data_dir)], "calibration_folds": 2, "char_ngram_max": 3}
+    first = load_or_train(section, model_dir=tmp_path / "model")
+    same = load_or_train(section, model_dir=tmp_path / "model")
+    assert same.metadata["data_hash"] == first.metadata["data_hash"]
+    smalltalk = data_dir / "smalltalk.yml"
+    smalltalk.write_text(
+        smalltalk.read_text(encoding="utf-8").replace(
+            "    - سلام\n", "    - سلام\n    - هی سلام\n", 1
+        ),
+        encoding="utf-8",
+    )
+    retrained = load_or_train(section, model_dir=tmp_path / "model")
+    assert retrained.metadata["data_hash"] != first.metadata["data_hash"]
+    assert retrained.metadata["examples"] == first.metadata["examples"] + 1
+
+
+def test_held_out_metrics_meet_the_bar(nlu_model: NluModel, test_data: TrainingData) -> None:
+    report = evaluate(nlu_model, test_data.examples)
+    assert report.accuracy >= 0.95
+    assert report.macro_f1 >= 0.93
+    assert report.entity_precision >= 0.98
+    assert report.entity_recall >= 0.98
+    assert report.out_of_domain_examples >= 300
+    assert report.out_of_domain_recall >= 0.95
+    assert report.in_domain_oos_rate <= 0.02
+
+
+def test_model_without_its_data_is_used_as_it_is(nlu_model: NluModel, tmp_path: Path) -> None:
+    nlu_model.persist(tmp_path / "model")
+    section = {"data": [str(tmp_path / "no-data")]}
+    loaded = load_or_train(section, model_dir=tmp_path / "model")
+    assert loaded.parse("تمدید دفترچه").intent == nlu_model.parse("تمدید دفترچه").intent
+    with pytest.raises(ModelNotUsable):
+        load_or_train(section, model_dir=tmp_path / "nothing-here")

@@ -29,6 +29,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(run(settings))
 
 
+def _cmd_agents(args: argparse.Namespace) -> int:
+    from console.cli import run_agents_command
+
+    settings = load_settings(args.config)
+    return asyncio.run(run_agents_command(settings, args))
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from sandbox.__main__ import main as sandbox_main
+
+    return sandbox_main(
+        ["--host", args.host, "--port", str(args.port), *(["--echo"] if args.echo else [])]
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tamin-bot", description="دستیار تأمین اجتماعی")
     parser.add_argument("--config", default=None, help="path of config.yml")
@@ -40,6 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the assistant (sandbox when there is no token)")
     run.set_defaults(func=_cmd_run)
+
+    agents = sub.add_parser("agents", help="manage 1420 console accounts (add, list, passwd…)")
+    from console.cli import add_arguments as add_agents_arguments
+
+    add_agents_arguments(agents)
+    agents.set_defaults(func=_cmd_agents)
+
+    box = sub.add_parser("sandbox", help="serve only the local Bot API sandbox and its web chat")
+    box.add_argument("--host", default="127.0.0.1")
+    box.add_argument("--port", type=int, default=8081)
+    box.add_argument("--echo", action="store_true", help="also run the minimal echo bot")
+    box.set_defaults(func=_cmd_sandbox)
     return parser
 
 

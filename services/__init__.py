@@ -1,5 +1,21 @@
 """Framework-free business rules of the assistant, one module per capability.
 
 Nothing here imports aiogram, FastAPI or the NLU: plain typed objects in and out, domain errors
-raised, transactions owned by the service (or the caller's unit of work).
+raised (:mod:`services.errors`, each with a stable ``code``), transactions owned by the service
+(or the caller's unit of work).
+
+- :mod:`services.settings` — the one settings object (``config.yml`` + environment);
+- :mod:`services.clock` — ``Clock``, ``SystemClock``, ``FixedClock`` (Asia/Tehran);
+- :mod:`services.db` — tables, engine/session factories, Alembic migrations;
+- :mod:`services.registry` — ``RegistryGateway`` (Tamin's back end) and its SQL implementation;
+- :mod:`services.identity` — chat users, own contact, national-ID verification with lockout;
+- :mod:`services.eligibility` — treatment eligibility with tracking codes;
+- :mod:`services.contributions` — last record, total record, per-year summary;
+- :mod:`services.dependants` — the rules for adding dependants, applications, the list;
+- :mod:`services.tickets` — 1420 tickets with due dates in working days;
+- :mod:`services.voluntary` — voluntary-insurance rules, estimates and deadlines;
+- :mod:`services.pension` — pension payslips;
+- :mod:`services.info` — channels, hours, whether the contact centre is open;
+- :mod:`services.calendar` — working days and Iran's official holidays;
+- :mod:`services.demo` — the demo personas and synthetic people (``tamin-bot demo-data``).
 """

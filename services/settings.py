@@ -74,6 +74,10 @@ class TicketsConfig(_Section):
     # Jalali "MM-DD" that recur every year, and Jalali "YYYY-MM-DD" for one year only.
     recurring_holidays: tuple[str, ...] = ()
     holidays: tuple[str, ...] = ()
+    # Add the official calendar computed offline by the `holidays` package (lunar ones too);
+    # `not_holidays` (Jalali "YYYY-MM-DD") removes a computed day the official sighting moved.
+    derive_holidays_from_calendar: bool = True
+    not_holidays: tuple[str, ...] = ()
 
 
 class VoluntaryConfig(_Section):

@@ -1,0 +1,230 @@
+"""``tamin-bot run``: build everything from the settings and serve until SIGINT/SIGTERM.
+
+1. Migrate the database and load (or train) the NLU model.
+2. One Bot per configured platform; with no token at all, start the local sandbox (a
+   Telegram- and Bale-compatible Bot API with a web chat, ``sandbox.launch``) on 127.0.0.1
+   and use its demo bots.
+3. Polling by default. With ``PUBLIC_BASE_URL`` set (and a real token), webhook mode: one ASGI
+   app (FastAPI on uvicorn) serves the platforms' webhook routes and the NLU's ``/model/parse``.
+4. The agents' console on HOST:PORT (PORT + 1 in webhook mode) and the one outbound sender,
+   which delivers agent replies and ticket answers from the outbox.
+5. On SIGINT/SIGTERM: stop taking updates, let the ones in hand finish, close sessions, the
+   Redis client, the database engine and the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from bot.factory import BotDeps, build_bots, build_dispatcher
+from bot.handlers.commands import set_commands
+from bot.outbound import OutboundSender
+from bot.pii import install_log_scrubbing
+from bot.platform import PlatformBot
+from bot.webhook import create_webhook_router, set_webhooks
+from console.app import create_console_app
+from console.server import ConsoleServer
+from services.clock import SystemClock
+from services.db import create_engine, create_session_factory, upgrade_database
+from services.settings import Settings
+
+if TYPE_CHECKING:
+    from aiogram import Dispatcher
+
+    from nlu import NluModel
+    from sandbox import SandboxServer
+
+logger = logging.getLogger(__name__)
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[asyncio.Event]:
+    """An event set by SIGINT or SIGTERM while the block runs."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in _SIGNALS:
+        with contextlib.suppress(NotImplementedError):  # not on Windows
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    try:
+        yield stop
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def build_web_app(
+    dp: Dispatcher, bots: Sequence[PlatformBot], nlu_model: NluModel, secret: str
+) -> FastAPI:
+    """The one ASGI app of webhook mode: webhook routes and the NLU's ``/model/parse``."""
+    from nlu.server import create_nlu_router
+
+    app = FastAPI(title="دستیار تأمین اجتماعی", docs_url=None, redoc_url=None)
+    app.include_router(create_webhook_router(dp, bots, secret))
+    app.include_router(create_nlu_router(nlu_model))
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+class QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: SIGINT/SIGTERM are the run loop's to handle."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _serve_webhooks(
+    settings: Settings,
+    dp: Dispatcher,
+    bots: Sequence[PlatformBot],
+    nlu_model: NluModel,
+    workflow: dict[str, Any],
+    stop: asyncio.Event,
+) -> None:
+    env = settings.env
+    assert env.public_base_url is not None
+    secret = (
+        env.webhook_secret.get_secret_value() if env.webhook_secret else secrets.token_urlsafe(32)
+    )
+    app = build_web_app(dp, bots, nlu_model, secret)
+    config = uvicorn.Config(
+        app, host=env.host, port=env.port, log_level="warning", access_log=False, lifespan="off"
+    )
+    server = QuietServer(config)
+    await dp.emit_startup(bots=bots, **workflow)
+    serving = asyncio.create_task(server.serve(), name="webhook-http")
+    try:
+        await set_webhooks(dp, bots, env.public_base_url, secret)
+        logger.info("webhook mode: listening on %s:%s", env.host, env.port)
+        await stop.wait()
+    finally:
+        server.should_exit = True
+        await serving
+        await dp.emit_shutdown(bots=bots, **workflow)
+
+
+async def _poll(dp: Dispatcher, bots: Sequence[PlatformBot], stop: asyncio.Event) -> None:
+    for bot in bots:
+        # A webhook left from an earlier webhook-mode run would make getUpdates fail.
+        await bot.delete_webhook(drop_pending_updates=False)
+    polling = asyncio.create_task(
+        dp.start_polling(*bots, handle_signals=False, close_bot_session=False), name="polling"
+    )
+    stopper = asyncio.create_task(stop.wait(), name="stop-signal")
+    done, _ = await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if polling in done:
+        stopper.cancel()
+        polling.result()  # polling ended by itself: surface why
+        return
+    await dp.stop_polling()
+    await polling
+
+
+async def run(settings: Settings) -> int:
+    """Run the assistant until SIGINT/SIGTERM; return the process exit code."""
+    install_log_scrubbing(settings.env.log_level)
+    with _stop_on_signals() as stop:
+        return await _run(settings, stop)
+
+
+async def _start_console(settings: Settings, deps: BotDeps) -> ConsoleServer:
+    """The agents' console on HOST:PORT (PORT + 1 in webhook mode, where the webhooks hold PORT)."""
+    env = settings.env
+    port = env.port + 1 if env.public_base_url else env.port
+    app = create_console_app(settings, deps.session_factory, deps.clock)
+    try:
+        console = await ConsoleServer(app, host=env.host, port=port).start()
+    except OSError:
+        # The usual port is taken (another run?): any free port will do.
+        console = await ConsoleServer(app, host=env.host, port=0).start()
+    print(f"Agents' console: {console.url}", flush=True)
+    return console
+
+
+async def _run(settings: Settings, stop: asyncio.Event) -> int:
+    from nlu import load_or_train
+
+    await upgrade_database(settings)
+    # Training (when the model is missing or stale) is CPU work of a second or two.
+    nlu_model = await asyncio.to_thread(load_or_train, settings.config.nlu)
+
+    from sandbox.launch import needs_sandbox, start_sandbox_for
+
+    sandbox: SandboxServer | None = None
+    if needs_sandbox(settings):
+        # With no token at all: the local Telegram/Bale-compatible Bot API and its web chat,
+        # with tokens and API bases pointing at it.
+        sandbox, settings = await start_sandbox_for(settings)
+        print(
+            "No bot token is set: running against the local sandbox.\n"
+            f"Web chat: {sandbox.chat_url}",
+            flush=True,
+        )
+    engine = create_engine(settings)
+    redis = Redis.from_url(settings.env.redis_url) if settings.env.redis_url else None
+    bots = build_bots(settings)
+    console: ConsoleServer | None = None
+    outbound: asyncio.Task[None] | None = None
+    try:
+        deps = BotDeps(
+            settings=settings,
+            session_factory=create_session_factory(engine),
+            clock=SystemClock(),
+            nlu=nlu_model,
+            redis=redis,
+        )
+        dp = build_dispatcher(deps)
+        for bot in bots:
+            try:
+                await set_commands(bot)
+            except Exception as exc:  # a platform without setMyCommands must not stop the bot
+                logger.warning("%s: setMyCommands failed (%s)", bot.platform, type(exc).__name__)
+        # The agents' console, and the one outbound sender that delivers what agents write.
+        console = await _start_console(settings, deps)
+        sender = OutboundSender(
+            session_factory=deps.session_factory,
+            bots={str(bot.platform): bot for bot in bots},
+            clock=deps.clock,
+            settings=settings,
+        )
+        outbound = asyncio.create_task(sender.run(), name="outbound")
+        if settings.env.public_base_url:
+            await _serve_webhooks(settings, dp, bots, nlu_model, dict(dp.workflow_data), stop)
+        else:
+            await _poll(dp, bots, stop)
+        logger.info("stopped")
+        return 0
+    finally:
+        if outbound is not None:
+            # The sender lets sends in flight finish, so nothing goes out twice after a restart.
+            outbound.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await outbound
+        if console is not None:
+            await console.stop()
+        for bot in bots:
+            await bot.session.close()
+        if redis is not None:
+            await redis.aclose()
+        await engine.dispose()
+        if sandbox is not None:
+            await sandbox.stop()

@@ -1,0 +1,169 @@
+"""Build the bot side from one settings object: the Bots, the FSM storage and the Dispatcher.
+
+Telegram and Bale are both reached through aiogram with ``TelegramAPIServer.from_base``; each
+``PlatformBot`` records its platform so the middlewares and the renderer can tell them apart.
+One Dispatcher serves every Bot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import texts
+from bot.context import BotContext
+from bot.deps import ServicesFactory
+from bot.handlers import build_handlers
+from bot.middlewares.context import ContextMiddleware
+from bot.middlewares.db import UnitOfWorkMiddleware
+from bot.middlewares.dedupe import (
+    DedupeMiddleware,
+    MemorySeenUpdates,
+    RedisSeenUpdates,
+    SeenUpdates,
+)
+from bot.middlewares.throttling import ThrottlingMiddleware
+from bot.middlewares.user import ChatUserMiddleware
+from bot.nlu import NluModel, Understander
+from bot.platform import Platform, PlatformBot
+from services.clock import Clock
+from services.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SessionMaker = Callable[[TelegramAPIServer], BaseSession]
+
+
+def _aiohttp_session(api: TelegramAPIServer) -> BaseSession:
+    return AiohttpSession(api=api)
+
+
+def build_bot(
+    platform: Platform,
+    token: str,
+    api_base: str,
+    *,
+    make_session: SessionMaker = _aiohttp_session,
+) -> PlatformBot:
+    """Return a Bot for ``platform`` talking to the Bot API at ``api_base``."""
+    api = TelegramAPIServer.from_base(api_base)
+    # Link previews would turn every portal address into a large card; nobody needs them here.
+    default = DefaultBotProperties(link_preview_is_disabled=True)
+    return PlatformBot(token, platform=platform, session=make_session(api), default=default)
+
+
+def build_bots(
+    settings: Settings, *, make_session: SessionMaker = _aiohttp_session
+) -> list[PlatformBot]:
+    """Return one Bot per platform whose token is configured (both when both are set)."""
+    env = settings.env
+    bots: list[PlatformBot] = []
+    if env.telegram_bot_token is not None:
+        bots.append(
+            build_bot(
+                Platform.TELEGRAM,
+                env.telegram_bot_token.get_secret_value(),
+                env.telegram_api_base,
+                make_session=make_session,
+            )
+        )
+    if env.bale_bot_token is not None:
+        bots.append(
+            build_bot(
+                Platform.BALE,
+                env.bale_bot_token.get_secret_value(),
+                env.bale_api_base,
+                make_session=make_session,
+            )
+        )
+    return bots
+
+
+def build_fsm(
+    redis: Redis | None, *, prefix: str = "tamin:fsm"
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Return the FSM storage and event isolation: in memory, or in Redis when given.
+
+    In Redis the key carries the bot id (several bots, and several workers sharing one Redis,
+    must not see each other's conversations) and a lock isolates a user's concurrent updates
+    across workers.
+    """
+    if redis is None:
+        return MemoryStorage(), SimpleEventIsolation()
+    storage = RedisStorage(
+        redis,
+        key_builder=DefaultKeyBuilder(prefix=prefix, with_bot_id=True, with_destiny=True),
+    )
+    return storage, storage.create_isolation()
+
+
+@dataclass
+class BotDeps:
+    """The long-lived objects the bot side is built from."""
+
+    settings: Settings
+    session_factory: async_sessionmaker[AsyncSession]
+    clock: Clock
+    nlu: NluModel
+    redis: Redis | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def build_dispatcher(
+    deps: BotDeps,
+    *,
+    storage: BaseStorage | None = None,
+    events_isolation: BaseEventIsolation | None = None,
+    seen: SeenUpdates | None = None,
+    throttling: ThrottlingMiddleware | None = None,
+    key_prefix: str = "tamin",
+) -> Dispatcher:
+    """Return the one Dispatcher: workflow data, outer middlewares and routers in order."""
+    if storage is None:
+        storage, isolation = build_fsm(deps.redis, prefix=f"{key_prefix}:fsm")
+        events_isolation = events_isolation or isolation
+    if seen is None:
+        seen = (
+            MemorySeenUpdates()
+            if deps.redis is None
+            else RedisSeenUpdates(deps.redis, prefix=f"{key_prefix}:update")
+        )
+    routers, registry = build_handlers()
+    services_factory = ServicesFactory(deps.settings, deps.clock)
+    context: BotContext = {
+        "settings": deps.settings,
+        "session_factory": deps.session_factory,
+        "clock": deps.clock,
+        "understander": Understander(deps.nlu, texts.MENU),
+        "registry": registry,
+        "services_factory": services_factory,
+        "extras": deps.extras,
+    }
+    dp = Dispatcher(storage=storage, events_isolation=events_isolation, **context)
+
+    # Order matters: context first (so later steps can answer in the platform's format), then
+    # the cheap refusals (duplicates, floods) before any database work.
+    dp.update.outer_middleware(ContextMiddleware())
+    dp.update.outer_middleware(DedupeMiddleware(seen))
+    dp.update.outer_middleware(throttling or ThrottlingMiddleware())
+    dp.update.outer_middleware(UnitOfWorkMiddleware(deps.session_factory, services_factory))
+    dp.update.outer_middleware(ChatUserMiddleware())
+    # Every callback query is answered, even when a handler forgets or fails.
+    dp.callback_query.middleware(CallbackAnswerMiddleware())
+
+    dp.include_routers(*routers)
+    return dp

@@ -1,0 +1,90 @@
+"""Commands: /start, /menu, /help, /cancel (or the cancel button) and /logout.
+
+They come before everything else, so a command always works, even in the middle of a flow.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BotCommand, Message
+
+from bot import keyboards, texts
+from bot.deps import Services
+from bot.reply import Reply
+from services.identity import ChatUserInfo
+
+
+def bot_commands() -> list[BotCommand]:
+    """The command list with Persian descriptions, for setMyCommands."""
+    return [BotCommand(command=name, description=text) for name, text in texts.COMMANDS.items()]
+
+
+async def set_commands(bot: Bot) -> None:
+    """Publish the commands with their Persian descriptions (setMyCommands)."""
+    await bot.set_my_commands(bot_commands())
+
+
+def _name(chat_user: ChatUserInfo) -> str:
+    return f" {chat_user.first_name}" if chat_user.first_name else ""
+
+
+async def on_start(
+    message: Message, state: FSMContext, chat_user: ChatUserInfo, reply: Reply
+) -> None:
+    """Greet, say what the bot does, and show the contact button (or the menu)."""
+    await state.clear()
+    await reply(texts.WELCOME, name=_name(chat_user))
+    if chat_user.is_verified:
+        await reply(texts.WELCOME_VERIFIED, keyboard=keyboards.main_menu())
+    else:
+        await reply(
+            texts.WELCOME_ASK_CONTACT,
+            button=texts.BTN_SHARE_CONTACT,
+            keyboard=keyboards.share_contact(),
+        )
+
+
+async def on_menu(message: Message, reply: Reply) -> None:
+    """Show the main menu."""
+    await reply(texts.MENU_SHOWN, keyboard=keyboards.main_menu())
+
+
+async def on_help(message: Message, reply: Reply) -> None:
+    """Say what the bot can do."""
+    await reply(texts.HELP, keyboard=keyboards.main_menu())
+
+
+async def on_cancel(message: Message, state: FSMContext, reply: Reply) -> None:
+    """Leave whatever flow is in progress."""
+    in_flow = await state.get_state() is not None
+    await state.clear()
+    await reply(
+        texts.CANCELLED if in_flow else texts.NOTHING_TO_CANCEL, keyboard=keyboards.main_menu()
+    )
+
+
+async def on_logout(
+    message: Message, state: FSMContext, services: Services, chat_user: ChatUserInfo, reply: Reply
+) -> None:
+    """Forget the user's verification (national ID and mobile)."""
+    await state.clear()
+    if not chat_user.is_verified and not chat_user.has_contact:
+        await reply(texts.NOT_VERIFIED_LOGOUT, keyboard=keyboards.main_menu())
+        return
+    await services.identity.logout(chat_user.id)
+    await reply(
+        texts.LOGGED_OUT, button=texts.BTN_SHARE_CONTACT, keyboard=keyboards.share_contact()
+    )
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(on_start, CommandStart())
+    router.message.register(on_menu, Command("menu"))
+    router.message.register(on_help, Command("help"))
+    router.message.register(on_cancel, Command("cancel"))
+    router.message.register(on_cancel, F.text == texts.BTN_CANCEL)
+    router.message.register(on_logout, Command("logout"))
+    return router

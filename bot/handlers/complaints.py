@@ -1,0 +1,251 @@
+"""Complaints to 1420: category → description → optional photo or document → confirm →
+tracking code and due date. And tracking: by the code in the message, or from "my tickets".
+
+Tickets belong to the chat user who filed them (verified or not), so filing and tracking need
+no verification; only the owner can look a ticket up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+
+from bot import formatting as fmt
+from bot import keyboards, texts
+from bot.deps import Services
+from bot.handlers.common import FREE_TEXT, InputProblem, IntentRegistry, Turn
+from bot.keyboards import CategoryPick, Confirm, SkipAttachment, TicketPick
+from bot.reply import Reply
+from services.enums import TicketCategory
+from services.identity import ChatUserInfo
+from services.tickets import MAX_ATTACHMENTS, MAX_TEXT_LENGTH, AttachmentRef, TicketInfo
+
+# A description shorter than this cannot say what went wrong.
+MIN_DESCRIPTION_LENGTH = 10
+# Tickets offered under "my tickets".
+MY_TICKETS_SHOWN = 8
+
+
+class ComplaintForm(StatesGroup):
+    category = State()
+    description = State()
+    attachment = State()
+    confirm = State()
+
+
+# --- filing ----------------------------------------------------------------------------
+async def file_complaint(turn: Turn) -> None:
+    """Start a complaint: ask its category."""
+    await turn.state.set_state(ComplaintForm.category)
+    await turn.state.update_data(tkt_attachments=[])
+    await turn.reply(texts.ASK_TICKET_CATEGORY, keyboard=keyboards.ticket_categories())
+
+
+async def on_category(
+    query: CallbackQuery, callback_data: CategoryPick, state: FSMContext, reply: Reply
+) -> None:
+    """Take the category and ask for the description."""
+    category = TicketCategory(callback_data.category)
+    await state.update_data(tkt_category=category.value)
+    await state.set_state(ComplaintForm.description)
+    await reply(
+        texts.ASK_TICKET_DESCRIPTION,
+        category=texts.CATEGORY_LABELS[category.value],
+        keyboard=keyboards.remove(),
+    )
+
+
+async def on_category_typed(message: Message, reply: Reply) -> None:
+    """Ask again with the buttons when a category is typed instead of chosen."""
+    await reply(texts.ASK_TICKET_CATEGORY, keyboard=keyboards.ticket_categories())
+
+
+async def on_description(message: Message, state: FSMContext, reply: Reply) -> None:
+    """Take the description and offer to attach a photo or document."""
+    text = (message.text or "").strip()
+    if len(text) < MIN_DESCRIPTION_LENGTH:
+        raise InputProblem(texts.TICKET_DESCRIPTION_TOO_SHORT)
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InputProblem(texts.TICKET_DESCRIPTION_TOO_LONG, limit=fmt.digits(MAX_TEXT_LENGTH))
+    await state.update_data(tkt_text=text)
+    await state.set_state(ComplaintForm.attachment)
+    await reply(
+        texts.ASK_TICKET_ATTACHMENT,
+        skip=texts.BTN_SKIP_ATTACHMENT,
+        keyboard=keyboards.skip_attachment(),
+    )
+
+
+def _attachment(message: Message) -> dict[str, Any]:
+    if message.photo:
+        # The last size is the largest; its file_id is what an agent will open.
+        return {"file_id": message.photo[-1].file_id, "kind": "photo"}
+    document = message.document
+    assert document is not None
+    return {
+        "file_id": document.file_id,
+        "kind": "document",
+        "file_name": document.file_name,
+        "mime_type": document.mime_type,
+    }
+
+
+async def on_attachment(message: Message, state: FSMContext, reply: Reply) -> None:
+    """Keep a photo or document (its file reference) and ask to confirm."""
+    form = await state.get_data()
+    attachments = list(form.get("tkt_attachments") or [])
+    if len(attachments) >= MAX_ATTACHMENTS:
+        raise InputProblem(texts.TICKET_TOO_MANY_ATTACHMENTS, limit=fmt.digits(MAX_ATTACHMENTS))
+    attachments.append(_attachment(message))
+    form = await state.update_data(tkt_attachments=attachments)
+    await reply(texts.TICKET_ATTACHMENT_RECEIVED)
+    await _ask_confirm(state, reply, form)
+
+
+async def on_skip(query: CallbackQuery, state: FSMContext, reply: Reply) -> None:
+    """Go on without an attachment."""
+    await _ask_confirm(state, reply, await state.get_data())
+
+
+async def on_attachment_expected(message: Message, reply: Reply) -> None:
+    """Explain that only a photo or file (or the skip button) answers this step."""
+    await reply(
+        texts.TICKET_ATTACHMENT_EXPECTED,
+        skip=texts.BTN_SKIP_ATTACHMENT,
+        keyboard=keyboards.skip_attachment(),
+    )
+
+
+async def _ask_confirm(state: FSMContext, reply: Reply, form: dict[str, Any]) -> None:
+    await state.set_state(ComplaintForm.confirm)
+    count = len(form.get("tkt_attachments") or [])
+    await reply(
+        texts.CONFIRM_TICKET,
+        category=texts.CATEGORY_LABELS[form["tkt_category"]],
+        description=form["tkt_text"],
+        attachments=texts.ATTACHMENT_COUNT.format(count=fmt.digits(count))
+        if count
+        else texts.NO_ATTACHMENT,
+        keyboard=keyboards.confirm("tkt"),
+    )
+
+
+async def on_confirm(
+    query: CallbackQuery,
+    callback_data: Confirm,
+    state: FSMContext,
+    services: Services,
+    chat_user: ChatUserInfo,
+    reply: Reply,
+) -> None:
+    """File the ticket (or drop it) and give its tracking code and due date."""
+    form = await state.get_data()
+    if not callback_data.yes:
+        await state.clear()
+        await reply(texts.TICKET_CANCELLED, keyboard=keyboards.main_menu())
+        return
+    attachments = [AttachmentRef(**a) for a in form.get("tkt_attachments") or []]
+    async with reply.typing():
+        ticket = await services.tickets.create(
+            chat_user.id, TicketCategory(form["tkt_category"]), form["tkt_text"], attachments
+        )
+    await state.clear()
+    await reply(
+        texts.TICKET_CREATED,
+        code=fmt.digits(ticket.tracking_code),
+        due=fmt.date_long(ticket.due_date),
+        keyboard=keyboards.main_menu(),
+    )
+
+
+async def on_use_buttons(message: Message, reply: Reply) -> None:
+    """Ask for a button press where only buttons answer the question."""
+    await reply(texts.PLEASE_USE_BUTTONS)
+
+
+# --- tracking --------------------------------------------------------------------------
+def ticket_status_text(reply: Reply, ticket: TicketInfo) -> str:
+    render = reply.render
+    text = render.text(
+        texts.TICKET_STATUS,
+        code=fmt.digits(ticket.tracking_code),
+        category=texts.CATEGORY_LABELS[ticket.category.value],
+        status=texts.TICKET_STATUS_LABELS[ticket.status.value],
+        created=fmt.date_long(ticket.created_at.date()),
+        due=fmt.date_long(ticket.due_date),
+    )
+    if ticket.answer:
+        text += render.text(texts.TICKET_ANSWER, answer=ticket.answer)
+    return text
+
+
+async def track_ticket(turn: Turn) -> None:
+    """Show the ticket named in the message, or offer the user's tickets to choose from."""
+    code = turn.understanding.entity("ticket_id")
+    service = turn.services.tickets
+    if code is not None:
+        ticket = await service.get_for_owner(turn.user.id, code)
+        await turn.reply.raw(ticket_status_text(turn.reply, ticket))
+        return
+    mine = await service.list_mine(turn.user.id, limit=MY_TICKETS_SHOWN)
+    if not mine:
+        await turn.reply(texts.NO_TICKETS)
+        return
+    choices = [
+        (
+            t.tracking_code,
+            texts.TICKET_BUTTON.format(
+                code=fmt.digits(t.tracking_code),
+                status=texts.TICKET_STATUS_LABELS[t.status.value],
+            ),
+        )
+        for t in mine
+    ]
+    await turn.reply(texts.MY_TICKETS, keyboard=keyboards.tickets(choices))
+
+
+async def on_ticket_pick(
+    query: CallbackQuery,
+    callback_data: TicketPick,
+    services: Services,
+    chat_user: ChatUserInfo,
+    reply: Reply,
+) -> None:
+    """Show the status of the ticket chosen from "my tickets"."""
+    ticket = await services.tickets.get_for_owner(chat_user.id, callback_data.code)
+    await reply.raw(ticket_status_text(reply, ticket))
+
+
+def register(registry: IntentRegistry) -> Router:
+    router = Router(name=__name__)
+    registry.add(router, "file_complaint", file_complaint)
+    registry.add(router, "track_ticket", track_ticket)
+    router.callback_query.register(on_ticket_pick, TicketPick.filter())
+    return router
+
+
+def build_steps() -> Router:
+    router = Router(name=f"{__name__}.steps")
+    router.callback_query.register(
+        on_category, StateFilter(ComplaintForm.category), CategoryPick.filter()
+    )
+    router.message.register(on_category_typed, StateFilter(ComplaintForm.category), FREE_TEXT)
+    router.message.register(on_description, StateFilter(ComplaintForm.description), FREE_TEXT)
+    attachment_states = StateFilter(ComplaintForm.attachment, ComplaintForm.confirm)
+    router.message.register(on_attachment, attachment_states, F.photo | F.document)
+    router.callback_query.register(
+        on_skip, StateFilter(ComplaintForm.attachment), SkipAttachment.filter()
+    )
+    router.message.register(
+        on_attachment_expected, StateFilter(ComplaintForm.attachment), FREE_TEXT
+    )
+    router.callback_query.register(
+        on_confirm, StateFilter(ComplaintForm.confirm), Confirm.filter(F.flow == "tkt")
+    )
+    router.message.register(on_use_buttons, StateFilter(ComplaintForm.confirm), FREE_TEXT)
+    return router

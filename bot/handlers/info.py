@@ -1,0 +1,102 @@
+"""Public information: channels and whether 1420 answers now, portal registration, booklets.
+
+None of it needs verification.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from aiogram import Router
+
+from bot import formatting as fmt
+from bot import texts
+from bot.handlers.common import IntentRegistry, Turn
+from bot.reply import Reply
+from services.info import Channels, InfoService
+
+
+def hours_text(channels: Channels) -> str:
+    """Return «شنبه تا چهارشنبه ۰۸:۰۰ تا ۲۰:۰۰؛ پنجشنبه ۰۸:۰۰ تا ۱۶:۰۰» (runs of equal days)."""
+    if channels.always_open:
+        return texts.CONTACT_HOURS_ALWAYS
+    runs: list[tuple[list[str], dt.time, dt.time]] = []
+    for day in channels.hours:
+        if day.opens is None or day.closes is None:
+            continue
+        if runs and (runs[-1][1], runs[-1][2]) == (day.opens, day.closes):
+            runs[-1][0].append(day.weekday)
+        else:
+            runs.append(([day.weekday], day.opens, day.closes))
+    parts = []
+    for days, opens, closes in runs:
+        names = [texts.WEEKDAY_NAMES[d] for d in days]
+        label = names[0] if len(names) == 1 else f"{names[0]} تا {names[-1]}"
+        parts.append(
+            texts.HOURS_RANGE.format(
+                days=label,
+                start=fmt.digits(opens.strftime("%H:%M")),
+                end=fmt.digits(closes.strftime("%H:%M")),
+            )
+        )
+    return "؛ ".join(parts)
+
+
+def open_now_text(info: InfoService) -> str:
+    """Return whether 1420's agents answer right now, and when they next do if not."""
+    status = info.is_open()
+    if status.open:
+        return texts.CONTACT_OPEN_NOW
+    next_open = ""
+    if status.next_opening is not None:
+        next_open = texts.CONTACT_NEXT_OPEN.format(when=fmt.jalali_moment(status.next_opening))
+    return texts.CONTACT_CLOSED_NOW.format(next_open=next_open)
+
+
+async def contact_info(turn: Turn) -> None:
+    """List the channels, the hours and whether 1420 is open now."""
+    info = turn.services.info
+    channels = info.channels()
+    await turn.reply(
+        texts.CONTACT_INFO,
+        phone=fmt.digits(channels.phone),
+        hours=hours_text(channels),
+        open_now=open_now_text(info),
+        ussd=fmt.digits(channels.ussd),
+        app=channels.app_name,
+        account=channels.account_url,
+        portal=channels.portal_url,
+    )
+
+
+async def eservices_registration(turn: Turn) -> None:
+    """Give the portal registration steps."""
+    channels = turn.services.info.channels()
+    await turn.reply(
+        texts.PORTAL_REGISTRATION,
+        portal=channels.portal_url,
+        app=channels.app_name,
+        account=channels.account_url,
+    )
+
+
+async def booklet_renewal(turn: Turn) -> None:
+    """Say that booklets need no renewal, and how to check eligibility instead."""
+    await send_booklet(turn.reply, turn.services.info.channels())
+
+
+async def send_booklet(reply: Reply, channels: Channels) -> None:
+    await reply(
+        texts.BOOKLET_RENEWAL,
+        ussd=fmt.digits(channels.ussd),
+        app=channels.app_name,
+        urls=" / ".join(channels.eligibility_urls),
+    )
+
+
+def register(registry: IntentRegistry) -> Router:
+    router = Router(name=__name__)
+    registry.add(router, "contact_info", contact_info)
+    registry.add(router, "eservices_registration", eservices_registration)
+    registry.add(router, "booklet_renewal", booklet_renewal)
+    return router

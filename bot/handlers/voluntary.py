@@ -1,0 +1,101 @@
+"""Voluntary insurance: the rules, and a monthly-contribution estimate for a typed wage base.
+
+A wage base in the question itself («با حقوق ۲۰ میلیون تومان چقدر می‌شه؟») is estimated at once;
+otherwise a button asks for one. Amounts are read with ``persian.parse_amount`` (Toman unless
+the user says Rial).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+
+from bot import formatting as fmt
+from bot import keyboards, texts
+from bot.deps import Services
+from bot.handlers.common import FREE_TEXT, InputProblem, IntentRegistry, Turn
+from bot.keyboards import VoluntaryEstimate
+from bot.reply import Reply
+from persian import parse_amount
+
+# Amounts below this (Rial) in a question are not wage bases but other numbers («۲۷ درصد»,
+# «۵۰ سال»): no monthly wage is under a million Rial.
+MIN_PLAUSIBLE_WAGE_RIAL = 1_000_000
+
+
+class VoluntaryForm(StatesGroup):
+    wage = State()
+
+
+async def voluntary_insurance(turn: Turn) -> None:
+    """Give the voluntary-insurance rules, and an estimate when the question has a wage."""
+    service = turn.services.voluntary
+    rules = service.rules()
+    render = turn.reply.render
+    text = render.text(
+        texts.VOLUNTARY_RULES,
+        eservices=rules.portal_url,
+        min_days=fmt.digits(rules.min_prior_record_days),
+        max_age=fmt.digits(rules.max_age_years),
+        rate=fmt.digits(f"{rules.rate_percent.normalize():f}"),
+        min_wage=fmt.amount(rules.min_wage_base_rial),
+        max_wage=fmt.amount(rules.max_wage_base_rial),
+        deadline=fmt.digits(rules.payment_deadline_days),
+        exam_months=fmt.digits(rules.medical_exam_months),
+        slip_months=fmt.digits(rules.max_unpaid_slip_months),
+    )
+    wage = parse_amount(turn.text) if turn.text else None
+    if wage is not None and wage >= MIN_PLAUSIBLE_WAGE_RIAL:
+        await turn.reply.raw(text)
+        await reply_estimate(turn.reply, turn.services, wage)
+        return
+    await turn.reply.raw(text, keyboard=keyboards.voluntary_estimate())
+
+
+async def on_estimate_button(query: CallbackQuery, state: FSMContext, reply: Reply) -> None:
+    """Ask for the wage base to estimate."""
+    await state.set_state(VoluntaryForm.wage)
+    await reply(texts.ASK_WAGE_BASE)
+
+
+async def on_wage(message: Message, state: FSMContext, services: Services, reply: Reply) -> None:
+    """Estimate the monthly contribution for the typed wage base."""
+    wage = parse_amount(message.text or "")
+    if wage is None or wage <= 0:
+        raise InputProblem(texts.WAGE_NOT_UNDERSTOOD)
+    await reply_estimate(reply, services, wage)
+    await state.set_state(None)
+
+
+async def reply_estimate(reply: Reply, services: Services, wage: int, **_: Any) -> None:
+    service = services.voluntary
+    estimate = service.estimate(wage)
+    deadline = service.payment_deadline(services.clock.today())
+    render = reply.render
+    await reply.raw(
+        render.text(
+            texts.VOLUNTARY_ESTIMATE,
+            wage=fmt.amount(estimate.wage_base_rial),
+            rate=fmt.digits(f"{estimate.rate_percent.normalize():f}"),
+            amount=fmt.amount(estimate.monthly_contribution_rial),
+        )
+        + render.text(texts.VOLUNTARY_DEADLINE, deadline=fmt.date_long(deadline))
+    )
+
+
+def register(registry: IntentRegistry) -> Router:
+    router = Router(name=__name__)
+    registry.add(router, "voluntary_insurance", voluntary_insurance)
+    router.callback_query.register(on_estimate_button, VoluntaryEstimate.filter())
+    return router
+
+
+def build_steps() -> Router:
+    router = Router(name=f"{__name__}.steps")
+    router.message.register(on_wage, StateFilter(VoluntaryForm.wage), FREE_TEXT)
+    return router

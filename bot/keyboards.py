@@ -1,0 +1,165 @@
+"""Keyboards: the main menu, the request-contact button and inline choices.
+
+Inline buttons carry aiogram ``CallbackData`` (short prefixes and values, so a packed button
+stays far below the 64-byte limit that ``pack()`` enforces).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
+
+from bot import texts
+
+
+# --- callback data ---------------------------------------------------------------------
+class IntentPick(CallbackData, prefix="in"):
+    """ "Did you mean …?": run this intent."""
+
+    intent: str
+
+
+class NoneOfThese(CallbackData, prefix="nx"):
+    """None of the offered intents."""
+
+
+class CategoryPick(CallbackData, prefix="tc"):
+    category: str
+
+
+class RelationPick(CallbackData, prefix="rl"):
+    relation: str
+
+
+class DependantRequest(CallbackData, prefix="dq"):
+    """Start the guided dependant request for ``relation`` ("-" to ask the relation)."""
+
+    relation: str
+
+
+class Confirm(CallbackData, prefix="ok"):
+    """Yes/no at the end of a flow (``flow``: "dep" or "tkt")."""
+
+    flow: str
+    yes: bool
+
+
+class SkipAttachment(CallbackData, prefix="sk"):
+    pass
+
+
+class TicketPick(CallbackData, prefix="tk"):
+    code: str
+
+
+class VoluntaryEstimate(CallbackData, prefix="ve"):
+    pass
+
+
+# --- reply keyboards -------------------------------------------------------------------
+def main_menu() -> ReplyKeyboardMarkup:
+    """The top tasks, two per row."""
+    builder = ReplyKeyboardBuilder()
+    for label in texts.MENU:
+        builder.button(text=label)
+    builder.adjust(2)
+    return builder.as_markup(resize_keyboard=True, is_persistent=True)
+
+
+def share_contact() -> ReplyKeyboardMarkup:
+    """One button that shares the user's own contact, and a way out."""
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=texts.BTN_SHARE_CONTACT, request_contact=True)],
+            [KeyboardButton(text=texts.BTN_CANCEL)],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def remove() -> ReplyKeyboardRemove:
+    return ReplyKeyboardRemove()
+
+
+# --- inline keyboards ------------------------------------------------------------------
+def intent_choices(intents: Iterable[str]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for intent in intents:
+        builder.button(
+            text=texts.INTENT_LABELS.get(intent, intent), callback_data=IntentPick(intent=intent)
+        )
+    builder.button(text=texts.BTN_NONE_OF_THESE, callback_data=NoneOfThese())
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def offer_human() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=texts.BTN_HUMAN, callback_data=IntentPick(intent="human_agent"))
+    return builder.as_markup()
+
+
+def ticket_categories() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for category, label in texts.CATEGORY_LABELS.items():
+        builder.button(text=label, callback_data=CategoryPick(category=category))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def relations(choices: Iterable[str]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for relation in choices:
+        builder.button(
+            text=texts.RELATION_LABELS[relation], callback_data=RelationPick(relation=relation)
+        )
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def dependant_request_offer(relation: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=texts.BTN_START_DEPENDANT_REQUEST, callback_data=DependantRequest(relation=relation)
+    )
+    builder.button(text=texts.BTN_NO_THANKS, callback_data=IntentPick(intent="deny"))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def confirm(flow: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=texts.BTN_YES, callback_data=Confirm(flow=flow, yes=True))
+    builder.button(text=texts.BTN_NO, callback_data=Confirm(flow=flow, yes=False))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def skip_attachment() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=texts.BTN_SKIP_ATTACHMENT, callback_data=SkipAttachment())
+    return builder.as_markup()
+
+
+def tickets(codes: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """Buttons for ``(code, label)`` pairs."""
+    builder = InlineKeyboardBuilder()
+    for code, label in codes:
+        builder.button(text=label, callback_data=TicketPick(code=code))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def voluntary_estimate() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=texts.BTN_VOLUNTARY_ESTIMATE, callback_data=VoluntaryEstimate())
+    return builder.as_markup()

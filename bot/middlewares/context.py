@@ -1,0 +1,62 @@
+"""Per-update context: the platform, its renderer, a ``reply`` for the chat, and logging.
+
+Runs first among our outer middlewares, so that everything after it (throttling notices, the
+error router) can answer in the right format.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update
+
+from bot.pii import scrub
+from bot.platform import platform_of
+from bot.render import Renderer
+from bot.reply import Reply
+
+logger = logging.getLogger(__name__)
+
+
+class ContextMiddleware(BaseMiddleware):
+    """Outer update middleware: put ``platform``, ``render`` and ``reply`` into the data."""
+
+    def __init__(self) -> None:
+        self._renderers: dict[str, Renderer] = {}
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        bot = data["bot"]
+        platform = platform_of(bot)
+        render = self._renderers.get(platform)
+        if render is None:
+            render = self._renderers[platform] = Renderer(platform)
+        data["platform"] = platform
+        data["render"] = render
+        chat = data.get("event_chat")
+        if chat is not None:
+            data["reply"] = Reply(bot, chat.id, render)
+        started = time.perf_counter()
+        kind = event.event_type if isinstance(event, Update) else type(event).__name__
+        if logger.isEnabledFor(logging.DEBUG) and isinstance(event, Update) and event.message:
+            # Masked explicitly: what people type is full of national IDs and mobiles.
+            logger.debug("%s text: %s", platform, scrub((event.message.text or "")[:200]))
+        try:
+            return await handler(event, data)
+        finally:
+            # Only the kind and timing: message texts can hold national IDs and mobiles.
+            logger.debug(
+                "%s update %s (%s) handled in %.1f ms",
+                platform,
+                getattr(event, "update_id", "?"),
+                kind,
+                (time.perf_counter() - started) * 1000,
+            )

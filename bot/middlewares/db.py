@@ -1,0 +1,45 @@
+"""One database session per update: the unit of work of everything the update does.
+
+The session is opened lazily-cheap (SQLAlchemy connects on first use), committed when the
+handlers finish and rolled back when they fail, so an update never leaves a half-written record.
+Services that must keep something despite refusing (a failed verification attempt counts even
+though the user is told no) commit it themselves before raising.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.deps import ServicesFactory
+
+
+class UnitOfWorkMiddleware(BaseMiddleware):
+    """Outer update middleware: ``session`` and ``services`` for the handlers."""
+
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], services: ServicesFactory
+    ) -> None:
+        self.session_factory = session_factory
+        self.services = services
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        async with self.session_factory() as session:
+            data["session"] = session
+            data["services"] = self.services(session)
+            try:
+                result = await handler(event, data)
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+            return result

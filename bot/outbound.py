@@ -1,0 +1,256 @@
+"""The one outbound sender: drains the outbox into the messengers within their limits.
+
+Agent replies, ticket answers and handoff notices are written to the outbox by the services (in
+the transaction of the change they report); this worker claims them through
+:class:`services.outbox.OutboxStore` and sends each through the right platform's aiogram
+``Bot``, rendered with the bot's catalogue and renderer like any other answer:
+
+- in order per chat and never twice (the store hands out one leased head per chat);
+- about one message a second per chat (the store's pace) and about 30 a second overall (a
+  token spacing here);
+- ``TelegramRetryAfter.retry_after`` honoured: the chat rests that long, then the same message
+  is tried again (bounded: ``max_flood_waits``);
+- other failures: permanent ones (blocked by the user, bad request) end the message at once,
+  transient ones (network, server errors) back off exponentially up to ``max_attempts``;
+- every delivery is recorded (status, time, the platform's message id), so the console shows
+  "delivered" and a restart picks up exactly what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNotFound,
+    TelegramRetryAfter,
+)
+from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import formatting as fmt
+from bot import keyboards, texts
+from bot.handlers.relay import back_to_bot_keyboard, satisfaction_keyboard
+from bot.platform import Platform
+from bot.render import Renderer
+from services.clock import Clock
+from services.handoff import HandoffService, OutboxKind
+from services.outbox import OutboxConfig, OutboxMessage, OutboxStore
+from services.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# Refusals that no retry will change: the user blocked the bot, the chat is gone, the message
+# itself is wrong. Anything else (network, 5xx, timeouts) is worth another try.
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (
+    TelegramForbiddenError,
+    TelegramBadRequest,
+    TelegramNotFound,
+    TelegramEntityTooLarge,
+    TelegramMigrateToChat,
+)
+
+
+class UnknownKind(Exception):
+    """An outbox payload this version of the bot cannot word."""
+
+
+HOUSEKEEPING_SECONDS = 3600.0
+
+NOT_RETRIED: tuple[type[Exception], ...] = (*PERMANENT_ERRORS, UnknownKind)
+
+
+class Spacing:
+    """At most ``rate`` starts a second across all chats (Telegram's ~30 messages/s)."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            now = loop.time()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+def default_owner() -> str:
+    """A name for this sender's leases: host, process and a random part."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class OutboundSender:
+    """Drains the outbox; ``run()`` until cancelled (it then lets sends in flight finish)."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: async_sessionmaker[AsyncSession],
+        bots: Mapping[str, Bot],
+        clock: Clock,
+        settings: Settings,
+        config: OutboxConfig | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.config = config or OutboxConfig.from_settings(settings)
+        self._session_factory = session_factory
+        self._settings = settings
+        self._clock = clock
+        self.store = OutboxStore(session_factory, clock, self.config, owner or default_owner())
+        self._bots = {str(platform): bot for platform, bot in bots.items()}
+        self._renderers = {p: Renderer(Platform(p)) for p in self._bots}
+        self._spacing = Spacing(self.config.global_per_second)
+        self._wake = asyncio.Event()
+        self._in_flight: dict[asyncio.Task[None], tuple[str, int]] = {}
+        self.sent = 0
+        self.failed = 0
+
+    def wake(self) -> None:
+        """Look at the outbox now rather than at the next poll (same process only)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        logger.info("outbound sender started for %s", ", ".join(sorted(self._bots)) or "nothing")
+        loop = asyncio.get_running_loop()
+        housekeeping_at = loop.time()
+        try:
+            while True:
+                await self._fill()
+                await self._idle()
+                if loop.time() >= housekeeping_at:
+                    housekeeping_at = loop.time() + HOUSEKEEPING_SECONDS
+                    await self._housekeeping()
+        finally:
+            await self._finish_in_flight()
+
+    async def _housekeeping(self) -> None:
+        """Clear old message texts of the escalation transcripts (retention, hourly).
+
+        Done by this worker because it is the one long-running task of the handoff.
+        """
+        try:
+            async with self._session_factory() as session:
+                cleared = await HandoffService(
+                    session, self._settings, self._clock
+                ).prune_transcripts()
+            if cleared:
+                logger.info("cleared the text of %s old logged messages", cleared)
+        except Exception:  # housekeeping must never stop the sender
+            logger.exception("transcript housekeeping failed")
+
+    async def drain(self, *, within: float = 60.0) -> None:
+        """Send until nothing is pending or in flight (tests, and a clean shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            await self._fill()
+            if not self._in_flight and (await self.store.counts()).pending == 0:
+                return
+            if loop.time() > deadline:
+                raise TimeoutError("the outbox did not drain in time")
+            await self._idle()
+
+    async def _fill(self) -> None:
+        room = self.config.batch_size - len(self._in_flight)
+        if room <= 0:
+            return
+        busy = frozenset(self._in_flight.values())
+        messages = await self.store.claim(
+            room, exclude_chats=busy, platforms=frozenset(self._bots)
+        )
+        for message in messages:
+            task = asyncio.create_task(self._deliver(message), name=f"outbox-{message.id}")
+            self._in_flight[task] = (message.platform, message.chat_id)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(task, None)
+        self._wake.set()
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("outbox delivery crashed", exc_info=task.exception())
+
+    async def _idle(self) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=self.config.poll_seconds)
+
+    async def _finish_in_flight(self) -> None:
+        if not self._in_flight:
+            return
+        # A send cut off halfway may or may not have reached the user; letting it finish is
+        # what keeps "never twice" true across a shutdown.
+        await asyncio.wait(list(self._in_flight), timeout=15)
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        bot = self._bots[message.platform]
+        await self._spacing.acquire()
+        try:
+            sent = await self._send(bot, message)
+        except TelegramRetryAfter as error:
+            logger.info("outbox %s: flood control, retry after %ss", message.id, error.retry_after)
+            await self.store.flood_wait(message, float(error.retry_after))
+        except NOT_RETRIED as error:
+            self.failed += 1
+            await self.store.failed(message, f"{type(error).__name__}: {error}", permanent=True)
+        except Exception as error:
+            logger.warning("outbox %s: %s, will retry", message.id, type(error).__name__)
+            if not await self.store.failed(
+                message, f"{type(error).__name__}: {error}", permanent=False
+            ):
+                self.failed += 1
+        else:
+            self.sent += 1
+            await self.store.mark_sent(message, sent.message_id)
+
+    async def _send(self, bot: Bot, message: OutboxMessage) -> Message:
+        payload = message.payload
+        render = self._renderers[message.platform]
+        kind = payload.get("kind")
+        markup: Any = None
+        if kind == OutboxKind.AGENT_REPLY:
+            rendered = render(
+                texts.HANDOFF_AGENT_REPLY, agent=str(payload["agent"]), text=str(payload["text"])
+            )
+        elif kind == OutboxKind.HANDOFF_TAKEN:
+            rendered = render(
+                texts.HANDOFF_TAKEN, agent=str(payload["agent"]), button=texts.BTN_BACK_TO_BOT
+            )
+            markup = back_to_bot_keyboard()
+        elif kind == OutboxKind.HANDOFF_TRANSFERRED:
+            rendered = render(texts.HANDOFF_TRANSFERRED, agent=str(payload["agent"]))
+        elif kind == OutboxKind.HANDOFF_REQUEUED:
+            rendered = render(
+                texts.HANDOFF_REQUEUED,
+                position=fmt.digits(payload["position"]),
+                wait=fmt.digits(payload["wait_minutes"]),
+            )
+        elif kind == OutboxKind.HANDOFF_RESOLVED:
+            rendered = render(texts.HANDOFF_RESOLVED)
+            markup = keyboards.main_menu()
+        elif kind == OutboxKind.SATISFACTION_QUESTION:
+            rendered = render(texts.HANDOFF_SATISFACTION)
+            markup = satisfaction_keyboard(int(payload["conversation_id"]))
+        elif kind == OutboxKind.TICKET_ANSWER:
+            rendered = render(
+                texts.TICKET_ANSWERED,
+                code=fmt.digits(payload["tracking_code"]),
+                text=str(payload["text"]),
+            )
+        else:
+            raise UnknownKind(str(kind))
+        return await bot.send_message(chat_id=message.chat_id, **rendered, reply_markup=markup)

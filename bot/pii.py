@@ -1,0 +1,76 @@
+"""Keep national IDs, mobiles and tokens out of the logs.
+
+Log lines are written by our code, by aiogram and by tracebacks whose exception messages may
+quote what a user typed. Rather than trusting every call site, the formatter installed by
+``install_log_scrubbing`` masks the finished line (traceback included) with ``persian.mask_*``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Final
+
+from persian import mask_mobile, mask_national_id, to_ascii_digits
+
+# A run of digits in any script, possibly with +98/0098 and spaces or dashes inside (how people
+# type mobiles), that is not part of a longer number.
+# (``\d`` matches Persian and Arabic-Indic digits too.)
+_DIGIT_RUN: Final = re.compile(r"(?<!\d)(?:\+|00)?\d(?:\d|[ \-](?=\d)){9,15}(?!\d)")
+_MOBILE: Final = re.compile(r"^(?:\+98|0098|98|0)?(9\d{9})$")
+# Bot API tokens as they appear in request URLs ("bot123456:AA…").
+_TOKEN: Final = re.compile(r"\b(\d{5,}):[A-Za-z0-9_-]{20,}")
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    raw = match.group(0)
+    digits = re.sub(r"[\s\-]", "", to_ascii_digits(raw))
+    mobile = _MOBILE.match(digits)
+    if mobile:
+        return mask_mobile("0" + mobile.group(1))
+    if len(digits) == 10 and digits.isdigit():
+        return mask_national_id(digits)
+    if len(digits) >= 10:
+        # Long numbers we cannot classify are masked too: card and account numbers are
+        # personal as well.
+        return mask_national_id(digits)
+    return raw
+
+
+def scrub(text: str) -> str:
+    """Return ``text`` with national IDs, mobiles, long numbers and bot tokens masked."""
+    text = _TOKEN.sub(lambda m: m.group(1) + ":***", text)
+    return _DIGIT_RUN.sub(_mask_run, text)
+
+
+class ScrubbingFormatter(logging.Formatter):
+    """A formatter that masks personal identifiers in the message and the traceback.
+
+    The time stamp and other record fields are left alone (a date and time in a row of digits
+    would otherwise look like a number to mask).
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        clean = logging.makeLogRecord(record.__dict__)
+        clean.msg = scrub(record.getMessage())
+        clean.args = None
+        # Another handler may have cached an unscrubbed traceback on the shared record.
+        clean.exc_text = None
+        return super().format(clean)
+
+    def formatException(self, ei: object) -> str:
+        return scrub(super().formatException(ei))  # type: ignore[arg-type]
+
+    def formatStack(self, stack_info: str) -> str:
+        return scrub(super().formatStack(stack_info))
+
+
+def install_log_scrubbing(level: int | str = logging.INFO) -> None:
+    """Make every handler of the root logger scrub its lines (adds one if there is none)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=level)
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    for handler in root.handlers:
+        if not isinstance(handler.formatter, ScrubbingFormatter):
+            handler.setFormatter(ScrubbingFormatter(fmt))

@@ -1,0 +1,1 @@
+"""The console's routers, one per page group; authorisation is a dependency of each route."""

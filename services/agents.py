@@ -1,0 +1,500 @@
+"""1420 agents and supervisors: accounts, argon2 passwords, throttled sign-in, console sessions.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults follow RFC 9106's recommendation);
+sign-in failures are counted per username and per client address in the database, so the
+throttle holds across workers and restarts. A console session is a random token: the cookie
+carries it, the table keeps only its SHA-256, so a copy of the database opens no session. An
+agent counts as online while their console was seen recently and they have not set "away".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.clock import Clock
+from services.common import audit
+from services.db.handoff_models import Agent, AgentSession, LoginAttempt
+from services.errors import DomainError
+from services.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+USERNAME_MAX = 64
+PASSWORD_MIN = 8
+
+
+class AgentsConfig(BaseModel):
+    """The ``agents`` section of ``config.yml``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    login_max_failures: int = Field(5, ge=1)
+    login_window_minutes: int = Field(15, ge=1)
+    login_lockout_minutes: int = Field(15, ge=1)
+    session_hours: int = Field(12, ge=1)
+    online_window_seconds: int = Field(120, ge=10)
+    # ``last_seen_at`` is written at most this often, so polling pages do not write every time.
+    touch_interval_seconds: int = Field(30, ge=1)
+    # argon2id cost (RFC 9106's second recommended option, argon2-cffi's defaults): 3 passes
+    # over 64 MiB with 4 lanes. Hashes carry their parameters, so changing these only makes
+    # each password rehash at its next sign-in.
+    argon2_time_cost: int = Field(3, ge=1)
+    argon2_memory_kib: int = Field(65536, ge=8)
+    argon2_parallelism: int = Field(4, ge=1)
+
+    def hasher(self) -> PasswordHasher:
+        return PasswordHasher(
+            time_cost=self.argon2_time_cost,
+            memory_cost=self.argon2_memory_kib,
+            parallelism=self.argon2_parallelism,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AgentsConfig:
+        extra = settings.config.model_extra or {}
+        return cls.model_validate(extra.get("agents") or {})
+
+
+class AgentRole(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+# The demo data's two console accounts, for local use only (their passwords are in the
+# README); a real deployment creates its own with ``tamin-bot agents add``.
+DEMO_AGENTS: tuple[tuple[str, str, str, AgentRole], ...] = (
+    ("agent", "کارشناس نمونه", "agent-1420-demo", AgentRole.AGENT),
+    ("supervisor", "سرپرست نمونه", "supervisor-1420-demo", AgentRole.SUPERVISOR),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPublic:
+    """What the console and other services may know of an agent (never the hash)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: AgentRole
+    is_active: bool
+    available: bool
+    last_seen_at: dt.datetime | None
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role is AgentRole.SUPERVISOR
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this agent."""
+        return f"agent:{self.username}"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPresence:
+    agent: AgentPublic
+    online: bool
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class AgentExists(DomainError):
+    code: ClassVar[str] = "agent_exists"
+
+
+class InvalidAgentData(DomainError):
+    """``problem`` is ``username``, ``display_name``, ``password_too_short`` or ``role``."""
+
+    code: ClassVar[str] = "invalid_agent_data"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+class InvalidCredentials(DomainError):
+    """Unknown username, wrong password or a disabled account: one answer for all three."""
+
+    code: ClassVar[str] = "invalid_credentials"
+
+
+class LoginThrottled(DomainError):
+    """Too many failed sign-ins: refused until ``until`` (aware)."""
+
+    code: ClassVar[str] = "login_throttled"
+
+    def __init__(self, until: dt.datetime) -> None:
+        super().__init__(until.isoformat())
+        self.until = until
+
+
+class AgentNotFound(DomainError):
+    code: ClassVar[str] = "agent_not_found"
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+
+def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
+    return (hasher or PasswordHasher()).hash(password)
+
+
+def verify_password(
+    password_hash: str, password: str, hasher: PasswordHasher | None = None
+) -> bool:
+    try:
+        return (hasher or PasswordHasher()).verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _public(agent: Agent) -> AgentPublic:
+    return AgentPublic(
+        id=agent.id,
+        username=agent.username,
+        display_name=agent.display_name,
+        role=AgentRole(agent.role),
+        is_active=agent.is_active,
+        available=agent.available,
+        last_seen_at=agent.last_seen_at,
+    )
+
+
+def normalize_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+@functools.cache
+def _dummy_hash(config: AgentsConfig) -> str:
+    """A hash of a random password, verified against when the username is unknown, so that
+    the answer takes as long as for a real account (no username probing by timing)."""
+    return hash_password(secrets.token_urlsafe(16), config.hasher())
+
+
+class AgentService:
+    """Agent accounts, sign-in and console sessions; every changing method commits."""
+
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+        self.config = AgentsConfig.from_settings(settings)
+        self._hasher = self.config.hasher()
+
+    # --- accounts ---------------------------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        username: str,
+        display_name: str,
+        password: str,
+        role: AgentRole | str = AgentRole.AGENT,
+        actor: str = "cli",
+    ) -> AgentPublic:
+        """Create an agent account."""
+        name = normalize_username(username)
+        if (
+            not name
+            or len(name) > USERNAME_MAX
+            or not all(c.isascii() and (c.isalnum() or c in "._-") for c in name)
+        ):
+            raise InvalidAgentData("username")
+        if not display_name.strip() or len(display_name.strip()) > 128:
+            raise InvalidAgentData("display_name")
+        if len(password) < PASSWORD_MIN:
+            raise InvalidAgentData("password_too_short")
+        try:
+            agent_role = AgentRole(role)
+        except ValueError:
+            raise InvalidAgentData("role") from None
+        exists = await self._session.scalar(select(Agent.id).where(Agent.username == name))
+        if exists is not None:
+            raise AgentExists(name)
+        agent = Agent(
+            username=name,
+            display_name=display_name.strip(),
+            password_hash=hash_password(password, self._hasher),
+            role=agent_role.value,
+            is_active=True,
+            available=True,
+            created_at=self._clock.now(),
+        )
+        self._session.add(agent)
+        await self._session.flush()
+        audit(
+            self._session,
+            self._clock,
+            actor=actor,
+            action="agent.create",
+            subject=f"agent:{name}",
+            details={"role": agent_role.value},
+        )
+        await self._session.commit()
+        return _public(agent)
+
+    async def ensure(
+        self, *, username: str, display_name: str, password: str, role: AgentRole | str
+    ) -> AgentPublic:
+        """Create the agent unless the username exists (demo data: idempotent)."""
+        agent = await self._session.scalar(
+            select(Agent).where(Agent.username == normalize_username(username))
+        )
+        if agent is not None:
+            return _public(agent)
+        return await self.create(
+            username=username,
+            display_name=display_name,
+            password=password,
+            role=role,
+            actor="demo-data",
+        )
+
+    async def ensure_demo_agents(self) -> list[AgentPublic]:
+        """Create the demo data's agent and supervisor unless they exist (idempotent)."""
+        return [
+            await self.ensure(username=u, display_name=n, password=p, role=r)
+            for u, n, p, r in DEMO_AGENTS
+        ]
+
+    async def set_password(self, agent_id: int, password: str, *, actor: str) -> None:
+        """Change a password; every open session of the account ends."""
+        if len(password) < PASSWORD_MIN:
+            raise InvalidAgentData("password_too_short")
+        agent = await self._get(agent_id)
+        agent.password_hash = hash_password(password, self._hasher)
+        await self._session.execute(delete(AgentSession).where(AgentSession.agent_id == agent_id))
+        audit(
+            self._session,
+            self._clock,
+            actor=actor,
+            action="agent.password",
+            subject=f"agent:{agent.username}",
+        )
+        await self._session.commit()
+
+    async def set_active(self, agent_id: int, active: bool, *, actor: str) -> None:
+        """Enable or disable an account; disabling ends its sessions."""
+        agent = await self._get(agent_id)
+        agent.is_active = active
+        if not active:
+            await self._session.execute(
+                delete(AgentSession).where(AgentSession.agent_id == agent_id)
+            )
+        audit(
+            self._session,
+            self._clock,
+            actor=actor,
+            action="agent.enable" if active else "agent.disable",
+            subject=f"agent:{agent.username}",
+        )
+        await self._session.commit()
+
+    async def set_available(self, agent: AgentPublic, available: bool) -> None:
+        """The agent's own online/away switch."""
+        row = await self._get(agent.id)
+        row.available = available
+        audit(
+            self._session,
+            self._clock,
+            actor=agent.actor,
+            action="agent.available" if available else "agent.away",
+        )
+        await self._session.commit()
+
+    async def _get(self, agent_id: int) -> Agent:
+        agent = await self._session.get(Agent, agent_id)
+        if agent is None:
+            raise AgentNotFound(str(agent_id))
+        return agent
+
+    async def get(self, agent_id: int) -> AgentPublic:
+        return _public(await self._get(agent_id))
+
+    async def by_username(self, username: str) -> AgentPublic | None:
+        agent = await self._session.scalar(
+            select(Agent).where(Agent.username == normalize_username(username))
+        )
+        return None if agent is None else _public(agent)
+
+    async def list_agents(self) -> list[AgentPresence]:
+        """Every account, supervisors first, with whether each is online now."""
+        rows = (
+            await self._session.scalars(select(Agent).order_by(Agent.role.desc(), Agent.username))
+        ).all()
+        now = self._clock.now()
+        return [AgentPresence(_public(a), self._is_online(a, now)) for a in rows]
+
+    def _is_online(self, agent: Agent, now: dt.datetime) -> bool:
+        if not (agent.is_active and agent.available and agent.last_seen_at is not None):
+            return False
+        return now - agent.last_seen_at <= dt.timedelta(seconds=self.config.online_window_seconds)
+
+    async def count_online(self) -> int:
+        """How many agents (supervisors included) can take a chat right now."""
+        since = self._clock.now() - dt.timedelta(seconds=self.config.online_window_seconds)
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(Agent)
+            .where(Agent.is_active, Agent.available, Agent.last_seen_at >= since)
+        )
+        return int(count or 0)
+
+    # --- sign-in ----------------------------------------------------------------------------
+
+    async def _throttled_until(
+        self, now: dt.datetime, username: str, ip: str
+    ) -> dt.datetime | None:
+        """Return when sign-in opens again for this username or address, if closed now.
+
+        A lock starts at the failure that reaches the limit within the window and lasts
+        ``login_lockout_minutes``. A success does not erase earlier failures: whoever guesses
+        one account's password must not reset the counter of the address.
+        """
+        config = self.config
+        window = dt.timedelta(minutes=config.login_window_minutes)
+        lockout = dt.timedelta(minutes=config.login_lockout_minutes)
+        since = now - window - lockout
+        limit = config.login_max_failures
+        until: dt.datetime | None = None
+        for column, value in ((LoginAttempt.username, username), (LoginAttempt.ip, ip)):
+            times = (
+                await self._session.scalars(
+                    select(LoginAttempt.at)
+                    .where(
+                        column == value,
+                        LoginAttempt.succeeded.is_(False),
+                        LoginAttempt.at >= since,
+                    )
+                    .order_by(LoginAttempt.at)
+                )
+            ).all()
+            for i in range(limit - 1, len(times)):
+                if times[i] - times[i - limit + 1] <= window:
+                    ends = times[i] + lockout
+                    if ends > now and (until is None or ends > until):
+                        until = ends
+        return until
+
+    async def authenticate(self, *, username: str, password: str, ip: str) -> AgentPublic:
+        """Check a sign-in and record the attempt (committed whether it succeeds or not)."""
+        now = self._clock.now()
+        name = normalize_username(username)[:USERNAME_MAX]
+        ip = ip[:64]
+        until = await self._throttled_until(now, name, ip)
+        if until is not None:
+            raise LoginThrottled(until)
+        agent = await self._session.scalar(select(Agent).where(Agent.username == name))
+        ok = verify_password(
+            agent.password_hash if agent else _dummy_hash(self.config), password, self._hasher
+        )
+        self._session.add(LoginAttempt(username=name, ip=ip, succeeded=ok, at=now))
+        if not ok or agent is None or not agent.is_active:
+            audit(
+                self._session,
+                self._clock,
+                actor="console",
+                action="agent.login_failed",
+                subject=f"agent:{name}",
+            )
+            await self._session.commit()
+            until = await self._throttled_until(now, name, ip)
+            if until is not None:
+                raise LoginThrottled(until)
+            raise InvalidCredentials()
+        if self._hasher.check_needs_rehash(agent.password_hash):
+            agent.password_hash = self._hasher.hash(password)
+        agent.last_seen_at = now
+        audit(self._session, self._clock, actor=f"agent:{agent.username}", action="agent.login")
+        await self._session.commit()
+        return _public(agent)
+
+    async def open_session(self, agent: AgentPublic) -> str:
+        """Start a console session and return its token (for the cookie; never stored)."""
+        now = self._clock.now()
+        token = secrets.token_urlsafe(32)
+        self._session.add(
+            AgentSession(
+                token_hash=_token_hash(token),
+                agent_id=agent.id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + dt.timedelta(hours=self.config.session_hours),
+            )
+        )
+        # Expired sessions and old sign-in attempts are swept here rather than by a timer:
+        # sign-ins are rare, and the throttle never looks further back than a day.
+        await self._session.execute(delete(AgentSession).where(AgentSession.expires_at < now))
+        await self._session.execute(
+            delete(LoginAttempt).where(LoginAttempt.at < now - dt.timedelta(days=1))
+        )
+        await self._session.commit()
+        return token
+
+    async def session_agent(self, token: str) -> AgentPublic | None:
+        """Return the agent of a live session token and mark them seen."""
+        now = self._clock.now()
+        row = (
+            await self._session.execute(
+                select(AgentSession, Agent)
+                .join(Agent, Agent.id == AgentSession.agent_id)
+                .where(AgentSession.token_hash == _token_hash(token))
+            )
+        ).first()
+        if row is None:
+            return None
+        agent_session, agent = row
+        if agent_session.expires_at <= now or not agent.is_active:
+            return None
+        # Written at most every touch interval, so pages that poll do not write each time.
+        touch = dt.timedelta(seconds=self.config.touch_interval_seconds)
+        dirty = False
+        if now - agent_session.last_seen_at >= touch:
+            agent_session.last_seen_at = now
+            dirty = True
+        if agent.last_seen_at is None or now - agent.last_seen_at >= touch:
+            agent.last_seen_at = now
+            dirty = True
+        if dirty:
+            await self._session.commit()
+        return _public(agent)
+
+    async def close_session(self, token: str) -> None:
+        """End a console session (sign-out); with no other session the agent goes offline."""
+        row = (
+            await self._session.execute(
+                select(AgentSession, Agent)
+                .join(Agent, Agent.id == AgentSession.agent_id)
+                .where(AgentSession.token_hash == _token_hash(token))
+            )
+        ).first()
+        if row is None:
+            return
+        agent_session, agent = row
+        await self._session.delete(agent_session)
+        others = await self._session.scalar(
+            select(func.count())
+            .select_from(AgentSession)
+            .where(AgentSession.agent_id == agent.id, AgentSession.id != agent_session.id)
+        )
+        if not others:
+            agent.last_seen_at = None
+        audit(self._session, self._clock, actor=f"agent:{agent.username}", action="agent.logout")
+        await self._session.commit()

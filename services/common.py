@@ -1,0 +1,180 @@
+"""Small helpers the service modules share: tracking codes, ages, Jalali months, audit entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jdatetime
+from sqlalchemy import Executable, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from persian.jalali import from_jalali, to_jalali
+from services.clock import Clock
+from services.db.models import AuditLog, ChatUser
+from services.errors import NotVerified
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatUserInfo:
+    """A messenger account as the assistant knows it (built by the identity service)."""
+
+    id: int
+    platform: str
+    platform_user_id: int
+    first_name: str | None
+    mobile: str | None
+    national_id: str | None
+    verified_at: dt.datetime | None
+    locked_until: dt.datetime | None
+
+    @property
+    def is_verified(self) -> bool:
+        return self.national_id is not None and self.verified_at is not None
+
+    @property
+    def has_contact(self) -> bool:
+        return self.mobile is not None
+
+
+# How services take "the user": the chat user's id, or the ChatUserInfo the identity service
+# returned for this very update (the bot's middleware has it), which saves a look-up.
+UserRef = int | ChatUserInfo
+
+
+def user_id(user: UserRef) -> int:
+    """Return the chat user id of a :data:`UserRef`."""
+    return user.id if isinstance(user, ChatUserInfo) else user
+
+
+# Codes are random (secrets), not sequential, so one code says nothing about the others; a
+# collision is checked before use and is vanishingly rare for 10+ digits.
+_CODE_ATTEMPTS = 50
+
+
+def random_digits(count: int) -> str:
+    """Return ``count`` random ASCII digits from the OS's secure generator."""
+    return f"{secrets.randbelow(10**count):0{count}d}"
+
+
+async def unique_code(
+    session: AsyncSession, column: InstrumentedAttribute[str], make: Callable[[], str]
+) -> str:
+    """Return a code from ``make`` that ``column`` does not hold yet."""
+    for _ in range(_CODE_ATTEMPTS):
+        code = make()
+        taken = await session.scalar(select(column).where(column == code).limit(1))
+        if taken is None:
+            return code
+    raise RuntimeError(f"no free code for {column} after {_CODE_ATTEMPTS} attempts")
+
+
+def age_in_years(birth_date: dt.date, on: dt.date) -> int:
+    """Return full years of age on ``on``, counted on the Jalali calendar.
+
+    Iranians' birthdays are Jalali dates, so a son turns 20 on the Jalali anniversary of his
+    birth (which can be a day off the Gregorian one). Someone born on 30 Esfand of a leap year
+    has their birthday on 1 Farvardin in common years.
+    """
+    by, bm, bd = to_jalali(birth_date)
+    y, m, d = to_jalali(on)
+    return y - by - (1 if (m, d) < (bm, bd) else 0)
+
+
+def jalali_anniversary(birth_date: dt.date, years: int) -> dt.date:
+    """Return the day on which someone born on ``birth_date`` turns ``years`` old."""
+    by, bm, bd = to_jalali(birth_date)
+    try:
+        return from_jalali(by + years, bm, bd)
+    except ValueError:  # 30 Esfand in a common year: the next day, 1 Farvardin
+        return from_jalali(by + years + 1, 1, 1)
+
+
+def add_jalali_months(day: dt.date, months: int) -> dt.date:
+    """Return the same day ``months`` Jalali months later (clamped to the month's last day)."""
+    y, m, d = to_jalali(day)
+    index = y * 12 + (m - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = jalali_month_length(year, month)
+    return from_jalali(year, month, min(d, last))
+
+
+def jalali_month_length(year: int, month: int) -> int:
+    """Return the number of days of a Jalali month."""
+    if month <= 6:
+        return 31
+    if month <= 11:
+        return 30
+    return 30 if jdatetime.date(year, 1, 1).isleap() else 29
+
+
+def jalali_month_end(year: int, month: int) -> dt.date:
+    """Return the Gregorian date of the last day of a Jalali month."""
+    return from_jalali(year, month, jalali_month_length(year, month))
+
+
+def previous_jalali_month(year: int, month: int, back: int = 1) -> tuple[int, int]:
+    """Return the Jalali (year, month) ``back`` months before ``(year, month)``."""
+    index = year * 12 + (month - 1) - back
+    y, m = divmod(index, 12)
+    return y, m + 1
+
+
+def audit(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    actor: str,
+    action: str,
+    subject: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Add an audit entry to the session (the caller commits). Pass masked identifiers only."""
+    session.add(
+        AuditLog(
+            created_at=clock.now(),
+            actor=actor,
+            action=action,
+            subject=subject,
+            details=details or {},
+        )
+    )
+
+
+async def load_chat_user(session: AsyncSession, user: UserRef) -> ChatUser:
+    """Return the chat user's row, or raise :class:`NotVerified` if the id is unknown."""
+    row = await session.get(ChatUser, user_id(user))
+    if row is None:
+        raise NotVerified(f"no chat user {user_id(user)}")
+    return row
+
+
+@functools.cache
+def _verified_query() -> Executable:
+    # Two columns rather than the entity, built once: this starts every inquiry by id.
+    return select(ChatUser.national_id, ChatUser.verified_at).where(ChatUser.id == bindparam("id"))
+
+
+async def verified_national_id(session: AsyncSession, user: UserRef) -> str:
+    """Return the verified national ID of a chat user, or raise :class:`NotVerified`.
+
+    Given the :class:`ChatUserInfo` of the current update, no query is needed.
+    """
+    if isinstance(user, ChatUserInfo):
+        if user.national_id is None or user.verified_at is None:
+            raise NotVerified()
+        return user.national_id
+    row = (await session.execute(_verified_query(), {"id": user})).first()
+    if row is None or row[0] is None or row[1] is None:
+        raise NotVerified()
+    national_id: str = row[0]
+    return national_id

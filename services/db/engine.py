@@ -1,0 +1,68 @@
+"""Engine and session factories, built from the settings (never at import time)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+
+from services.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# SQLite connection settings of the embedded default:
+# - WAL lets the bot read while the console writes;
+# - foreign keys are off by default in SQLite and our cascades rely on them;
+# - NORMAL synchronisation is safe with WAL (no corruption, only the last commits can be lost on
+#   a power cut) and keeps a commit well under a millisecond;
+# - a busy timeout makes a second writer wait instead of failing at once.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA busy_timeout=5000",
+)
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    """Return the file of a SQLite URL, or ``None`` for other back ends and in-memory ones."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
+def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
+    """Return the async engine for ``settings.env.database_url``.
+
+    For SQLite the file's directory (``var/`` by default) is created and the pragmas above are
+    set on every new connection.
+    """
+    url = settings.env.database_url
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = _create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+    logger.debug("database engine created for %s", engine.dialect.name)
+    return engine
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Return the session factory; objects stay usable after commit (services return them)."""
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,128 @@
+"""Around the handlers: dedupe, throttling, the error router, logging without personal data,
+"typing…" for slow work and the command list."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from bot import texts
+from bot.handlers.commands import set_commands
+from bot.middlewares.dedupe import MemorySeenUpdates
+from bot.middlewares.throttling import ThrottlingMiddleware
+from bot.pii import ScrubbingFormatter, scrub
+from services.eligibility import EligibilityService
+from tests.bot import fakes
+from tests.bot.conftest import MARYAM, Harness, make_harness
+
+
+async def test_a_duplicate_update_is_handled_once(harness: Harness) -> None:
+    chat = harness.chat()
+    update = fakes.update(message=fakes.message(chat.user, text="سلام"))
+    await harness.dp.feed_update(chat.bot, update)
+    first = chat.session.take()
+    await harness.dp.feed_update(chat.bot, update)
+    assert len([c for c in first if c.name == "sendMessage"]) == 1
+    assert chat.session.take() == []
+    # The same update id from the other platform is another update.
+    bale = harness.bale
+    same_id = fakes.update(message=fakes.message(chat.user, text="سلام"))
+    same_id = same_id.model_copy(update={"update_id": update.update_id})
+    await harness.dp.feed_update(bale, same_id)
+    assert any(c.name == "sendMessage" for c in bale.session.take())  # type: ignore[attr-defined]
+
+
+async def test_memory_dedupe_forgets_after_its_ttl() -> None:
+    seen = MemorySeenUpdates(ttl=0.05)
+    assert await seen.first_time("telegram:1")
+    assert not await seen.first_time("telegram:1")
+    await asyncio.sleep(0.06)
+    assert await seen.first_time("telegram:1")
+
+
+async def test_a_flood_gets_one_polite_notice(bot_deps: Any, clock: Any) -> None:
+    harness = make_harness(
+        bot_deps,
+        (None, "throttle"),
+        throttling=ThrottlingMiddleware(limit=3, window=60),
+        clock=clock,
+    )
+    chat = harness.chat()
+    replies = []
+    for _ in range(6):
+        replies.append(await chat.send("سلام"))
+    assert all("وقت شما بخیر" in chat.joined(r) for r in replies[:3])
+    assert chat.joined(replies[3]) == texts.THROTTLED
+    assert replies[4] == [] and replies[5] == []
+    # Another user is not slowed down by this one.
+    assert "وقت شما بخیر" in chat.joined(await harness.chat().send("سلام"))
+    # A throttled button press is still answered.
+    calls = await chat.press("nx")
+    assert [c.name for c in calls] == ["answerCallbackQuery"]
+
+
+async def test_unexpected_error_apologises_and_logs_without_personal_data(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(self: Any, chat_user_id: int, who: Any = None) -> Any:
+        raise RuntimeError(f"registry down for {MARYAM[0]} / {MARYAM[1]}")
+
+    chat = harness.chat()
+    await chat.verify(*MARYAM)
+    monkeypatch.setattr(EligibilityService, "inquire", broken)
+    with caplog.at_level(logging.ERROR):
+        calls = await chat.send("استحقاق درمان")
+    assert chat.joined(calls) == texts.UNEXPECTED_ERROR
+    records = [r for r in caplog.records if r.name == "bot.handlers.errors"]
+    assert records
+    formatted = "\n".join(ScrubbingFormatter("%(message)s").format(r) for r in records)
+    assert "RuntimeError" in formatted
+    assert MARYAM[0] not in formatted and MARYAM[1] not in formatted
+    assert "650*****26" in formatted and "0912***4567" in formatted
+    # The bot goes on working.
+    monkeypatch.undo()
+    assert "نتیجهٔ استعلام" in chat.joined(await chat.send("استحقاق درمان"))
+
+
+async def test_slow_work_shows_typing(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = EligibilityService.inquire
+
+    async def slow(self: Any, chat_user_id: int, who: Any = None) -> Any:
+        await asyncio.sleep(0.45)
+        return await original(self, chat_user_id, who)
+
+    chat = harness.chat()
+    await chat.verify(*MARYAM)
+    monkeypatch.setattr(EligibilityService, "inquire", slow)
+    calls = await chat.send("استحقاق درمان")
+    actions = [c for c in calls if c.name == "sendChatAction"]
+    assert actions and actions[0].params["action"] == "typing"
+    assert calls[-1].name == "sendMessage"
+
+
+async def test_commands_are_published_in_persian(harness: Harness) -> None:
+    await set_commands(harness.telegram)
+    (call,) = harness.telegram.session.take()  # type: ignore[attr-defined]
+    assert call.name == "setMyCommands"
+    commands = {c.command: c.description for c in call.params["commands"]}
+    assert set(commands) == {"start", "menu", "help", "cancel", "logout"}
+    assert commands["logout"] == "فراموش کردن احراز هویت من"
+
+
+def test_scrub_masks_national_ids_and_mobiles_in_any_digits() -> None:
+    line = "nid 6508124226 mob +98 912 123 4567 fa ۰۹۱۲۱۲۳۴۵۶۷ token 123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    out = scrub(line)
+    assert "6508124226" not in out and "650*****26" in out
+    assert "912 123 4567" not in out and out.count("0912***4567") == 2
+    assert "ABCDEFGHIJ" not in out
+    assert scrub("update 1071 in 12.5 ms") == "update 1071 in 12.5 ms"
+
+
+def test_scrubbing_formatter_keeps_the_timestamp() -> None:
+    formatter = ScrubbingFormatter("%(asctime)s %(message)s")
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "user %s", ("6508124226",), None)
+    out = formatter.format(record)
+    assert out.endswith("user 650*****26")

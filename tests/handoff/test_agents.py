@@ -1,0 +1,207 @@
+"""Agent accounts: argon2 hashes, throttled sign-in, sessions, who is online."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.agents import (
+    AgentExists,
+    AgentRole,
+    AgentService,
+    InvalidAgentData,
+    InvalidCredentials,
+    LoginThrottled,
+    hash_password,
+    verify_password,
+)
+from services.clock import FixedClock
+from services.db.handoff_models import Agent, AgentSession
+from services.db.models import AuditLog
+from services.settings import Settings
+from tests.handoff.conftest import PASSWORD, AgentFactory
+
+
+@pytest.fixture
+def agents(session: AsyncSession, db_settings: Settings, clock: FixedClock) -> AgentService:
+    return AgentService(session, db_settings, clock)
+
+
+def test_argon2_hash_round_trip() -> None:
+    digest = hash_password("correct horse")
+    assert digest.startswith("$argon2id$")
+    assert verify_password(digest, "correct horse")
+    assert not verify_password(digest, "wrong horse")
+    assert not verify_password("not a hash", "correct horse")
+
+
+async def test_create_stores_only_the_hash_and_audits(
+    agents: AgentService, session: AsyncSession
+) -> None:
+    agent = await agents.create(
+        username="  Sara ", display_name="سارا", password=PASSWORD, role="supervisor"
+    )
+    assert agent.username == "sara" and agent.role is AgentRole.SUPERVISOR
+    stored = await session.scalar(select(Agent.password_hash).where(Agent.id == agent.id))
+    assert stored is not None and PASSWORD not in stored and stored.startswith("$argon2")
+    actions = (await session.scalars(select(AuditLog.action))).all()
+    assert "agent.create" in actions
+
+
+@pytest.mark.parametrize(
+    ("username", "name", "password", "role", "problem"),
+    [
+        ("", "x", PASSWORD, "agent", "username"),
+        ("سارا", "x", PASSWORD, "agent", "username"),
+        ("has space", "x", PASSWORD, "agent", "username"),
+        ("sara", " ", PASSWORD, "agent", "display_name"),
+        ("sara", "x", "short", "agent", "password_too_short"),
+        ("sara", "x", PASSWORD, "boss", "role"),
+    ],
+)
+async def test_create_validates(
+    agents: AgentService, username: str, name: str, password: str, role: str, problem: str
+) -> None:
+    with pytest.raises(InvalidAgentData) as error:
+        await agents.create(username=username, display_name=name, password=password, role=role)
+    assert error.value.problem == problem
+
+
+async def test_duplicate_username(agents: AgentService) -> None:
+    await agents.create(username="sara", display_name="سارا", password=PASSWORD)
+    with pytest.raises(AgentExists):
+        await agents.create(username="SARA", display_name="سارا", password=PASSWORD)
+
+
+async def test_authenticate(agents: AgentService) -> None:
+    await agents.create(username="sara", display_name="سارا", password=PASSWORD)
+    agent = await agents.authenticate(username="Sara", password=PASSWORD, ip="1.1.1.1")
+    assert agent.username == "sara" and agent.last_seen_at is not None
+    with pytest.raises(InvalidCredentials):
+        await agents.authenticate(username="sara", password="wrong-password", ip="1.1.1.1")
+    with pytest.raises(InvalidCredentials):
+        await agents.authenticate(username="nobody", password=PASSWORD, ip="1.1.1.1")
+
+
+async def test_throttle_per_username_then_lock_ends(
+    agents: AgentService, clock: FixedClock
+) -> None:
+    await agents.create(username="sara", display_name="سارا", password=PASSWORD)
+    limit = agents.config.login_max_failures
+    for i in range(limit - 1):
+        with pytest.raises(InvalidCredentials):
+            await agents.authenticate(username="sara", password="bad", ip=f"1.1.1.{i}")
+    # The limit-th failure locks, even from yet another address.
+    with pytest.raises(LoginThrottled) as error:
+        await agents.authenticate(username="sara", password="bad", ip="9.9.9.9")
+    until = error.value.until
+    assert until == clock.now() + dt.timedelta(minutes=agents.config.login_lockout_minutes)
+    # Locked: even the right password is refused, and the refusal is not a new failure.
+    with pytest.raises(LoginThrottled):
+        await agents.authenticate(username="sara", password=PASSWORD, ip="1.1.1.1")
+    clock.set(until - dt.timedelta(seconds=1))
+    with pytest.raises(LoginThrottled):
+        await agents.authenticate(username="sara", password=PASSWORD, ip="1.1.1.1")
+    clock.set(until)
+    agent = await agents.authenticate(username="sara", password=PASSWORD, ip="1.1.1.1")
+    assert agent.username == "sara"
+
+
+async def test_throttle_per_address(agents: AgentService) -> None:
+    await agents.create(username="sara", display_name="سارا", password=PASSWORD)
+    limit = agents.config.login_max_failures
+    for i in range(limit - 1):
+        with pytest.raises(InvalidCredentials):
+            await agents.authenticate(username=f"guess{i}", password="bad", ip="6.6.6.6")
+    with pytest.raises(LoginThrottled):
+        await agents.authenticate(username="guess-last", password="bad", ip="6.6.6.6")
+    with pytest.raises(LoginThrottled):
+        await agents.authenticate(username="sara", password=PASSWORD, ip="6.6.6.6")
+    # Another address is not affected.
+    assert (await agents.authenticate(username="sara", password=PASSWORD, ip="7.7.7.7")).id
+
+
+async def test_failures_outside_the_window_do_not_lock(
+    agents: AgentService, clock: FixedClock
+) -> None:
+    await agents.create(username="sara", display_name="سارا", password=PASSWORD)
+    limit = agents.config.login_max_failures
+    for _ in range(limit - 1):
+        with pytest.raises(InvalidCredentials):
+            await agents.authenticate(username="sara", password="bad", ip="1.1.1.1")
+    clock.advance(dt.timedelta(minutes=agents.config.login_window_minutes, seconds=1))
+    with pytest.raises(InvalidCredentials):
+        await agents.authenticate(username="sara", password="bad", ip="1.1.1.1")
+
+
+async def test_disabled_agent_cannot_sign_in_and_loses_sessions(
+    agents: AgentService, session: AsyncSession
+) -> None:
+    agent = await agents.create(username="sara", display_name="سارا", password=PASSWORD)
+    token = await agents.open_session(agent)
+    assert await agents.session_agent(token) is not None
+    await agents.set_active(agent.id, False, actor="agent:boss")
+    assert await agents.session_agent(token) is None
+    assert await session.scalar(select(func.count()).select_from(AgentSession)) == 0
+    with pytest.raises(InvalidCredentials):
+        await agents.authenticate(username="sara", password=PASSWORD, ip="1.1.1.1")
+
+
+async def test_sessions_expire_and_close(agents: AgentService, clock: FixedClock) -> None:
+    agent = await agents.create(username="sara", display_name="سارا", password=PASSWORD)
+    token = await agents.open_session(agent)
+    found = await agents.session_agent(token)
+    assert found is not None and found.id == agent.id
+    assert await agents.session_agent(token + "x") is None
+    clock.advance(dt.timedelta(hours=agents.config.session_hours))
+    assert await agents.session_agent(token) is None
+    token = await agents.open_session(agent)
+    await agents.close_session(token)
+    assert await agents.session_agent(token) is None
+
+
+async def test_new_password_ends_sessions(agents: AgentService) -> None:
+    agent = await agents.create(username="sara", display_name="سارا", password=PASSWORD)
+    token = await agents.open_session(agent)
+    await agents.set_password(agent.id, "another-long-password", actor="cli")
+    assert await agents.session_agent(token) is None
+    assert await agents.authenticate(username="sara", password="another-long-password", ip="x")
+
+
+async def test_who_is_online(
+    agents: AgentService, agent_factory: AgentFactory, clock: FixedClock
+) -> None:
+    sara = await agent_factory("sara")
+    await agent_factory("reza", online=False)
+    assert await agents.count_online() == 1
+    await agents.set_available(sara, False)
+    assert await agents.count_online() == 0
+    await agents.set_available(sara, True)
+    assert await agents.count_online() == 1
+    clock.advance(dt.timedelta(seconds=agents.config.online_window_seconds + 1))
+    assert await agents.count_online() == 0
+    presence = {p.agent.username: p.online for p in await agents.list_agents()}
+    assert presence == {"sara": False, "reza": False}
+
+
+async def test_signing_out_of_the_last_session_goes_offline(
+    agents: AgentService, agent_factory: AgentFactory
+) -> None:
+    sara = await agent_factory("sara")
+    token = await agents.open_session(sara)
+    assert await agents.count_online() == 1
+    await agents.close_session(token)
+    assert await agents.count_online() == 0
+
+
+async def test_demo_agents_are_created_once(agents: AgentService) -> None:
+    first = await agents.ensure_demo_agents()
+    again = await agents.ensure_demo_agents()
+    assert [a.id for a in first] == [a.id for a in again]
+    assert [(a.username, a.role) for a in first] == [
+        ("agent", AgentRole.AGENT),
+        ("supervisor", AgentRole.SUPERVISOR),
+    ]

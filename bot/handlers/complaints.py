@@ -189,10 +189,10 @@ async def track_ticket(turn: Turn) -> None:
     code = turn.understanding.entity("ticket_id")
     service = turn.services.tickets
     if code is not None:
-        ticket = await service.get_for_owner(turn.user.id, code)
+        ticket = await service.get_for_owner(turn.user, code)
         await turn.reply.raw(ticket_status_text(turn.reply, ticket))
         return
-    mine = await service.list_mine(turn.user.id, limit=MY_TICKETS_SHOWN)
+    mine = await service.list_mine(turn.user, limit=MY_TICKETS_SHOWN)
     if not mine:
         await turn.reply(texts.NO_TICKETS)
         return

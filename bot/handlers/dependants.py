@@ -67,7 +67,7 @@ async def add_dependent(turn: Turn) -> None:
     asked = turn.understanding.entity("relation")
     choices = _ENTITY_CHOICES.get(asked or "", ALL_RELATIONS)
     if asked == "spouse" and turn.user.is_verified:
-        identity = await turn.services.identity.verified_identity(turn.user.id)
+        identity = await turn.services.identity.verified_identity(turn.user)
         wife = identity.person.gender is Gender.MALE
         choices = (Relation.WIFE.value if wife else Relation.HUSBAND.value,)
     if len(choices) == 1:
@@ -160,7 +160,7 @@ async def on_confirm(query: CallbackQuery, callback_data: Confirm, **data: Any) 
     service = turn.services.dependants
     async with reply.typing():
         application = await service.record_application(
-            turn.user.id, relation, form["dep_national_id"], birth
+            turn.user, relation, form["dep_national_id"], birth
         )
     await state.clear()
     decision = service.assess(DependantFacts(relation=relation, birth_date=birth))

@@ -33,9 +33,9 @@ async def check_eligibility(turn: Turn) -> None:
     service = turn.services.eligibility
     async with turn.reply.typing():
         if asked in _ONE:
-            result = await service.inquire(turn.user.id, _ONE[asked])
+            result = await service.inquire(turn.user, _ONE[asked])
         else:
-            result = await service.inquire(turn.user.id)
+            result = await service.inquire(turn.user)
     rows = result.rows
     if asked in _SEVERAL:
         rows = tuple(r for r in rows if r.relation in _SEVERAL[asked])

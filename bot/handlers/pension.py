@@ -14,7 +14,7 @@ RECENT_MONTHS = 6
 async def pension_slip(turn: Turn) -> None:
     """Show the last payslip and the recent months."""
     async with turn.reply.typing():
-        slips = await turn.services.pension.recent(turn.user.id, months=RECENT_MONTHS)
+        slips = await turn.services.pension.recent(turn.user, months=RECENT_MONTHS)
     render = turn.reply.render
     last = slips[0]
     parts = [

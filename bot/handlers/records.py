@@ -20,7 +20,7 @@ YEARS_SHOWN = 10
 async def last_contribution(turn: Turn) -> None:
     """Show the newest month of record."""
     async with turn.reply.typing():
-        last = await turn.services.contributions.last_record(turn.user.id)
+        last = await turn.services.contributions.last_record(turn.user)
     render = turn.reply.render
     text = render.text(
         texts.LAST_RECORD,
@@ -40,7 +40,7 @@ async def last_contribution(turn: Turn) -> None:
 async def insurance_record(turn: Turn) -> None:
     """Show the total record in years/months/days, and the days of each recent year."""
     async with turn.reply.typing():
-        summary = await turn.services.contributions.summary(turn.user.id)
+        summary = await turn.services.contributions.summary(turn.user)
     render = turn.reply.render
     total = summary.total
     parts = [

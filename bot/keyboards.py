@@ -22,9 +22,10 @@ from bot import texts
 
 # --- callback data ---------------------------------------------------------------------
 class IntentPick(CallbackData, prefix="in"):
-    """ "Did you mean …?": run this intent."""
+    """ "Did you mean …?": run this intent (about the relative the message named, if any)."""
 
     intent: str
+    relation: str = ""
 
 
 class NoneOfThese(CallbackData, prefix="nx"):
@@ -91,11 +92,13 @@ def remove() -> ReplyKeyboardRemove:
 
 
 # --- inline keyboards ------------------------------------------------------------------
-def intent_choices(intents: Iterable[str]) -> InlineKeyboardMarkup:
+def intent_choices(intents: Iterable[str], relation: str | None = None) -> InlineKeyboardMarkup:
+    """The "did you mean …?" buttons; ``relation`` keeps «پسرم» when the user picks one."""
     builder = InlineKeyboardBuilder()
     for intent in intents:
         builder.button(
-            text=texts.INTENT_LABELS.get(intent, intent), callback_data=IntentPick(intent=intent)
+            text=texts.INTENT_LABELS.get(intent, intent),
+            callback_data=IntentPick(intent=intent, relation=relation or ""),
         )
     builder.button(text=texts.BTN_NONE_OF_THESE, callback_data=NoneOfThese())
     builder.adjust(1)

@@ -125,6 +125,9 @@ class EnvSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
 
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'tamin.db'}"
+    # Connections per process; PostgreSQL in production sits behind a pooler (ARCHITECTURE.md).
+    db_pool_size: int = 20
+    db_max_overflow: int = 10
     redis_url: str | None = None
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"

@@ -190,6 +190,10 @@ class UnderstandMiddleware(BaseMiddleware):
             understander: Understander = data["understander"]
             understanding = understander(event.text)
             data["understanding"] = understanding
+            # Committed at once, not left to the unit of work: on SQLite the INSERT takes the
+            # database's one write lock, and a pending row would hold it across the handler's
+            # Bot API calls, stalling every other chat's writes. Logged before the handler so an
+            # escalation this message triggers carries the message in its transcript.
             await log_intent(
                 data["session"],
                 data["clock"],
@@ -199,7 +203,7 @@ class UnderstandMiddleware(BaseMiddleware):
                 intent=understanding.intent,
                 confidence=understanding.confidence,
                 fallback=understanding.unsure,
-                commit=False,
+                commit=True,
             )
             state: FSMContext | None = data.get("state")
             if understanding.from_menu and state is not None and await state.get_state():
@@ -228,7 +232,10 @@ class TurnMiddleware(BaseMiddleware):
         understanding: Understanding | None = data.get("understanding")
         pick = data.get("callback_data")
         if isinstance(pick, IntentPick):
-            understanding = Understanding(intent=pick.intent, confidence=1.0, from_menu=True)
+            entities = ({"entity": "relation", "value": pick.relation},) if pick.relation else ()
+            understanding = Understanding(
+                intent=pick.intent, confidence=1.0, entities=entities, from_menu=True
+            )
         text = event.text or "" if isinstance(event, Message) else ""
         data["turn"] = build_turn(data, understanding or Understanding("out_of_scope", 0.0), text)
         return await handler(event, data)

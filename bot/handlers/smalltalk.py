@@ -75,7 +75,8 @@ async def on_unsure(
     if misses >= 2 or not guesses:
         await reply(texts.UNSURE_AGAIN, keyboard=keyboards.offer_human())
         return
-    await reply(texts.UNSURE, keyboard=keyboards.intent_choices(guesses))
+    relation = understanding.entity("relation")
+    await reply(texts.UNSURE, keyboard=keyboards.intent_choices(guesses, relation))
 
 
 async def on_none_of_these(query: CallbackQuery, reply: Reply) -> None:

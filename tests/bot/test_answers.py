@@ -7,7 +7,7 @@ import re
 from aiogram.types import InlineKeyboardMarkup
 
 from bot import texts
-from bot.keyboards import IntentPick
+from bot.keyboards import IntentPick, intent_choices
 from tests.bot.conftest import HASSAN, MARYAM, REZA, ZAHRA, ChatDriver, Harness
 
 _PERSIAN_DIGITS = re.compile(r"[۰-۹]")
@@ -228,6 +228,19 @@ async def test_unsure_offers_two_guesses_then_a_human(harness: Harness) -> None:
     calls = await chat.press(IntentPick(intent="contact_info").pack())
     assert "راه‌های ارتباط" in chat.joined(calls)
     assert any(c.name == "answerCallbackQuery" for c in calls)
+
+
+async def test_guess_button_keeps_the_relative_the_message_named(harness: Harness) -> None:
+    """Regression: a "did you mean" button dropped «پسرم» and listed the whole family."""
+    keyboard = intent_choices(["check_eligibility", "add_dependent"], "son")
+    packed = [b.callback_data for row in keyboard.inline_keyboard for b in row if b.callback_data]
+    assert IntentPick.unpack(packed[0]) == IntentPick(intent="check_eligibility", relation="son")
+    assert all(len(d.encode()) <= 64 for d in packed)
+    chat = await verified(harness, MARYAM)
+    calls = await chat.press(IntentPick(intent="check_eligibility", relation="son").pack())
+    answer = chat.joined(calls)
+    assert "علی رضایی (پسر)" in answer and "حمایت درمانی ندارد" in answer
+    assert "سارا" not in answer and "(خودتان)" not in answer
 
 
 async def test_none_of_these_asks_to_rephrase(harness: Harness) -> None:

@@ -1,0 +1,614 @@
+"""The assistant's throughput, reply latency and memory against the sandbox, beside an echo bot.
+
+Run with ``python -m benchmarks bot`` (or ``python -m benchmarks.bot_bench``). Everything is on
+loopback: the sandbox (the Telegram-compatible Bot API of ``sandbox/``) runs in this process and
+the simulated users are injected into it directly, as its control API would; the real
+``tamin-bot run`` process and the minimal aiogram echo bot (``sandbox/echo_bot.py``) are
+subprocesses talking to it over real HTTP, by polling and by webhook.
+
+1. ``tamin-bot demo-data`` into a temporary SQLite database, then ``USERS`` chat users verify
+   through the bot itself (own contact + national ID), round-robin over the four personas.
+2. For each subject (assistant polling, assistant webhook, echo polling, echo webhook):
+   saturation — ``USERS × PER_USER`` updates at once; updates per second from the first update
+   in to the last reply out, latency, errors, resident memory of the bot process.
+3. The assistant (both modes) at a fixed 100 updates/s, and the echo bot too, for p99 latency.
+4. A burst at 300 updates/s for 30 s against the assistant: lost updates and drain time.
+
+Latency is "update in → last reply out", both from the sandbox's event timestamps (the user's
+message event and the last ``sendMessage`` the update caused). Every loop is bounded in count
+and time. The assistant's workload mixes personal intents (eligibility, last record) with
+information ones (channels, greeting), so the database, the NLU and rendering all work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# BOT_BENCH_SCALE (default 1) shrinks every run for a quick check of the script itself.
+SCALE = float(os.environ.get("BOT_BENCH_SCALE", "1"))
+USERS = max(8, int(600 * SCALE))
+PER_USER = 2  # saturation run: USERS × PER_USER updates (the bot's throttle allows 8 in 4 s)
+FIXED_RATE = 100.0
+FIXED_SECONDS = 20.0 * SCALE
+BURST_RATE = 300.0
+BURST_SECONDS = 30.0 * SCALE
+DRAIN_LIMIT_S = 240.0
+STALL_LIMIT_S = 10.0
+START_LIMIT_S = 90.0
+VERIFY_CONCURRENCY = 40
+
+ECHO_TOKEN = "7100001:bench-echo-token-000000000000"
+PERSONAS = (
+    ("6508124226", "09121234567"),  # مریم
+    ("2739897952", "09351112233"),  # رضا
+    ("3486477986", "09131112233"),  # حسن
+    ("8332279291", "09191234567"),  # زهرا
+)
+WORKLOAD = ("استحقاق درمان", "📄 آخرین سابقه", "شماره تماس ۱۴۲۰", "سلام")
+ECHO_WORKLOAD = ("سلام", "استحقاق درمان دارم؟", "شماره تماس ۱۴۲۰", "آخرین سابقه")
+
+
+def free_port(pair: bool = False) -> int:
+    """A free loopback port (and, with ``pair``, one whose successor is free too)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if not pair:
+            return port
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port pair")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+# --------------------------------------------------------------------------- subprocesses
+
+
+@dataclass
+class BotProcess:
+    """A bot subprocess, its log file and a sampler of its resident memory."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    peak_rss: int = 0
+
+    def rss(self) -> int:
+        try:
+            proc = psutil.Process(self.process.pid)
+            total = proc.memory_info().rss
+            # tamin-bot may be a console-script wrapper; count its children too.
+            for child in proc.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    total += child.memory_info().rss
+            return int(total)
+        except psutil.Error:
+            return 0
+
+    def sample(self) -> int:
+        now = self.rss()
+        self.peak_rss = max(self.peak_rss, now)
+        return now
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")[-chars:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def spawn(name: str, argv: list[str], env: dict[str, str], workdir: Path) -> BotProcess:
+    log_path = workdir / f"{name}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            argv, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    return BotProcess(name, process, log_path)
+
+
+def tamin_argv(*args: str) -> list[str]:
+    script = PROJECT_ROOT / ".venv" / "bin" / "tamin-bot"
+    if script.exists():
+        return [str(script), *args]
+    return [sys.executable, "-m", "app.cli", *args]
+
+
+def base_env(database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_BOT_TOKEN")}
+    for name in ("PUBLIC_BASE_URL", "REDIS_URL", "BALE_API_BASE", "WEBHOOK_SECRET"):
+        env.pop(name, None)
+    env.update(DATABASE_URL=database_url, NO_PROXY="127.0.0.1,localhost", PYTHONUNBUFFERED="1")
+    return env
+
+
+# ------------------------------------------------------------------------------- the load
+
+
+@dataclass
+class Sent:
+    chat_id: int
+    at: float
+    expected: int
+
+
+@dataclass
+class RunResult:
+    label: str
+    sent: int
+    completed: int
+    lost: int
+    latencies_ms: list[float]
+    first_in: float
+    last_in: float
+    last_out: float
+    api_errors: int
+    rss_peak: int
+    rss_end: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return max(self.last_out - self.first_in, 1e-9)
+
+    @property
+    def throughput(self) -> float:
+        return self.completed / self.duration
+
+    @property
+    def drain_s(self) -> float:
+        return max(0.0, self.last_out - self.last_in)
+
+    def line(self) -> str:
+        lat = self.latencies_ms
+        return (
+            f"{self.label:<34} sent {self.sent:>5}  answered {self.completed:>5}  lost {self.lost:>3}"
+            f"  {self.throughput:7.1f} upd/s  p50 {percentile(lat, 50):7.1f}"
+            f"  p95 {percentile(lat, 95):7.1f}  p99 {percentile(lat, 99):7.1f} ms"
+            f"  api errors {self.api_errors}  RSS peak {self.rss_peak / 2**20:.0f} MiB"
+            f" (end {self.rss_end / 2**20:.0f} MiB)"
+            f"  Bot API calls/update {self.extra.get('calls_per_update', 0):.2f}"
+        )
+
+
+class Load:
+    """Simulated users of one bot in the in-process sandbox world."""
+
+    def __init__(self, world: Any, bot_token: str, users: list[int]) -> None:
+        self.world = world
+        self.bot = world.resolve_bot(bot_token)
+        self.users = users
+
+    def bot_messages(self) -> int:
+        return int(self.bot.stats.get("calls:sendMessage", 0))
+
+    def api_calls(self) -> int:
+        return sum(int(v) for k, v in self.bot.stats.items() if str(k).startswith("calls:"))
+
+    def api_errors(self) -> int:
+        return sum(int(v) for k, v in self.bot.stats.items() if str(k).startswith("errors:"))
+
+    def send(self, uid: int, text: str, expected: int) -> Sent:
+        at = time.time()  # the sandbox stamps the update's event right after this
+        message, _update = self.world.send_text(uid, text, bot=self.bot.id)
+        return Sent(message.chat.id, at, expected)
+
+    async def reply_count_after(self, uid: int, text: str, quiet_s: float = 0.4) -> int:
+        """How many messages the bot sends for ``text`` (to size the expected replies)."""
+        chat_seq = self.world.seq
+        self.world.send_text(uid, text, bot=self.bot.id)
+        await self.wait_first_bot_event(uid, chat_seq, 15.0)
+        await self.world.wait_idle(quiet_s, 15.0, self.bot.id)
+        events = self.world.events(self.bot, uid, chat_seq)
+        return sum(1 for e in events if e["kind"] == "message" and e["sender"] == "bot")
+
+    async def wait_first_bot_event(self, uid: int, since: int, limit_s: float) -> None:
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            events = await self.world.wait_events(
+                self.bot, uid, since, deadline - time.monotonic()
+            )
+            if any(e["sender"] == "bot" and e["kind"] == "message" for e in events):
+                return
+            if events:
+                since = events[-1]["seq"]
+        raise TimeoutError(f"no answer for user {uid} within {limit_s} s")
+
+    async def run(
+        self,
+        label: str,
+        plan: list[tuple[int, str, int]],
+        rate: float | None,
+        process: BotProcess,
+    ) -> RunResult:
+        """Send ``plan`` (user, text, expected replies) at ``rate`` per second (None: at once)."""
+        start_seq = self.world.seq
+        errors_before = self.api_errors()
+        calls_before = self.api_calls()
+        messages_before = self.bot_messages()
+        expected_total = sum(p[2] for p in plan)
+        sent: list[Sent] = []
+        sampler = asyncio.create_task(self._sample(process))
+        started = time.monotonic()
+        try:
+            for index, (uid, text, expected) in enumerate(plan):
+                if rate is not None:
+                    delay = started + index / rate - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                elif index % 200 == 0:
+                    await asyncio.sleep(0)  # let the server breathe while injecting
+                sent.append(self.send(uid, text, expected))
+            last_in = time.time()
+            deadline = time.monotonic() + DRAIN_LIMIT_S
+            progress, progress_at = self.bot_messages(), time.monotonic()
+            while time.monotonic() < deadline:
+                now_count = self.bot_messages()
+                if now_count - messages_before >= expected_total:
+                    break
+                if now_count != progress:
+                    progress, progress_at = now_count, time.monotonic()
+                elif time.monotonic() - progress_at > STALL_LIMIT_S:
+                    break  # nothing more is coming: the rest is lost
+                await asyncio.sleep(0.02)
+            # Anything extra (a throttle notice, a retry) shows up within the quiet period.
+            with contextlib.suppress(Exception):
+                await self.world.wait_idle(0.3, 10.0, self.bot.id)
+        finally:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
+        latencies, completed, lost, last_out = self._attribute(sent, start_seq)
+        return RunResult(
+            label=label,
+            sent=len(sent),
+            completed=completed,
+            lost=lost,
+            latencies_ms=latencies,
+            first_in=sent[0].at if sent else time.time(),
+            last_in=last_in,
+            last_out=last_out,
+            api_errors=self.api_errors() - errors_before,
+            rss_peak=process.peak_rss,
+            rss_end=process.sample(),
+            extra={"calls_per_update": (self.api_calls() - calls_before) / max(len(sent), 1)},
+        )
+
+    async def _sample(self, process: BotProcess) -> None:
+        for _ in range(100_000):  # bounded: well beyond any run's length at 4 samples/s
+            process.sample()
+            await asyncio.sleep(0.25)
+
+    def _attribute(self, sent: list[Sent], start_seq: int) -> tuple[list[float], int, int, float]:
+        """Match replies to updates per chat, in order, each taking its expected count.
+
+        Returns (latencies in ms, updates fully answered, updates lost, last reply time).
+        """
+        by_chat: dict[int, list[Sent]] = {}
+        for item in sent:
+            by_chat.setdefault(item.chat_id, []).append(item)
+        latencies: list[float] = []
+        completed = lost = 0
+        last_out = 0.0
+        for chat_id, items in by_chat.items():
+            replies = deque(
+                e["at"]
+                for e in self.world.events(self.bot, chat_id, start_seq)
+                if e["kind"] == "message" and e["sender"] == "bot"
+            )
+            if replies:
+                last_out = max(last_out, replies[-1])
+            for item in items:
+                while replies and replies[0] < item.at:
+                    replies.popleft()  # an extra reply to an earlier update
+                if len(replies) < item.expected:
+                    lost += 1
+                    replies.clear()
+                    continue
+                for _ in range(item.expected - 1):
+                    replies.popleft()
+                latencies.append((replies.popleft() - item.at) * 1000)
+                completed += 1
+        return latencies, completed, lost, last_out
+
+
+# ------------------------------------------------------------------------------ the phases
+
+
+async def wait_started(process: BotProcess, world: Any, token: str, webhook: bool) -> None:
+    """Until the bot polls the sandbox (or has set its webhook), bounded in time."""
+    bot = world.resolve_bot(token)
+    deadline = time.monotonic() + START_LIMIT_S
+    while time.monotonic() < deadline:
+        if process.process.poll() is not None:
+            raise RuntimeError(f"{process.name} exited:\n{process.log_tail()}")
+        snapshot = bot.snapshot()
+        if webhook and snapshot.get("webhook_url"):
+            return
+        if not webhook and int(bot.stats.get("calls:getUpdates", 0)) > 0:
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{process.name} did not start:\n{process.log_tail()}")
+
+
+async def verify_users(load: Load, users: list[int]) -> int:
+    """Each user shares their own contact and types the persona's national ID.
+
+    Returns how many users needed a second try (the bot answered the national ID as if no
+    verification were under way: a race between its reply and its state, worth knowing).
+    """
+    semaphore = asyncio.Semaphore(VERIFY_CONCURRENCY)
+    failures: list[str] = []
+    retried = 0
+
+    async def attempt(uid: int, national_id: str, mobile: str) -> list[str]:
+        since = load.world.seq
+        load.world.share_contact(uid, mobile, bot=load.bot.id)
+        await load.wait_first_bot_event(uid, since, 30.0)
+        since = load.world.seq
+        load.world.send_text(uid, national_id, bot=load.bot.id)
+        await load.wait_first_bot_event(uid, since, 30.0)
+        return [
+            e["message"].get("rendered_text") or ""
+            for e in load.world.events(load.bot, uid, since)
+            if e["kind"] == "message" and e["sender"] == "bot"
+        ]
+
+    async def one(index: int, uid: int) -> None:
+        nonlocal retried
+        national_id, mobile = PERSONAS[index % len(PERSONAS)]
+        async with semaphore:
+            for attempt_no in range(3):
+                texts = await attempt(uid, national_id, mobile)
+                if any("هویت شما تأیید شد" in t for t in texts):
+                    retried += attempt_no > 0
+                    return
+                await asyncio.sleep(0.5)
+            failures.append(f"user {uid}: {texts}")
+
+    await asyncio.gather(*(one(i, uid) for i, uid in enumerate(users)))
+    if failures:
+        raise RuntimeError(f"{len(failures)} users not verified, e.g. {failures[:2]}")
+    return retried
+
+
+async def calibrate(load: Load, users: list[int], workload: Sequence[str]) -> dict[Any, int]:
+    """Replies per (persona, text), measured once on the first user of each persona."""
+    counts: dict[Any, int] = {}
+    for index in range(min(len(PERSONAS), len(users))):
+        for text in workload:
+            counts[(index, text)] = await load.reply_count_after(users[index], text)
+    return counts
+
+
+def plan_for(
+    users: list[int], workload: Sequence[str], counts: dict[Any, int], total: int
+) -> list[tuple[int, str, int]]:
+    """``total`` updates round-robin over users (so one user's updates are spread out)."""
+    plan = []
+    for n in range(total):
+        index = n % len(users)
+        text = workload[(n // len(users) + index) % len(workload)]
+        plan.append((users[index], text, counts[(index % len(PERSONAS), text)]))
+    return plan
+
+
+async def subject_runs(
+    label: str,
+    load: Load,
+    process: BotProcess,
+    workload: Sequence[str],
+    counts: dict[Any, int],
+    *,
+    fixed: bool,
+    burst: bool,
+) -> list[RunResult]:
+    results = []
+    # A short warm-up so that connection pools, caches and the NLU are hot.
+    await load.run("warm-up", plan_for(load.users, workload, counts, 200), 200.0, process)
+    process.peak_rss = 0
+    saturation = plan_for(load.users, workload, counts, len(load.users) * PER_USER)
+    results.append(await load.run(f"{label}: saturation", saturation, None, process))
+    print(results[-1].line(), flush=True)
+    if fixed:
+        plan = plan_for(load.users, workload, counts, int(FIXED_RATE * FIXED_SECONDS))
+        results.append(await load.run(f"{label}: {FIXED_RATE:.0f}/s", plan, FIXED_RATE, process))
+        print(results[-1].line(), flush=True)
+    if burst:
+        plan = plan_for(load.users, workload, counts, int(BURST_RATE * BURST_SECONDS))
+        result = await load.run(
+            f"{label}: burst {BURST_RATE:.0f}/s×{BURST_SECONDS:.0f}s", plan, BURST_RATE, process
+        )
+        results.append(result)
+        print(result.line(), flush=True)
+        print(
+            f"{'':<34} burst: lost {result.lost}, backlog drained {result.drain_s:.2f} s after"
+            " the last update",
+            flush=True,
+        )
+    return results
+
+
+@contextlib.contextmanager
+def running(process: BotProcess) -> Iterator[BotProcess]:
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+async def bench(workdir: Path) -> int:
+    from sandbox import DEMO_TELEGRAM_TOKEN, SandboxBot, SandboxConfig, SandboxServer
+
+    env = base_env(f"sqlite+aiosqlite:///{workdir / 'bench.db'}")
+    config = SandboxConfig(
+        bots=(
+            SandboxBot(token=DEMO_TELEGRAM_TOKEN, platform="telegram"),
+            SandboxBot(token=ECHO_TOKEN, platform="telegram", username="bench_echo_bot"),
+        )
+    )
+    server = SandboxServer(config, port=0, log_level="warning")
+    await server.start()
+    results: dict[str, list[RunResult]] = {}
+    try:
+        users = [server.world.create_user(first_name=f"کاربر {n}").id for n in range(USERS)]
+        tamin = Load(server.world, DEMO_TELEGRAM_TOKEN, users)
+        echo = Load(server.world, ECHO_TOKEN, users)
+        bot_env = {
+            **env,
+            "TELEGRAM_BOT_TOKEN": DEMO_TELEGRAM_TOKEN,
+            "TELEGRAM_API_BASE": server.api_base,
+            "HOST": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+        }
+        counts: dict[Any, int] = {}
+        # The assistant by polling (the console takes PORT).
+        polling_env = {**bot_env, "PORT": str(free_port())}
+        with running(spawn("tamin-polling", tamin_argv("run"), polling_env, workdir)) as proc:
+            await wait_started(proc, server.world, DEMO_TELEGRAM_TOKEN, webhook=False)
+            started = time.monotonic()
+            retried = await verify_users(tamin, users)
+            print(
+                f"{len(users)} chat users verified through the bot in"
+                f" {time.monotonic() - started:.1f} s ({retried} needed a second try)",
+                flush=True,
+            )
+            counts = await calibrate(tamin, users, WORKLOAD)
+            print(f"replies per update (persona, text): {sorted(set(counts.values()))}")
+            results["tamin-polling"] = await subject_runs(
+                "assistant, polling", tamin, proc, WORKLOAD, counts, fixed=True, burst=True
+            )
+        # The assistant by webhook: its ASGI app on PORT, the console on PORT + 1.
+        port = free_port(pair=True)
+        webhook_env = {
+            **bot_env,
+            "PORT": str(port),
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "WEBHOOK_SECRET": "bench-webhook-secret-0123456789",
+        }
+        with running(spawn("tamin-webhook", tamin_argv("run"), webhook_env, workdir)) as proc:
+            await wait_started(proc, server.world, DEMO_TELEGRAM_TOKEN, webhook=True)
+            # The burst runs once, in the default (polling) mode, to keep the run short.
+            results["tamin-webhook"] = await subject_runs(
+                "assistant, webhook", tamin, proc, WORKLOAD, counts, fixed=True, burst=False
+            )
+        echo_counts = {(i, t): 1 for i in range(len(PERSONAS)) for t in ECHO_WORKLOAD}
+        echo_argv = [
+            sys.executable,
+            "-m",
+            "sandbox.echo_bot",
+            "--api-base",
+            server.api_base,
+            "--token",
+            ECHO_TOKEN,
+        ]
+        with running(spawn("echo-polling", echo_argv, env, workdir)) as proc:
+            await wait_started(proc, server.world, ECHO_TOKEN, webhook=False)
+            results["echo-polling"] = await subject_runs(
+                "echo bot, polling",
+                echo,
+                proc,
+                ECHO_WORKLOAD,
+                echo_counts,
+                fixed=True,
+                burst=False,
+            )
+        webhook_argv = [*echo_argv, "--webhook-port", str(free_port())]
+        with running(spawn("echo-webhook", webhook_argv, env, workdir)) as proc:
+            await wait_started(proc, server.world, ECHO_TOKEN, webhook=True)
+            results["echo-webhook"] = await subject_runs(
+                "echo bot, webhook",
+                echo,
+                proc,
+                ECHO_WORKLOAD,
+                echo_counts,
+                fixed=True,
+                burst=False,
+            )
+    finally:
+        await server.stop()
+    print_summary(results)
+    return 0
+
+
+def print_summary(results: dict[str, list[RunResult]]) -> None:
+    print("\nsummary")
+    for mode in ("polling", "webhook"):
+        mine = results.get(f"tamin-{mode}")
+        theirs = results.get(f"echo-{mode}")
+        if not mine or not theirs:
+            continue
+        ratio = mine[0].throughput / theirs[0].throughput
+        print(
+            f"  {mode}: assistant {mine[0].throughput:.0f} upd/s vs echo"
+            f" {theirs[0].throughput:.0f} upd/s → ratio {ratio:.2f} (aim ≥ 0.5);"
+            f" RSS peak {mine[0].rss_peak / 2**20:.0f} vs {theirs[0].rss_peak / 2**20:.0f} MiB"
+        )
+        fixed = next((r for r in mine if r.label.endswith(f"{FIXED_RATE:.0f}/s")), None)
+        if fixed is not None:
+            print(
+                f"  {mode}: at {FIXED_RATE:.0f} upd/s p99 {percentile(fixed.latencies_ms, 99):.1f}"
+                f" ms (aim < 100 ms), lost {fixed.lost}"
+            )
+        burst = next((r for r in mine if "burst" in r.label), None)
+        if burst is not None:
+            print(
+                f"  {mode}: burst {BURST_RATE:.0f} upd/s × {BURST_SECONDS:.0f} s: lost"
+                f" {burst.lost} of {burst.sent}, drained {burst.drain_s:.2f} s after,"
+                f" p99 {percentile(burst.latencies_ms, 99):.1f} ms"
+            )
+    print(f"  machine: {os.cpu_count()} CPUs, load average {os.getloadavg()}")
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="bot-bench-") as tmp:
+        workdir = Path(tmp)
+        demo = subprocess.run(
+            tamin_argv("demo-data"),
+            cwd=PROJECT_ROOT,
+            env=base_env(f"sqlite+aiosqlite:///{workdir / 'bench.db'}"),
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+        if demo.returncode != 0:
+            print(demo.stderr.decode(errors="replace")[-3000:])
+            return 1
+        return asyncio.run(bench(workdir))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""The real product process for end-to-end tests: ``tamin-bot run`` against its own sandbox.
+
+One process per test session (starting it trains nothing but still costs a few seconds):
+``tamin-bot demo-data`` then ``tamin-bot run`` with no token, a temporary SQLite database, a
+temporary ``config.yml`` (the project's, plus a ``sandbox:`` section on a free port) and a free
+console port. Tests drive it through :class:`sandbox.SandboxClient` over real HTTP, each with a
+fresh sandbox user. The process is always stopped by the fixture's finaliser, and its stderr is
+printed under every failed test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sandbox import SandboxClient
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TAMIN_BOT = PROJECT_ROOT / ".venv" / "bin" / "tamin-bot"
+START_TIMEOUT_S = 90.0
+STDERR_TAIL_CHARS = 6000
+
+# The personas of the foundation issue: (national ID, mobile).
+MARYAM = ("6508124226", "09121234567")
+REZA = ("2739897952", "09351112233")
+HASSAN = ("3486477986", "09131112233")
+ZAHRA = ("8332279291", "09191234567")
+NOBODY_MOBILE = "09390000000"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tamin_bot_command() -> list[str]:
+    if TAMIN_BOT.exists():
+        return [str(TAMIN_BOT)]
+    return [sys.executable, "-m", "app.cli"]
+
+
+@dataclass
+class RunningProduct:
+    """The running ``tamin-bot run`` process and where it listens."""
+
+    process: subprocess.Popen[bytes]
+    sandbox_url: str
+    chat_url: str
+    stdout_path: Path
+    stderr_path: Path
+
+    def stderr_tail(self) -> str:
+        try:
+            data = self.stderr_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return data[-STDERR_TAIL_CHARS:]
+
+
+def product_env(tmp: Path, *, sandbox_port: int, console_port: int) -> dict[str, str]:
+    """Environment for the product: temp DB and config, no token, loopback ports."""
+    config = tmp / "config.yml"
+    base = (PROJECT_ROOT / "config.yml").read_text(encoding="utf-8")
+    config.write_text(
+        f"{base}\nsandbox:\n  host: 127.0.0.1\n  port: {sandbox_port}\n  bale: true\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_BOT_TOKEN")}
+    for name in ("PUBLIC_BASE_URL", "REDIS_URL", "TELEGRAM_API_BASE", "BALE_API_BASE"):
+        env.pop(name, None)
+    env.update(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'e2e.db'}",
+        TAMIN_CONFIG=str(config),
+        HOST="127.0.0.1",
+        PORT=str(console_port),
+        NO_PROXY="127.0.0.1,localhost",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def start_product(tmp: Path) -> RunningProduct:
+    """Load the demo data, start ``tamin-bot run`` and wait until it prints the web chat."""
+    env = product_env(tmp, sandbox_port=free_port(), console_port=free_port())
+    demo = subprocess.run(
+        [*tamin_bot_command(), "demo-data"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    if demo.returncode != 0:
+        raise RuntimeError(f"demo-data failed:\n{demo.stderr.decode(errors='replace')[-4000:]}")
+    stdout_path, stderr_path = tmp / "run.out", tmp / "run.err"
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        process = subprocess.Popen(
+            [*tamin_bot_command(), "run"], cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err
+        )
+    product = RunningProduct(process, "", "", stdout_path, stderr_path)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        printed = stdout_path.read_text(encoding="utf-8", errors="replace")
+        match = re.search(r"Web chat: (http://[^\s]+)", printed)
+        if match and "Agents' console" in printed:
+            product.chat_url = match.group(1)
+            product.sandbox_url = match.group(1).rsplit("/", 1)[0]
+            return product
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    stop_product(product)
+    raise RuntimeError(
+        f"tamin-bot run did not start (exit {process.returncode}):\n{product.stderr_tail()}"
+    )
+
+
+def stop_product(product: RunningProduct) -> None:
+    """SIGTERM (the product shuts down cleanly on it), then SIGKILL if it lingers."""
+    process = product.process
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProduct]:
+    running = start_product(tmp_path_factory.mktemp("e2e-product"))
+    try:
+        yield running
+    finally:
+        stop_product(running)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    # Keep the report so the fixture below can tell whether the test failed.
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _bot_stderr_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    report = getattr(request.node, "rep_call", None)
+    running = request.node.funcargs.get("product") if hasattr(request.node, "funcargs") else None
+    if report is not None and report.failed and isinstance(running, RunningProduct):
+        sys.stderr.write(f"\n----- tamin-bot run stderr (tail) -----\n{running.stderr_tail()}\n")
+
+
+@pytest.fixture
+async def client(product: RunningProduct) -> AsyncIterator[SandboxClient]:
+    async with SandboxClient(product.sandbox_url, quiet_ms=300, timeout_s=20) as sandbox:
+        yield sandbox

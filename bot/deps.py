@@ -14,6 +14,7 @@ from services.clock import Clock
 from services.contributions import ContributionsService
 from services.dependants import DependantsService
 from services.eligibility import EligibilityService
+from services.handoff import HandoffService
 from services.identity import IdentityService
 from services.info import InfoService
 from services.pension import PensionService
@@ -61,6 +62,10 @@ class Services:
     @cached_property
     def info(self) -> InfoService:
         return InfoService(self.settings, self.clock)
+
+    @cached_property
+    def handoff(self) -> HandoffService:
+        return HandoffService(self.session, self.settings, self.clock)
 
 
 class ServicesFactory:

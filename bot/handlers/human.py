@@ -18,9 +18,7 @@ from services.handoff import HandoffReason
 async def human_agent(turn: Turn) -> None:
     """Escalate to a person: queued with a place and a wait, or a ticket when nobody can."""
     await hand_over(
-        session=turn.services.session,
-        settings=turn.settings,
-        clock=turn.clock,
+        services=turn.services,
         reply=turn.reply,
         state=turn.state,
         platform=turn.user.platform,

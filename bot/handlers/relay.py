@@ -47,19 +47,17 @@ from aiogram.types import (
 )
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import formatting as fmt
 from bot import keyboards, texts
+from bot.deps import Services
 from bot.reply import Reply
-from services.clock import Clock
 from services.handoff import (
     ActiveConversation,
     ClosedBecause,
     ConversationStatus,
     EscalationOutcome,
     HandoffReason,
-    HandoffService,
     LeftConversation,
     MessageKind,
     Queued,
@@ -67,7 +65,6 @@ from services.handoff import (
     Ticketed,
 )
 from services.identity import ChatUserInfo
-from services.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -97,18 +94,12 @@ def satisfaction_keyboard(conversation_id: int) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def _handoff(session: AsyncSession, settings: Settings, clock: Clock) -> HandoffService:
-    return HandoffService(session, settings, clock)
-
-
 # --- escalation (called by the human_agent intent) -------------------------------------------
 
 
 async def hand_over(
     *,
-    session: AsyncSession,
-    settings: Settings,
-    clock: Clock,
+    services: Services,
     reply: Reply,
     state: FSMContext | None,
     platform: str,
@@ -124,7 +115,7 @@ async def hand_over(
     ticket_text = texts.HUMAN_TICKET_TEXT
     if user_text:
         ticket_text += "\n" + user_text
-    outcome = await _handoff(session, settings, clock).escalate(
+    outcome = await services.handoff.escalate(
         platform=str(platform),
         chat_id=chat_id,
         chat_user_id=chat_user.id,
@@ -163,10 +154,10 @@ async def hand_over(
 
 
 async def leave_handoff(
-    session: AsyncSession, settings: Settings, clock: Clock, platform: str, chat_id: int
+    services: Services, platform: str, chat_id: int
 ) -> LeftConversation | None:
     """Take the chat out of the queue or away from the agent (None when it was in neither)."""
-    return await _handoff(session, settings, clock).leave(str(platform), chat_id)
+    return await services.handoff.leave(str(platform), chat_id)
 
 
 async def _say_left(reply: Reply, left: LeftConversation | None) -> None:
@@ -193,9 +184,7 @@ class InHandoff(BaseFilter):
     async def __call__(
         self,
         event: Message | CallbackQuery,
-        session: AsyncSession,
-        settings: Settings,
-        clock: Clock,
+        services: Services,
         platform: str,
         chat_user: ChatUserInfo | None = None,
     ) -> bool | dict[str, Any]:
@@ -207,7 +196,7 @@ class InHandoff(BaseFilter):
             chat_id = event.message.chat.id
         else:
             return False
-        active = await _handoff(session, settings, clock).active(str(platform), chat_id)
+        active = await services.handoff.active(str(platform), chat_id)
         if active is None or active.status not in self.statuses:
             return False
         return {"handoff": active}
@@ -218,31 +207,27 @@ class InHandoff(BaseFilter):
 
 async def on_leave(
     message: Message,
-    session: AsyncSession,
-    settings: Settings,
-    clock: Clock,
+    services: Services,
     platform: str,
     reply: Reply,
     state: FSMContext,
 ) -> None:
     """Leave the queue or the agent's chat and give the menu back."""
     await state.clear()
-    left = await leave_handoff(session, settings, clock, str(platform), message.chat.id)
+    left = await leave_handoff(services, str(platform), message.chat.id)
     await _say_left(reply, left)
 
 
 async def on_cancel_in_handoff(
     message: Message,
     handoff: ActiveConversation,
-    session: AsyncSession,
-    settings: Settings,
-    clock: Clock,
+    services: Services,
     platform: str,
     reply: Reply,
     state: FSMContext,
 ) -> None:
     """/cancel (or the cancel button) while queued or with an agent: leave the handoff."""
-    await on_leave(message, session, settings, clock, platform, reply, state)
+    await on_leave(message, services, platform, reply, state)
 
 
 def _kind_of(message: Message) -> MessageKind | None:
@@ -287,13 +272,11 @@ async def on_message_in_handoff(
     message: Message,
     handoff: ActiveConversation,
     bot: Bot,
-    session: AsyncSession,
-    settings: Settings,
-    clock: Clock,
+    services: Services,
     reply: Reply,
 ) -> None:
     """Store the user's message for the agent; silent while open, the bot answers if pending."""
-    service = _handoff(session, settings, clock)
+    service = services.handoff
     kind = _kind_of(message)
     if kind is None:
         if handoff.status is ConversationStatus.OPEN:
@@ -333,15 +316,13 @@ async def on_message_in_handoff(
 
 async def on_back_without_handoff(
     message: Message,
-    session: AsyncSession,
-    settings: Settings,
-    clock: Clock,
+    services: Services,
     platform: str,
     reply: Reply,
     state: FSMContext,
 ) -> None:
     """«بازگشت به دستیار» pressed after the chat already ended: give the menu back."""
-    await on_leave(message, session, settings, clock, platform, reply, state)
+    await on_leave(message, services, platform, reply, state)
 
 
 async def on_button_while_open(
@@ -354,9 +335,7 @@ async def on_button_while_open(
 async def on_rating(
     query: CallbackQuery,
     callback_data: SatisfactionVote,
-    session: AsyncSession,
-    settings: Settings,
-    clock: Clock,
+    services: Services,
     platform: str,
     reply: Reply,
     callback_answer: CallbackAnswer,
@@ -365,7 +344,7 @@ async def on_rating(
     if query.message is None or not 1 <= callback_data.rating <= 5:
         callback_answer.text = texts.HANDOFF_RATING_CLOSED
         return
-    outcome = await _handoff(session, settings, clock).rate(
+    outcome = await services.handoff.rate(
         platform=str(platform),
         chat_id=query.message.chat.id,
         conversation_id=callback_data.conversation_id,

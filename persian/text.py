@@ -9,6 +9,8 @@ entities found on normalised text can carry offsets into the original message.
 
 from typing import Final
 
+from persian.digits import ARABIC_DIGITS, PERSIAN_DIGITS
+
 ZWNJ: Final = "\u200c"
 
 # Arabic letters that Persian keyboards and Arabic-locale phones produce, mapped to Persian.
@@ -17,21 +19,16 @@ _LETTERS: Final = {
     "\u0649": "ی",  # ARABIC LETTER ALEF MAKSURA
     "\u06d2": "ی",  # ARABIC LETTER YEH BARREE
     "\u0643": "ک",  # ARABIC LETTER KAF
-    "\u06a9": "ک",  # KEHEH (already Persian; listed for clarity)
     "\u0629": "ه",  # ARABIC LETTER TEH MARBUTA
     "\u06c0": "ه",  # HEH WITH YEH ABOVE (ۀ) is written ه‌ی or ه in modern Persian text
     "\u0623": "ا",  # ALEF WITH HAMZA ABOVE
     "\u0625": "ا",  # ALEF WITH HAMZA BELOW
     "\u0671": "ا",  # ALEF WASLA
     "\u0624": "و",  # WAW WITH HAMZA ABOVE
-    "\u06cc": "ی",  # FARSI YEH (identity)
     "\u066b": ".",  # ARABIC DECIMAL SEPARATOR
     "\u066c": ",",  # ARABIC THOUSANDS SEPARATOR
-    "\u060c": "،",  # ARABIC COMMA (identity; Persian uses the same)
 }
-_DIGITS: Final = {c: str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")} | {
-    c: str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")
-}
+_DIGITS: Final = {c: str(i % 10) for i, c in enumerate(PERSIAN_DIGITS + ARABIC_DIGITS)}
 # Dropped entirely: tatweel, Arabic diacritics (harakat, tanwin, shadda, sukun, superscript alef)
 # and the invisible directional marks that copy-paste from other apps leaves behind.
 _DROP: Final = frozenset(

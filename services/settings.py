@@ -152,10 +152,6 @@ class Settings(BaseModel):
     env: EnvSettings
     config: AppConfig
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.env.database_url.startswith("sqlite")
-
 
 def load_config(path: Path | str) -> AppConfig:
     """Read and validate ``config.yml``."""

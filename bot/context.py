@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.render import Renderer
     from bot.reply import Reply
     from services.clock import Clock
+    from services.handoff import ActiveConversation
     from services.identity import ChatUserInfo
     from services.settings import Settings
 
@@ -46,3 +47,4 @@ class UpdateContext(BotContext, total=False):
     session: AsyncSession
     services: Services
     chat_user: ChatUserInfo
+    chat_handoff: ActiveConversation | None

@@ -1,7 +1,8 @@
 """The services one update may use, all on the update's database session.
 
 The factory is long-lived (workflow data); a ``Services`` is made per update by the unit-of-work
-middleware, and each service object is built only when a handler first asks for it.
+middleware, and each service object is built only when a handler first asks for it. The intent
+log writer is the one process-wide object among them: it batches rows across updates.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.chat import ChatLookup
 from services.clock import Clock
 from services.contributions import ContributionsService
 from services.dependants import DependantsService
@@ -17,6 +19,7 @@ from services.eligibility import EligibilityService
 from services.handoff import HandoffService
 from services.identity import IdentityService
 from services.info import InfoService
+from services.intent_log import IntentLogWriter
 from services.pension import PensionService
 from services.settings import Settings
 from services.tickets import TicketService
@@ -26,10 +29,21 @@ from services.voluntary import VoluntaryService
 class Services:
     """Lazily built services bound to one session."""
 
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        intent_log: IntentLogWriter,
+    ) -> None:
         self.session = session
         self.settings = settings
         self.clock = clock
+        self.intent_log = intent_log
+
+    @cached_property
+    def chat(self) -> ChatLookup:
+        return ChatLookup(self.session, self.settings, self.clock)
 
     @cached_property
     def identity(self) -> IdentityService:
@@ -71,9 +85,10 @@ class Services:
 class ServicesFactory:
     """Makes the ``Services`` of one update."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, clock: Clock, intent_log: IntentLogWriter) -> None:
         self.settings = settings
         self.clock = clock
+        self.intent_log = intent_log
 
     def __call__(self, session: AsyncSession) -> Services:
-        return Services(session, self.settings, self.clock)
+        return Services(session, self.settings, self.clock, self.intent_log)

@@ -7,9 +7,11 @@ of the NLU's parse result.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
@@ -78,8 +80,13 @@ def to_understanding(result: Any) -> Understanding:
     if isinstance(intent, Mapping) or (intent is not None and not isinstance(intent, str)):
         confidence = _get(intent, "confidence", confidence)
         intent = _get(intent, "name")
+    # Read-only: one Understanding may answer many identical messages (Understander's cache).
     entities = tuple(
-        e if isinstance(e, Mapping) else (e.to_dict() if hasattr(e, "to_dict") else vars(e))
+        MappingProxyType(
+            dict(e)
+            if isinstance(e, Mapping)
+            else (e.to_dict() if hasattr(e, "to_dict") else vars(e))
+        )
         for e in (_get(result, "entities") or ())
     )
     ranking = _ranking(_get(result, "ranking") or _get(result, "intent_ranking"))
@@ -94,14 +101,25 @@ def to_understanding(result: Any) -> Understanding:
 
 
 class Understander:
-    """Turn a message text into an ``Understanding`` (menu labels first, then the model)."""
+    """Turn a message text into an ``Understanding`` (menu labels first, then the model).
 
-    def __init__(self, model: NluModel, menu: Mapping[str, str]) -> None:
+    The model's answers are kept for the ``cache_size`` most recent distinct texts: people
+    write the same short things again and again («سلام», «ممنون»), and the model is
+    deterministic, so a repeated text costs a dictionary look-up instead of a classification.
+    """
+
+    def __init__(
+        self, model: NluModel, menu: Mapping[str, str], *, cache_size: int = 4096
+    ) -> None:
         self.model = model
         self.menu = dict(menu)
+        self._understand = functools.lru_cache(maxsize=cache_size)(self._classify)
 
     def __call__(self, text: str) -> Understanding:
         intent = self.menu.get(text.strip())
         if intent is not None:
             return Understanding(intent=intent, confidence=1.0, from_menu=True)
+        return self._understand(text)
+
+    def _classify(self, text: str) -> Understanding:
         return to_understanding(self.model.parse(text))

@@ -70,6 +70,8 @@ def install_log_scrubbing(level: int | str = logging.INFO) -> None:
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=level)
+    # The command line may have configured the root logger already; LOG_LEVEL still decides.
+    root.setLevel(level)
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     for handler in root.handlers:
         if not isinstance(handler.formatter, ScrubbingFormatter):

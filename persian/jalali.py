@@ -5,12 +5,17 @@ Formatting writes Persian digits; parsing accepts any digits and the common form
 """
 
 import datetime as dt
+import functools
 import re
 from typing import Final
 
 import jdatetime
 
 from persian.digits import to_ascii_digits, to_persian_digits
+
+# jdatetime's own names are never used (see JALALI_MONTHS); naming the locale only stops it from
+# reading the process locale for every date it makes.
+_JDATETIME_LOCALE: Final = "fa_IR"
 
 JALALI_MONTHS: Final = (
     "فروردین",
@@ -36,16 +41,18 @@ _NUMERIC: Final = re.compile(r"^\s*(\d{4})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{1
 _WORDS: Final = re.compile(r"^\s*(\d{1,2})\s+(\S+)\s+(?:ماه\s+)?(?:سال\s+)?(\d{4})\s*$")
 
 
+@functools.lru_cache(maxsize=4096)
 def to_jalali(day: dt.date) -> tuple[int, int, int]:
     """Return the Jalali (year, month, day) of a Gregorian date."""
-    j = jdatetime.date.fromgregorian(date=day)
+    # An explicit locale spares jdatetime a look at the process locale on every date.
+    j = jdatetime.date.fromgregorian(date=day, locale=_JDATETIME_LOCALE)
     return j.year, j.month, j.day
 
 
 def from_jalali(year: int, month: int, day: int) -> dt.date:
     """Return the Gregorian date of a Jalali date; raise ``ValueError`` if it does not exist."""
     try:
-        result: dt.date = jdatetime.date(year, month, day).togregorian()
+        result: dt.date = jdatetime.date(year, month, day, locale=_JDATETIME_LOCALE).togregorian()
     except (ValueError, TypeError) as exc:
         raise ValueError(f"no such Jalali date: {year}-{month}-{day}") from exc
     return result

@@ -23,7 +23,6 @@ from services.settings import Settings
 
 # Intent name used for messages the bot did not understand at all.
 UNKNOWN_INTENT = "out_of_scope"
-MAX_LOGGED_TEXT = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,39 +75,6 @@ class Dashboard:
     def fallback_rate(self) -> float:
         total = self.total_messages
         return sum(d.fallback for d in self.days) / total if total else 0.0
-
-
-async def log_intent(
-    session: AsyncSession,
-    clock: Clock,
-    *,
-    platform: str,
-    chat_id: int,
-    text: str | None,
-    intent: str | None,
-    confidence: float | None,
-    fallback: bool,
-    commit: bool = True,
-) -> None:
-    """Record what the bot understood of one incoming message.
-
-    Feeds the dashboard (intent mix, fallback rate) and the escalation transcript (the text is
-    cleared after ``handoff.transcript_retention_hours``). The bot calls it once per message it
-    classifies; ``commit=False`` leaves the commit to the caller's unit of work.
-    """
-    session.add(
-        IntentLogEntry(
-            platform=str(platform),
-            chat_id=chat_id,
-            text=(text or "")[:MAX_LOGGED_TEXT] or None,
-            intent=intent,
-            confidence=confidence,
-            is_fallback=fallback,
-            created_at=clock.now(),
-        )
-    )
-    if commit:
-        await session.commit()
 
 
 def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:

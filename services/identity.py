@@ -48,6 +48,9 @@ __all__ = ["ChatUserInfo", "IdentityService", "UserRef", "VerifiedIdentity"]
 
 logger = logging.getLogger(__name__)
 
+# The stored first name is cut to the column's width; a longer one is not "changed" each time.
+MAX_FIRST_NAME = 64
+
 
 @dataclass(frozen=True, slots=True)
 class VerifiedIdentity:
@@ -101,8 +104,8 @@ class IdentityService:
         """
         user = await self._find(platform, platform_user_id)
         if user is not None:
-            if first_name and user.first_name != first_name:
-                user.first_name = first_name[:64]
+            if first_name and user.first_name != first_name[:MAX_FIRST_NAME]:
+                user.first_name = first_name[:MAX_FIRST_NAME]
                 user.updated_at = self._clock.now()
                 await self._session.commit()
             return _info(user)
@@ -110,7 +113,7 @@ class IdentityService:
         user = ChatUser(
             platform=platform,
             platform_user_id=platform_user_id,
-            first_name=first_name[:64] if first_name else None,
+            first_name=first_name[:MAX_FIRST_NAME] if first_name else None,
             created_at=now,
             updated_at=now,
         )

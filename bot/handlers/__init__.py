@@ -10,7 +10,8 @@
 5. agent relay — a chat an agent has taken over goes to the agent, silently; a queued chat's
    messages are kept for the agent and then answered by the bot (``relay.build_leave_router``
    sits just before the commands so that /cancel leaves the queue);
-6. intents — the NLU classifies the text once and one handler per intent answers;
+6. intents — the NLU classifies the text once and the intent's handler answers (one aiogram
+   handler for all intents looks it up by name);
 7. fallback — last, because it answers whatever nothing above took (stickers, voice, files
    outside a flow, very long text, old buttons, edited messages): it must never shadow a
    more specific handler.
@@ -41,14 +42,16 @@ from bot.handlers.common import IntentRegistry, TurnMiddleware, UnderstandMiddle
 
 
 def build_intents(registry: IntentRegistry) -> Router:
-    """The intent router: NLU once per message, then one handler per intent."""
+    """The intent router: NLU once per message, then the intent's handler."""
     router = Router(name="intents")
     router.message.outer_middleware(UnderstandMiddleware())
     turn = TurnMiddleware(registry)
     router.message.middleware(turn)
     router.callback_query.middleware(turn)
+    # The intents' own handlers, tried before the feature routers below (an unsure result,
+    # which they do not match, goes on to "did you mean …?").
+    registry.attach(router)
     router.include_routers(
-        # First: "did you mean …?" must catch an unsure result before any intent handler.
         smalltalk.register(registry),
         eligibility.register(registry),
         records.register(registry),

@@ -79,8 +79,16 @@ async def on_logout(
     )
 
 
+def _command_or_cancel(message: Message) -> bool:
+    """Whether a message can be one of this router's: a command or the cancel button."""
+    text = message.text
+    return text is not None and (text.startswith("/") or text == texts.BTN_CANCEL)
+
+
 def build_router() -> Router:
     router = Router(name=__name__)
+    # One cheap check for the whole router, rather than each handler's command parsing.
+    router.message.filter(_command_or_cancel)
     router.message.register(on_start, CommandStart())
     router.message.register(on_menu, Command("menu"))
     router.message.register(on_help, Command("help"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Container, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -27,7 +27,6 @@ from bot.keyboards import IntentPick
 from bot.nlu import OUT_OF_SCOPE, Understander, Understanding
 from bot.reply import Reply
 from services.clock import Clock
-from services.dashboard import log_intent
 from services.identity import ChatUserInfo
 from services.settings import Settings
 
@@ -92,42 +91,46 @@ class _Entry:
 
 
 class IntentRegistry:
-    """Intent name → handler, with the verification gate for personal intents."""
+    """Intent name → handler, with the verification gate for personal intents.
+
+    The intent router has one message handler and one button handler for all intents
+    (``attach``), which look the handler up by name: one filter per update instead of one per
+    intent, since aiogram tries a router's handlers one by one.
+    """
 
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
+        self._routed: set[str] = set()
         self._gate: Gate | None = None
 
     def set_gate(self, gate: Gate) -> None:
         """Use ``gate`` for personal intents of unverified users (it starts verification)."""
         self._gate = gate
 
-    def add(
-        self,
-        router: Router,
-        intent: str,
-        handler: IntentHandler,
-        *,
-        personal: bool = False,
-    ) -> None:
-        """Route ``intent``'s messages and buttons on ``router`` to ``handler``."""
+    def add(self, intent: str, handler: IntentHandler, *, personal: bool = False) -> None:
+        """Answer ``intent``'s messages (NLU or menu) and its buttons with ``handler``."""
         self.add_action(intent, handler, personal=personal)
-
-        async def on_message(message: Message, turn: Turn) -> None:
-            await self.run(turn)
-
-        async def on_button(query: CallbackQuery, turn: Turn) -> None:
-            await self.run(turn)
-
-        on_message.__name__ = on_button.__name__ = f"on_{intent}"
-        router.message.register(on_message, IntentIs(intent))
-        router.callback_query.register(on_button, IntentPick.filter(F.intent == intent))
+        self._routed.add(intent)
 
     def add_action(self, name: str, handler: IntentHandler, *, personal: bool = False) -> None:
         """Register a runnable action that no message triggers directly (e.g. a button's)."""
         if name in self._entries:
             raise ValueError(f"intent {name!r} registered twice")
         self._entries[name] = _Entry(handler, personal)
+
+    def attach(self, router: Router) -> None:
+        """Route the messages and the buttons of every intent added with ``add`` on ``router``."""
+
+        async def on_intent(message: Message, turn: Turn) -> None:
+            await self.run(turn)
+
+        async def on_intent_button(query: CallbackQuery, turn: Turn) -> None:
+            await self.run(turn)
+
+        router.message.register(on_intent, Understood(self._routed))
+        router.callback_query.register(
+            on_intent_button, IntentPick.filter(F.intent.func(self._routed.__contains__))
+        )
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
@@ -149,20 +152,18 @@ class IntentRegistry:
         await entry.handler(turn)
 
 
-class IntentIs(BaseFilter):
-    """Match a message the NLU (or the menu) understood as ``intent``; hand it over."""
+class Understood(BaseFilter):
+    """Match a message the NLU (or the menu) understood as one of ``intents``."""
 
-    def __init__(self, intent: str) -> None:
-        self.intent = intent
+    def __init__(self, intents: Container[str]) -> None:
+        self.intents = intents
 
-    async def __call__(
-        self, message: Message, understanding: Understanding | None = None
-    ) -> bool | dict[str, Any]:
-        if understanding is None or understanding.unsure:
-            return False
-        if understanding.intent != self.intent:
-            return False
-        return {"intent": understanding.intent, "entities": understanding.entities}
+    async def __call__(self, message: Message, understanding: Understanding | None = None) -> bool:
+        return (
+            understanding is not None
+            and not understanding.unsure
+            and understanding.intent in self.intents
+        )
 
 
 class Unsure(BaseFilter):
@@ -175,9 +176,9 @@ class Unsure(BaseFilter):
 class UnderstandMiddleware(BaseMiddleware):
     """Outer middleware of the intent router: classify a text message once.
 
-    What was understood is logged for the dashboard and the escalation transcript (in the
-    update's unit of work). A main-menu button also ends any flow in progress: the user chose
-    to do something else.
+    What was understood is logged for the dashboard and the escalation transcript (through the
+    batching intent log writer). A main-menu button also ends any flow in progress: the user
+    chose to do something else.
     """
 
     async def __call__(
@@ -190,20 +191,17 @@ class UnderstandMiddleware(BaseMiddleware):
             understander: Understander = data["understander"]
             understanding = understander(event.text)
             data["understanding"] = understanding
-            # Committed at once, not left to the unit of work: on SQLite the INSERT takes the
-            # database's one write lock, and a pending row would hold it across the handler's
-            # Bot API calls, stalling every other chat's writes. Logged before the handler so an
-            # escalation this message triggers carries the message in its transcript.
-            await log_intent(
-                data["session"],
-                data["clock"],
+            # Batched by the writer, not part of the unit of work (a write per message cost a
+            # database round trip per update). An escalation flushes the writer before it reads
+            # the transcript, so this message is in it.
+            services: Services = data["services"]
+            services.intent_log.record(
                 platform=str(data["platform"]),
                 chat_id=event.chat.id,
                 text=event.text,
                 intent=understanding.intent,
                 confidence=understanding.confidence,
                 fallback=understanding.unsure,
-                commit=True,
             )
             state: FSMContext | None = data.get("state")
             if understanding.from_menu and state is not None and await state.get_state():

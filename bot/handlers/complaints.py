@@ -223,14 +223,17 @@ async def on_ticket_pick(
 
 def register(registry: IntentRegistry) -> Router:
     router = Router(name=__name__)
-    registry.add(router, "file_complaint", file_complaint)
-    registry.add(router, "track_ticket", track_ticket)
+    registry.add("file_complaint", file_complaint)
+    registry.add("track_ticket", track_ticket)
     router.callback_query.register(on_ticket_pick, TicketPick.filter())
     return router
 
 
 def build_steps() -> Router:
     router = Router(name=f"{__name__}.steps")
+    # Only chats in this flow get past one check (rather than every step's state filter).
+    router.message.filter(StateFilter(ComplaintForm))
+    router.callback_query.filter(StateFilter(ComplaintForm))
     router.callback_query.register(
         on_category, StateFilter(ComplaintForm.category), CategoryPick.filter()
     )

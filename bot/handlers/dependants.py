@@ -185,7 +185,7 @@ async def on_use_buttons(message: Message, reply: Reply) -> None:
 def register(registry: IntentRegistry) -> Router:
     """The intent and its buttons (they are answered outside any flow too)."""
     router = Router(name=__name__)
-    registry.add(router, "add_dependent", add_dependent)
+    registry.add("add_dependent", add_dependent)
     registry.add_action(REQUEST_ACTION, start_request, personal=True)
     router.callback_query.register(on_relation_pick, RelationPick.filter())
     router.callback_query.register(on_request_button, DependantRequest.filter())
@@ -195,6 +195,9 @@ def register(registry: IntentRegistry) -> Router:
 def build_steps() -> Router:
     """The guided request's steps."""
     router = Router(name=f"{__name__}.steps")
+    # Only chats in this flow get past one check (rather than every step's state filter).
+    router.message.filter(StateFilter(DependantForm))
+    router.callback_query.filter(StateFilter(DependantForm))
     router.message.register(on_national_id, StateFilter(DependantForm.national_id), FREE_TEXT)
     router.message.register(on_birth_date, StateFilter(DependantForm.birth_date), FREE_TEXT)
     router.callback_query.register(

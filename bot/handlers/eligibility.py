@@ -84,5 +84,5 @@ def _reason(row: EligibilityRow, son_age: str) -> str:
 
 def register(registry: IntentRegistry) -> Router:
     router = Router(name=__name__)
-    registry.add(router, "check_eligibility", check_eligibility, personal=True)
+    registry.add("check_eligibility", check_eligibility, personal=True)
     return router

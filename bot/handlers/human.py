@@ -31,5 +31,5 @@ async def human_agent(turn: Turn) -> None:
 
 def register(registry: IntentRegistry) -> Router:
     router = Router(name=__name__)
-    registry.add(router, "human_agent", human_agent)
+    registry.add("human_agent", human_agent)
     return router

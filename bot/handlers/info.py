@@ -96,7 +96,7 @@ async def send_booklet(reply: Reply, channels: Channels) -> None:
 
 def register(registry: IntentRegistry) -> Router:
     router = Router(name=__name__)
-    registry.add(router, "contact_info", contact_info)
-    registry.add(router, "eservices_registration", eservices_registration)
-    registry.add(router, "booklet_renewal", booklet_renewal)
+    registry.add("contact_info", contact_info)
+    registry.add("eservices_registration", eservices_registration)
+    registry.add("booklet_renewal", booklet_renewal)
     return router

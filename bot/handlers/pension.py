@@ -42,5 +42,5 @@ async def pension_slip(turn: Turn) -> None:
 
 def register(registry: IntentRegistry) -> Router:
     router = Router(name=__name__)
-    registry.add(router, "pension_slip", pension_slip, personal=True)
+    registry.add("pension_slip", pension_slip, personal=True)
     return router

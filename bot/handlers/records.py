@@ -63,6 +63,6 @@ async def insurance_record(turn: Turn) -> None:
 
 def register(registry: IntentRegistry) -> Router:
     router = Router(name=__name__)
-    registry.add(router, "last_contribution", last_contribution, personal=True)
-    registry.add(router, "insurance_record", insurance_record, personal=True)
+    registry.add("last_contribution", last_contribution, personal=True)
+    registry.add("insurance_record", insurance_record, personal=True)
     return router

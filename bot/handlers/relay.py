@@ -115,6 +115,8 @@ async def hand_over(
     ticket_text = texts.HUMAN_TICKET_TEXT
     if user_text:
         ticket_text += "\n" + user_text
+    # The transcript the agent reads comes from the intent log: write what it still holds.
+    await services.intent_log.flush()
     outcome = await services.handoff.escalate(
         platform=str(platform),
         chat_id=chat_id,
@@ -175,7 +177,8 @@ async def _say_left(reply: Reply, left: LeftConversation | None) -> None:
 class InHandoff(BaseFilter):
     """Match an update of a private chat that is queued or with an agent; hand over its state.
 
-    One indexed query per update that reaches this router (after commands and flow steps).
+    The state comes from the chat-user middleware's look-up of this update (``chat_handoff``),
+    so no filter asks the database again.
     """
 
     def __init__(self, *statuses: ConversationStatus) -> None:
@@ -184,22 +187,14 @@ class InHandoff(BaseFilter):
     async def __call__(
         self,
         event: Message | CallbackQuery,
-        services: Services,
-        platform: str,
         chat_user: ChatUserInfo | None = None,
+        chat_handoff: ActiveConversation | None = None,
     ) -> bool | dict[str, Any]:
-        if chat_user is None:  # not a private chat
+        if chat_user is None or chat_handoff is None:  # not a private chat, or the bot's
             return False
-        if isinstance(event, Message):
-            chat_id = event.chat.id
-        elif event.message is not None:
-            chat_id = event.message.chat.id
-        else:
+        if chat_handoff.status not in self.statuses:
             return False
-        active = await services.handoff.active(str(platform), chat_id)
-        if active is None or active.status not in self.statuses:
-            return False
-        return {"handoff": active}
+        return {"handoff": chat_handoff}
 
 
 # --- handlers --------------------------------------------------------------------------------

@@ -86,14 +86,14 @@ async def on_none_of_these(query: CallbackQuery, reply: Reply) -> None:
 
 def register(registry: IntentRegistry) -> Router:
     router = Router(name=__name__)
-    # First: an unsure result must not reach the handler of its (too weak) best guess.
+    # An unsure result (no intent handler matches it) is answered with "did you mean …?".
     router.message.register(on_unsure, Unsure())
     router.callback_query.register(on_none_of_these, NoneOfThese.filter())
-    registry.add(router, "greet", greet)
-    registry.add(router, "thanks", thanks)
-    registry.add(router, "goodbye", goodbye)
-    registry.add(router, "help", help_)
-    registry.add(router, "affirm", affirm)
-    registry.add(router, "deny", deny)
-    registry.add(router, OUT_OF_SCOPE, out_of_scope)
+    registry.add("greet", greet)
+    registry.add("thanks", thanks)
+    registry.add("goodbye", goodbye)
+    registry.add("help", help_)
+    registry.add("affirm", affirm)
+    registry.add("deny", deny)
+    registry.add(OUT_OF_SCOPE, out_of_scope)
     return router

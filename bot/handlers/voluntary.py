@@ -90,7 +90,7 @@ async def reply_estimate(reply: Reply, services: Services, wage: int, **_: Any) 
 
 def register(registry: IntentRegistry) -> Router:
     router = Router(name=__name__)
-    registry.add(router, "voluntary_insurance", voluntary_insurance)
+    registry.add("voluntary_insurance", voluntary_insurance)
     router.callback_query.register(on_estimate_button, VoluntaryEstimate.filter())
     return router
 

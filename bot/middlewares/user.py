@@ -1,5 +1,8 @@
 """The current chat user: ``(platform, user id)`` looked up, or created on first contact.
 
+The same query says whether the chat is queued for or with an agent (``chat_handoff``), which
+the relay's filter reads instead of asking the database again.
+
 Only private chats get a chat user: the bot refuses to work in groups, so a group member who
 never wrote to the bot in private leaves no record.
 """
@@ -17,7 +20,8 @@ from bot.deps import Services
 
 
 class ChatUserMiddleware(BaseMiddleware):
-    """Outer update middleware: put ``chat_user`` (a ``ChatUserInfo``) into the data."""
+    """Outer update middleware: put ``chat_user`` (a ``ChatUserInfo``) and ``chat_handoff``
+    (an ``ActiveConversation`` or None) into the data."""
 
     async def __call__(
         self,
@@ -34,7 +38,7 @@ class ChatUserMiddleware(BaseMiddleware):
             and chat.type == ChatType.PRIVATE
         ):
             services: Services = data["services"]
-            data["chat_user"] = await services.identity.ensure_user(
-                str(data["platform"]), user.id, user.first_name
-            )
+            arrival = await services.chat.arrive(str(data["platform"]), user.id, user.first_name)
+            data["chat_user"] = arrival.user
+            data["chat_handoff"] = arrival.handoff
         return await handler(event, data)

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import FixedClock
-from services.dashboard import log_intent
 from services.db.models import Outbox
 from services.enums import TicketCategory
 from services.identity import ChatUserInfo
+from services.intent_log import log_intent
 from services.settings import Settings
 from services.tickets import TicketService
 from tests.console.conftest import ConsoleFactory

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import FixedClock
-from services.dashboard import DashboardService, log_intent
+from services.dashboard import DashboardService
 from services.enums import TicketCategory
 from services.handoff import HandoffService, Queued
+from services.intent_log import log_intent
 from services.settings import Settings
 from services.tickets import TicketService
 from tests.handoff.conftest import AgentFactory

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.agents import AgentRole
 from services.clock import FixedClock
-from services.dashboard import log_intent
 from services.db.handoff_models import Conversation, ConversationMessage
 from services.db.models import AuditLog, Outbox, Ticket
 from services.eligibility import EligibilityService
@@ -32,6 +31,7 @@ from services.handoff import (
     mask_identifiers,
 )
 from services.identity import ChatUserInfo
+from services.intent_log import log_intent
 from services.settings import Settings
 from tests.handoff.conftest import AgentFactory
 

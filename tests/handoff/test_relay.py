@@ -161,6 +161,21 @@ async def test_queue_relay_resolve_rate(
     assert any("حمایت درمانی دارد" in t for t in sent(chat))
 
 
+async def test_the_transcript_has_the_messages_just_before_the_escalation(
+    harness: Harness, agent_factory: AgentFactory, session: AsyncSession
+) -> None:
+    # The intent log is written in batches; the escalation must flush it first.
+    await agent_factory("sara")
+    chat = await verified_chat(harness)
+    await chat.send("سلام")
+    await chat.send("شماره تماس ۱۴۲۰ چنده؟")
+    await chat.send(ASK_HUMAN)
+    conversation = await the_conversation(session, chat)
+    transcript = conversation.escalation["transcript"]
+    assert [line["text"] for line in transcript] == ["سلام", "شماره تماس ۱۴۲۰ چنده؟", ASK_HUMAN]
+    assert transcript[-1]["intent"] == "human_agent"
+
+
 async def test_leaving_the_queue_and_the_agent(
     harness: Harness,
     agent_factory: AgentFactory,

@@ -1,0 +1,107 @@
+"""The bot's per-update look-up: the chat user and the chat's live handoff in one query.
+
+Counted at the database: a known user's update must cost exactly one SQL statement, whatever
+the handoff state, on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from services.chat import ChatLookup
+from services.clock import FixedClock
+from services.handoff import ConversationStatus, HandoffService, Queued
+from services.identity import ChatUserInfo
+from services.settings import Settings
+from tests.handoff.conftest import AgentFactory
+from tests.services.helpers import unique_platform_id
+
+
+@contextmanager
+def statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Collect the SQL statements sent through ``engine`` inside the block."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_first_contact_creates_the_user_then_one_query_per_update(
+    engine: AsyncEngine, session: AsyncSession, db_settings: Settings, clock: FixedClock
+) -> None:
+    lookup = ChatLookup(session, db_settings, clock)
+    uid = unique_platform_id()
+    first = await lookup.arrive("telegram", uid, "علی")
+    assert first.user.platform_user_id == uid and first.user.first_name == "علی"
+    assert first.handoff is None and not first.user.is_verified
+
+    with statements(engine) as seen:
+        again = await lookup.arrive("telegram", uid, "علی")
+    assert len(seen) == 1
+    assert again.user == first.user and again.handoff is None
+    # Telegram and Bale ids collide: the same number on Bale is someone else.
+    assert (await lookup.arrive("bale", uid, "علی")).user.id != first.user.id
+
+
+async def test_a_new_first_name_is_stored_and_a_long_one_is_not_rewritten(
+    engine: AsyncEngine, session: AsyncSession, db_settings: Settings, clock: FixedClock
+) -> None:
+    lookup = ChatLookup(session, db_settings, clock)
+    uid = unique_platform_id()
+    await lookup.arrive("telegram", uid, "علی")
+    renamed = await lookup.arrive("telegram", uid, "علیرضا")
+    assert renamed.user.first_name == "علیرضا"
+
+    long_name = "ن" * 100
+    stored = await lookup.arrive("telegram", uid, long_name)
+    assert stored.user.first_name == long_name[:64]
+    with statements(engine) as seen:
+        unchanged = await lookup.arrive("telegram", uid, long_name)
+    assert len(seen) == 1, "a name longer than the column must not be written on every update"
+    assert unchanged.user.first_name == long_name[:64]
+
+
+async def test_the_handoff_state_comes_with_the_user(
+    engine: AsyncEngine,
+    session: AsyncSession,
+    maryam: ChatUserInfo,
+    handoff: HandoffService,
+    agent_factory: AgentFactory,
+    db_settings: Settings,
+    clock: FixedClock,
+) -> None:
+    sara = await agent_factory("sara")
+    lookup = ChatLookup(session, db_settings, clock)
+    chat = maryam.platform_user_id
+    assert (await lookup.arrive("telegram", chat, "کاربر")).handoff is None
+
+    outcome = await handoff.escalate(
+        platform="telegram", chat_id=chat, chat_user_id=maryam.id, ticket_text="گفتگو"
+    )
+    assert isinstance(outcome, Queued)
+    with statements(engine) as seen:
+        pending = await lookup.arrive("telegram", chat, "کاربر")
+    assert len(seen) == 1
+    assert pending.user.id == maryam.id and pending.user.is_verified
+    assert pending.handoff is not None
+    assert pending.handoff.status is ConversationStatus.PENDING
+    assert pending.handoff.agent_id is None
+
+    await handoff.take(sara, pending.handoff.id)
+    taken = await lookup.arrive("telegram", chat, "کاربر")
+    assert taken.handoff is not None and taken.handoff.status is ConversationStatus.OPEN
+    assert taken.handoff.agent_id == sara.id
+
+    await handoff.leave("telegram", chat)
+    assert (await lookup.arrive("telegram", chat, "کاربر")).handoff is None

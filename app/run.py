@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 import signal
@@ -139,6 +140,17 @@ async def _poll(dp: Dispatcher, bots: Sequence[PlatformBot], stop: asyncio.Event
     await polling
 
 
+def _freeze_startup_heap() -> None:
+    """Keep the garbage collector away from what startup built (``gc.freeze``).
+
+    The libraries, the NLU model and the app leave ~300 000 long-lived objects; every full
+    collection walked all of them, a pause of about 200 ms on this machine in the middle of
+    answering (the bot benchmark's worst latencies). Frozen, they are never scanned again.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def run(settings: Settings) -> int:
     """Run the assistant until SIGINT/SIGTERM; return the process exit code."""
     install_log_scrubbing(settings.env.log_level)
@@ -207,6 +219,7 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
             settings=settings,
         )
         outbound = asyncio.create_task(sender.run(), name="outbound")
+        _freeze_startup_heap()
         if settings.env.public_base_url:
             await _serve_webhooks(settings, dp, bots, nlu_model, dict(dp.workflow_data), stop)
         else:

@@ -63,6 +63,10 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
         # writers, kept short, take turns.
         kwargs.setdefault("pool_size", settings.env.db_pool_size)
         kwargs.setdefault("max_overflow", settings.env.db_max_overflow)
+    # Every session and connection here ends its own transaction (commit, or the rollback that
+    # SQLAlchemy 2's Session.close / Connection.close issue), so the pool's extra ROLLBACK on
+    # each return only cost a round trip per update (an aiosqlite thread hand-off on SQLite).
+    kwargs.setdefault("pool_reset_on_return", None)
     engine = _create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)

@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
-from bot.factory import BotDeps, build_bots, build_dispatcher
+from bot.factory import BotDeps, build_bots, build_dispatcher, build_redis
 from bot.handlers.commands import set_commands
 from bot.outbound import OutboundSender
 from bot.pii import install_log_scrubbing
@@ -192,7 +191,7 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
             flush=True,
         )
     engine = create_engine(settings)
-    redis = Redis.from_url(settings.env.redis_url) if settings.env.redis_url else None
+    redis = build_redis(settings)
     bots = build_bots(settings)
     console: ConsoleServer | None = None
     outbound: asyncio.Task[None] | None = None

@@ -129,6 +129,8 @@ class EnvSettings(BaseSettings):
     db_pool_size: int = 20
     db_max_overflow: int = 10
     redis_url: str | None = None
+    # Redis connections per process; an update waits for a free one rather than failing.
+    redis_pool_size: int = Field(default=50, ge=1)
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"
     bale_bot_token: SecretStr | None = None

@@ -159,3 +159,34 @@ def test_bot_api_answer_models_survive_garbage_collection() -> None:
     # Pydantic's cache is weak: without the pinned reference this would be a new class, whose
     # schema is built again (milliseconds on every Bot API call).
     assert Response[SendMessage.__returning__] is first  # type: ignore[name-defined]
+
+
+@pytest.mark.redis
+async def test_with_redis_a_burst_waits_for_connections_instead_of_failing(
+    bot_deps: Any, clock: Any, redis_available: bool
+) -> None:
+    import uuid
+
+    from bot.factory import build_redis
+    from tests.bot.conftest import REDIS_URL
+
+    if not redis_available:
+        pytest.skip("Redis is not reachable on 127.0.0.1:6379 and could not be started")
+    env = bot_deps.settings.env.model_copy(update={"redis_url": REDIS_URL, "redis_pool_size": 3})
+    settings = bot_deps.settings.model_copy(update={"env": env})
+    redis = build_redis(settings)
+    assert redis is not None
+    prefix = f"tamin-test-{uuid.uuid4().hex[:10]}"
+    try:
+        harness = make_harness(bot_deps, (redis, prefix), clock=clock)
+        chats = [harness.chat() for _ in range(40)]
+        updates = [fakes.update(message=fakes.message(c.user, text="سلام")) for c in chats]
+        # Forty users at once through a pool of three connections: each update waits its turn.
+        await asyncio.gather(*(harness.dp.feed_update(harness.telegram, u) for u in updates))
+        answered = {c.params["chat_id"] for c in harness.history(harness.telegram)}
+        assert answered == {c.user.id for c in chats}
+    finally:
+        keys = [k async for k in redis.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()

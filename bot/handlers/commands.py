@@ -12,6 +12,7 @@ from aiogram.types import BotCommand, Message
 
 from bot import keyboards, texts
 from bot.deps import Services
+from bot.filters import inline
 from bot.reply import Reply
 from services.identity import ChatUserInfo
 
@@ -79,7 +80,7 @@ async def on_logout(
     )
 
 
-def _command_or_cancel(message: Message) -> bool:
+async def _command_or_cancel(message: Message) -> bool:
     """Whether a message can be one of this router's: a command or the cancel button."""
     text = message.text
     return text is not None and (text.startswith("/") or text == texts.BTN_CANCEL)
@@ -93,6 +94,6 @@ def build_router() -> Router:
     router.message.register(on_menu, Command("menu"))
     router.message.register(on_help, Command("help"))
     router.message.register(on_cancel, Command("cancel"))
-    router.message.register(on_cancel, F.text == texts.BTN_CANCEL)
+    router.message.register(on_cancel, inline(F.text == texts.BTN_CANCEL))
     router.message.register(on_logout, Command("logout"))
     return router

@@ -23,6 +23,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot import texts
 from bot.deps import Services
+from bot.filters import inline
 from bot.keyboards import IntentPick
 from bot.nlu import OUT_OF_SCOPE, Understander, Understanding
 from bot.reply import Reply
@@ -47,7 +48,7 @@ def is_free_text(text: str | None) -> bool:
     return not (_COMMAND.match(stripped) or stripped in texts.MENU or stripped == texts.BTN_CANCEL)
 
 
-FREE_TEXT = F.text.func(is_free_text)
+FREE_TEXT = inline(F.text.func(is_free_text))
 
 
 class InputProblem(Exception):

@@ -18,6 +18,7 @@ from aiogram.types import CallbackQuery, Message
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
+from bot.filters import inline
 from bot.handlers.common import FREE_TEXT, InputProblem, IntentRegistry, Turn
 from bot.keyboards import CategoryPick, Confirm, SkipAttachment, TicketPick
 from bot.reply import Reply
@@ -240,7 +241,7 @@ def build_steps() -> Router:
     router.message.register(on_category_typed, StateFilter(ComplaintForm.category), FREE_TEXT)
     router.message.register(on_description, StateFilter(ComplaintForm.description), FREE_TEXT)
     attachment_states = StateFilter(ComplaintForm.attachment, ComplaintForm.confirm)
-    router.message.register(on_attachment, attachment_states, F.photo | F.document)
+    router.message.register(on_attachment, attachment_states, inline(F.photo | F.document))
     router.callback_query.register(
         on_skip, StateFilter(ComplaintForm.attachment), SkipAttachment.filter()
     )

@@ -15,6 +15,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import formatting as fmt
 from bot import keyboards, texts
+from bot.filters import inline
 from bot.handlers.common import MAX_UNDERSTOOD_LENGTH
 from bot.reply import Reply
 
@@ -72,14 +73,14 @@ async def on_stale_button(query: CallbackQuery, callback_answer: CallbackAnswer)
 def build_router() -> Router:
     router = Router(name=__name__)
     router.edited_message.register(on_edited)
-    router.message.register(on_sticker, F.sticker)
-    router.message.register(on_voice, F.voice | F.audio | F.video_note)
-    router.message.register(on_video, F.video | F.animation)
-    router.message.register(on_location, F.location | F.venue)
+    router.message.register(on_sticker, inline(F.sticker))
+    router.message.register(on_voice, inline(F.voice | F.audio | F.video_note))
+    router.message.register(on_video, inline(F.video | F.animation))
+    router.message.register(on_location, inline(F.location | F.venue))
     # Inside a flow a stray file or photo gets the flow's reminder, outside it this one.
-    router.message.register(on_expecting_text, ~StateFilter(None), ~F.text)
-    router.message.register(on_file, F.photo | F.document)
-    router.message.register(on_too_long, F.text.len() > MAX_UNDERSTOOD_LENGTH)
+    router.message.register(on_expecting_text, ~StateFilter(None), inline(~F.text))
+    router.message.register(on_file, inline(F.photo | F.document))
+    router.message.register(on_too_long, inline(F.text.len() > MAX_UNDERSTOOD_LENGTH))
     router.message.register(on_anything_else)
     router.callback_query.register(on_stale_button)
     return router

@@ -8,9 +8,10 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import texts
+from bot.filters import inline
 from bot.reply import Reply
 
-_NOT_PRIVATE = F.chat.type != ChatType.PRIVATE
+_NOT_PRIVATE = inline(F.chat.type != ChatType.PRIVATE)
 
 
 async def on_group_message(message: Message, reply: Reply) -> None:
@@ -27,5 +28,7 @@ async def on_group_button(query: CallbackQuery, callback_answer: CallbackAnswer)
 def build_router() -> Router:
     router = Router(name=__name__)
     router.message.register(on_group_message, _NOT_PRIVATE)
-    router.callback_query.register(on_group_button, F.message.chat.type != ChatType.PRIVATE)
+    router.callback_query.register(
+        on_group_button, inline(F.message.chat.type != ChatType.PRIVATE)
+    )
     return router

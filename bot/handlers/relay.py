@@ -51,6 +51,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
+from bot.filters import inline
 from bot.reply import Reply
 from services.handoff import (
     ActiveConversation,
@@ -359,9 +360,9 @@ def build_router() -> Router:
     """The relay: after the commands and the flow steps, before the intent router."""
     router = Router(name=__name__)
     router.callback_query.register(on_rating, SatisfactionVote.filter())
-    router.message.register(on_leave, F.text == texts.BTN_BACK_TO_BOT, InHandoff())
+    router.message.register(on_leave, inline(F.text == texts.BTN_BACK_TO_BOT), InHandoff())
     router.message.register(on_message_in_handoff, InHandoff())
-    router.message.register(on_back_without_handoff, F.text == texts.BTN_BACK_TO_BOT)
+    router.message.register(on_back_without_handoff, inline(F.text == texts.BTN_BACK_TO_BOT))
     router.callback_query.register(on_button_while_open, InHandoff(ConversationStatus.OPEN))
     return router
 
@@ -371,5 +372,5 @@ def build_leave_router() -> Router:
     they win over the commands router's /cancel only for chats in the handoff."""
     router = Router(name=f"{__name__}.leave")
     router.message.register(on_cancel_in_handoff, Command("cancel"), InHandoff())
-    router.message.register(on_cancel_in_handoff, F.text == texts.BTN_CANCEL, InHandoff())
+    router.message.register(on_cancel_in_handoff, inline(F.text == texts.BTN_CANCEL), InHandoff())
     return router

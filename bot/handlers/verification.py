@@ -20,6 +20,7 @@ from aiogram.types import Message
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
+from bot.filters import inline
 from bot.handlers.common import FREE_TEXT, IntentRegistry, Turn, build_turn
 from bot.nlu import Understanding
 from bot.reply import Reply
@@ -138,14 +139,17 @@ def _is_mobile(text: str | None) -> bool:
 def build_steps() -> Router:
     """The verification steps (and a contact shared at any time)."""
     router = Router(name=__name__)
-    router.message.register(on_contact, F.contact)
+    router.message.register(on_contact, inline(F.contact))
     router.message.register(
-        on_typed_mobile, StateFilter(Verification.contact), FREE_TEXT, F.text.func(_is_mobile)
+        on_typed_mobile,
+        StateFilter(Verification.contact),
+        FREE_TEXT,
+        inline(F.text.func(_is_mobile)),
     )
     router.message.register(
         on_national_id,
         StateFilter(Verification.national_id),
         FREE_TEXT,
-        F.text.func(_has_digit),
+        inline(F.text.func(_has_digit)),
     )
     return router

@@ -190,3 +190,35 @@ async def test_with_redis_a_burst_waits_for_connections_instead_of_failing(
         if keys:
             await redis.delete(*keys)
         await redis.aclose()
+
+
+def test_no_filter_or_handler_runs_in_a_thread() -> None:
+    """aiogram runs non-coroutine filters and handlers through asyncio.to_thread; every one of
+    ours must be awaitable (magic filters go through ``bot.filters.inline``)."""
+    from aiogram import Router
+
+    from bot.handlers import build_handlers
+
+    routers, _ = build_handlers()
+    offenders: list[str] = []
+
+    def walk(router: Router) -> None:
+        for observer_name, observer in router.observers.items():
+            for flt in observer._handler.filters or []:
+                if not flt.awaitable:
+                    offenders.append(f"{router.name}.{observer_name} root filter {flt.callback}")
+            for handler in observer.handlers:
+                if not handler.awaitable:
+                    offenders.append(f"{router.name}.{observer_name} {handler.callback}")
+                for flt in handler.filters or []:
+                    if not flt.awaitable:
+                        offenders.append(
+                            f"{router.name}.{observer_name} {handler.callback.__name__}:"
+                            f" {flt.callback}"
+                        )
+        for child in router.sub_routers:
+            walk(child)
+
+    for router in routers:
+        walk(router)
+    assert offenders == []

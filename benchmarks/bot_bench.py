@@ -41,9 +41,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import psutil
 import redis
+
+from benchmarks.postgres import PG_HOST, PG_PORT, pg_admin, pg_admin_user
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,7 +64,6 @@ DRAIN_LIMIT_S = 240.0
 STALL_LIMIT_S = 10.0
 START_LIMIT_S = 90.0
 VERIFY_CONCURRENCY = 40
-PG_HOST, PG_PORT = "127.0.0.1", 5432
 # Its own Redis database number: the bot's keys there (tamin:*) are cleared before and after.
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -620,27 +620,6 @@ async def bench(workdir: Path) -> int:
 # ------------------------------------------------------------------- the production stack
 
 
-async def _pg_admin_user() -> str | None:
-    for user in ("postgres", "root"):
-        try:
-            conn = await asyncpg.connect(
-                host=PG_HOST, port=PG_PORT, user=user, database="postgres", timeout=3
-            )
-        except (OSError, asyncpg.PostgresError, TimeoutError):
-            continue
-        await conn.close()
-        return user
-    return None
-
-
-async def _pg_admin(user: str, sql: str) -> None:
-    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=user, database="postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def _clear_redis(client: redis.Redis) -> None:
     """Remove the bot's keys (FSM, dedupe) from the benchmark's own Redis database."""
     for key in client.scan_iter(match="tamin:*", count=1000):
@@ -654,7 +633,7 @@ async def production_stack(
     from sandbox import DEMO_TELEGRAM_TOKEN
 
     results: dict[str, list[RunResult]] = {}
-    user = await _pg_admin_user()
+    user = await pg_admin_user()
     if user is None:
         print(f"[postgresql] skipped: not reachable on {PG_HOST}:{PG_PORT}", flush=True)
         return results
@@ -670,7 +649,7 @@ async def production_stack(
         stacks.append(("tamin-pg-redis", "assistant, PostgreSQL + Redis", REDIS_URL))
     for key, label, redis_url in stacks:
         name = f"tamin_bot_bench_{os.getpid()}_{key.replace('-', '_')}"
-        await _pg_admin(user, f'CREATE DATABASE "{name}"')
+        await pg_admin(user, f'CREATE DATABASE "{name}"')
         try:
             url = f"postgresql+asyncpg://{user}@{PG_HOST}:{PG_PORT}/{name}"
             env = {**bot_env, "DATABASE_URL": url, "PORT": str(free_port())}
@@ -698,7 +677,7 @@ async def production_stack(
         finally:
             if redis_client is not None:
                 _clear_redis(redis_client)
-            await _pg_admin(user, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await pg_admin(user, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return results
 
 

@@ -25,10 +25,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from benchmarks.postgres import PG_HOST, PG_PORT, pg_admin, pg_admin_user
 from services.clock import FixedClock, SystemClock
 from services.common import ChatUserInfo, UserRef
 from services.contributions import ContributionsService
@@ -44,7 +44,6 @@ PEOPLE = int(os.environ.get("REGISTRY_BENCH_PEOPLE", "100000"))
 USERS = 300
 WARMUP = 200
 SAMPLES = 3000
-PG_HOST, PG_PORT = "127.0.0.1", 5432
 
 
 def _settings(url: str) -> Settings:
@@ -146,40 +145,19 @@ async def _bench(name: str, url: str) -> None:
         await engine.dispose()
 
 
-async def _pg_user() -> str | None:
-    for user in ("postgres", "root"):
-        try:
-            conn = await asyncpg.connect(
-                host=PG_HOST, port=PG_PORT, user=user, database="postgres", timeout=3
-            )
-        except (OSError, asyncpg.PostgresError, TimeoutError):
-            continue
-        await conn.close()
-        return user
-    return None
-
-
-async def _pg_admin(user: str, sql: str) -> None:
-    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=user, database="postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 async def _run() -> None:
     with tempfile.TemporaryDirectory(prefix="tamin-bench-") as tmp:
         await _bench("sqlite", f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
-    user = await _pg_user()
+    user = await pg_admin_user()
     if user is None:
         print(f"[postgresql] skipped: not reachable on {PG_HOST}:{PG_PORT}")
         return
     name = f"tamin_bench_{uuid.uuid4().hex[:10]}"
-    await _pg_admin(user, f'CREATE DATABASE "{name}"')
+    await pg_admin(user, f'CREATE DATABASE "{name}"')
     try:
         await _bench("postgresql", f"postgresql+asyncpg://{user}@{PG_HOST}:{PG_PORT}/{name}")
     finally:
-        await _pg_admin(user, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await pg_admin(user, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> int:

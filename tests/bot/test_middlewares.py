@@ -154,11 +154,11 @@ def test_bot_api_answer_models_survive_garbage_collection() -> None:
     from bot.factory import pin_response_models
 
     pin_response_models()
-    first = Response[SendMessage.__returning__]  # type: ignore[name-defined]
+    first = Response[SendMessage.__returning__]
     gc.collect()
     # Pydantic's cache is weak: without the pinned reference this would be a new class, whose
     # schema is built again (milliseconds on every Bot API call).
-    assert Response[SendMessage.__returning__] is first  # type: ignore[name-defined]
+    assert Response[SendMessage.__returning__] is first
 
 
 @pytest.mark.redis

@@ -6,9 +6,14 @@ a button press, so a feature answers the same way to both.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import Any
 
 from aiogram import Bot
+from aiogram.enums import ChatAction
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import (
     ForceReply,
     InlineKeyboardMarkup,
@@ -16,9 +21,10 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from aiogram.utils.chat_action import ChatActionSender
 
 from bot.render import Renderer
+
+logger = logging.getLogger(__name__)
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 
@@ -50,6 +56,48 @@ class Reply:
             reply_markup=keyboard,
         )
 
-    def typing(self) -> ChatActionSender:
-        """Show "typing…" while the ``async with`` body runs (for slow work)."""
-        return ChatActionSender.typing(bot=self.bot, chat_id=self.chat_id, initial_sleep=0.3)
+    def typing(self) -> Typing:
+        """Show "typing…" while the ``async with`` body runs, if it is slow."""
+        return Typing(self.bot, self.chat_id)
+
+
+class Typing:
+    """ "typing…" for a body that outlasts ``after`` seconds, renewed every ``every`` seconds.
+
+    aiogram's ``ChatActionSender`` does the same with a task, an event and ``wait_for`` on
+    every use; most answers here are ready within milliseconds and need none of them. This one
+    costs a timer that is cancelled, and starts its task only when the work is slow.
+    """
+
+    __slots__ = ("_after", "_bot", "_chat_id", "_every", "_task", "_timer")
+
+    def __init__(self, bot: Bot, chat_id: int, *, after: float = 0.3, every: float = 4.5) -> None:
+        self._bot = bot
+        self._chat_id = chat_id
+        self._after = after
+        self._every = every  # clients show an action for about five seconds
+        self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Typing:
+        self._timer = asyncio.get_running_loop().call_later(self._after, self._start)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _start(self) -> None:
+        self._task = asyncio.create_task(self._show(), name="typing")
+
+    async def _show(self) -> None:
+        while True:
+            try:
+                await self._bot.send_chat_action(self._chat_id, ChatAction.TYPING)
+            except TelegramAPIError as exc:  # "typing…" is a courtesy: never fail the answer
+                logger.info("typing indicator failed: %s", type(exc).__name__)
+            await asyncio.sleep(self._every)

@@ -15,10 +15,11 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, bindparam, select
+from sqlalchemy import Select, and_, bindparam, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import TEHRAN, Clock
+from services.common import read
 from services.db.handoff_models import Conversation
 from services.db.models import ChatUser
 from services.handoff import ACTIVE, ActiveConversation, ConversationStatus
@@ -66,7 +67,11 @@ def _arrival_query() -> Select[
             and_(
                 Conversation.platform == ChatUser.platform,
                 Conversation.chat_id == ChatUser.platform_user_id,
-                Conversation.status.in_(ACTIVE),
+                # The statuses as SQL literals, not bound parameters: only then can the
+                # database see that the partial unique index of active conversations
+                # (uq_conversations_active_chat) applies. With parameters SQLite searched
+                # the index of every active conversation's status instead, on each update.
+                Conversation.status.in_([literal_column(f"'{status}'") for status in ACTIVE]),
             ),
         )
         .where(
@@ -94,7 +99,8 @@ class ChatLookup:
         new first name goes through :meth:`IdentityService.ensure_user`, which writes it.
         """
         row = (
-            await self._session.execute(
+            await read(
+                self._session,
                 _arrival_query(),
                 {"platform": str(platform), "platform_user_id": platform_user_id},
             )

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy import Executable, Select, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common import read
 from services.db.models import (
     ContributionMonth,
     Dependant,
@@ -269,7 +270,7 @@ class SqlRegistryGateway:
     # the gateway hands out plain records anyway.
 
     async def person(self, national_id: str) -> RegistryPerson | None:
-        result = await self._session.execute(_person_query(), {"national_id": national_id})
+        result = await read(self._session, _person_query(), {"national_id": national_id})
         row = result.first()
         return None if row is None else _person(row)
 
@@ -293,7 +294,7 @@ class SqlRegistryGateway:
 
     async def household(self, national_id: str) -> Household | None:
         # One round trip: the person's columns repeated on each dependant's row.
-        result = await self._session.execute(_household_query(), {"national_id": national_id})
+        result = await read(self._session, _household_query(), {"national_id": national_id})
         rows = result.all()
         if not rows:
             return None
@@ -310,8 +311,8 @@ class SqlRegistryGateway:
         )
 
     async def last_contribution(self, national_id: str) -> ContributionRow | None:
-        result = await self._session.execute(
-            _last_contribution_query(), {"national_id": national_id}
+        result = await read(
+            self._session, _last_contribution_query(), {"national_id": national_id}
         )
         row = result.first()
         return None if row is None else ContributionRow(*row)

@@ -20,7 +20,10 @@
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.enums import ChatType
+from aiogram.types import Message
 
+from bot import texts
 from bot.handlers import (
     commands,
     complaints,
@@ -39,6 +42,7 @@ from bot.handlers import (
     voluntary,
 )
 from bot.handlers.common import IntentRegistry, TurnMiddleware, UnderstandMiddleware
+from services.handoff import ActiveConversation
 
 
 def build_intents(registry: IntentRegistry) -> Router:
@@ -76,15 +80,49 @@ def build_handlers() -> tuple[list[Router], IntentRegistry]:
         dependants.build_steps(),
         voluntary.build_steps(),
     )
-    routers = [
-        errors.build_router(),
+    before_intents = Router(name="before-intents")
+    before_intents.message.filter(may_be_before_intents)
+    before_intents.include_routers(
         groups.build_router(),
         # /cancel and the cancel button leave the agent's queue or chat (before the commands).
         relay.build_leave_router(),
         commands.build_router(),
         steps,
         relay.build_router(),
+    )
+    routers = [
+        errors.build_router(),
+        before_intents,
         build_intents(registry),
         fallback.build_router(),
     ]
     return routers, registry
+
+
+async def may_be_before_intents(
+    message: Message,
+    raw_state: str | None = None,
+    chat_handoff: ActiveConversation | None = None,
+) -> bool:
+    """Whether a message may be for one of the routers before the intents (2–5 above).
+
+    Most messages are free text in a private chat with no step under way and no agent: none of
+    those routers takes them, and aiogram's walk through their eight routers (every router's
+    middleware wrapping and filter checks) cost about a quarter of the bot's CPU per update.
+    This one check lets such a message go straight to the intents. It is the union of what the
+    routers' handlers need (``tests/bot/test_routing_gate.py`` checks each handler against it):
+
+    - a group or channel (groups);
+    - a conversation step under way (flow steps), or a chat queued for or with an agent (relay);
+    - a shared contact, which the verification step takes in any state;
+    - a command, the cancel button or the back-to-the-bot button (commands, relay).
+    """
+    if message.chat.type != ChatType.PRIVATE:
+        return True
+    if raw_state is not None or chat_handoff is not None or message.contact is not None:
+        return True
+    text = message.text
+    return text is not None and (text.startswith("/") or text in _GATE_BUTTONS)
+
+
+_GATE_BUTTONS = frozenset({texts.BTN_CANCEL, texts.BTN_BACK_TO_BOT})

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from services.db.sqlite import create_sqlite_engine
 from services.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,11 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     # SQLAlchemy 2's Session.close / Connection.close issue), so the pool's extra ROLLBACK on
     # each return only cost a round trip per update (an aiosqlite thread hand-off on SQLite).
     kwargs.setdefault("pool_reset_on_return", None)
-    engine = _create_async_engine(url, **kwargs)
+    if path is not None and "async_creator" not in kwargs:
+        # Reads on the event loop, one thread hand-off per write (services/db/sqlite.py).
+        engine = create_sqlite_engine(url, **kwargs)
+    else:
+        engine = _create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
     logger.debug("database engine created for %s", engine.dialect.name)

@@ -103,6 +103,15 @@ async def test_slow_work_shows_typing(harness: Harness, monkeypatch: pytest.Monk
     assert calls[-1].name == "sendMessage"
 
 
+async def test_a_quick_answer_shows_no_typing(harness: Harness) -> None:
+    chat = harness.chat()
+    await chat.verify(*MARYAM)
+    calls = await chat.send("استحقاق درمان")
+    assert [c.name for c in calls] == ["sendMessage"]
+    await asyncio.sleep(0.4)  # past the delay: the cancelled timer must not fire late
+    assert harness.telegram.session.take() == []  # type: ignore[attr-defined]
+
+
 async def test_commands_are_published_in_persian(harness: Harness) -> None:
     await set_commands(harness.telegram)
     (call,) = harness.telegram.session.take()  # type: ignore[attr-defined]

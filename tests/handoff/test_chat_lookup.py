@@ -105,3 +105,40 @@ async def test_the_handoff_state_comes_with_the_user(
 
     await handoff.leave("telegram", chat)
     assert (await lookup.arrive("telegram", chat, "کاربر")).handoff is None
+
+
+async def test_the_look_up_uses_the_index_of_active_conversations(
+    engine: AsyncEngine, session: AsyncSession, db_settings: Settings, clock: FixedClock
+) -> None:
+    """The statement as the bot sends it, planned as the database plans it: the statuses are
+    SQL literals, so the partial unique index of a chat's active conversation serves the join.
+    With them as bound parameters SQLite searched every active conversation by status, and a
+    PostgreSQL generic plan (prepared statements) could not use the partial index."""
+    lookup = ChatLookup(session, db_settings, clock)
+    uid = unique_platform_id()
+    await lookup.arrive("telegram", uid, "علی")
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await lookup.arrive("telegram", uid, "علی")
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    ((statement, parameters),) = sent
+    connection = await session.connection()
+    if engine.dialect.name == "sqlite":
+        explain = f"EXPLAIN QUERY PLAN {statement}"
+        plan = (await connection.exec_driver_sql(explain, parameters)).all()
+    else:
+        await connection.exec_driver_sql(f"PREPARE arrival AS {statement}")
+        await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+        # On the test's few rows a scan would win; forbidding it shows which index can serve.
+        await connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        values = ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in parameters)
+        plan = (await connection.exec_driver_sql(f"EXPLAIN EXECUTE arrival({values})")).all()
+        await connection.exec_driver_sql("DEALLOCATE arrival")
+    details = " ".join(str(row[-1]) for row in plan)
+    assert "uq_conversations_active_chat" in details, details

@@ -1,0 +1,189 @@
+"""The embedded SQLite database: reads on the event loop, writes in aiosqlite's thread.
+
+aiosqlite runs each SQLite connection in a thread of its own; every call is handed to that
+thread and its answer handed back to the event loop. SQLAlchemy's aiosqlite adapter makes four
+such hand-offs per statement (open a cursor, execute, fetch the rows, close the cursor) and one
+per commit or rollback, even when SQLite has no transaction open. A hand-off is two thread
+wake-ups and two GIL hand-overs: about 0.3 ms of CPU on the 2-core benchmark machine, where a
+look-up by key takes 15 µs (``python -m benchmarks sqlite`` prints both). The bot made nine per
+update, a third of its CPU.
+
+:class:`LoopConnection` is aiosqlite's connection with a cursor that
+
+- runs a ``SELECT`` at once, on the event loop's thread. In WAL mode (``engine.py``) a reader
+  never waits for a writer, so a read cannot stall the loop on a lock; the bot's reads are
+  look-ups by key and index of well under a millisecond;
+- hands every other statement (the writes, which may wait for SQLite's one write lock, and
+  ``PRAGMA``) to the connection's thread as before, in one hand-off that also fetches the rows;
+- skips a commit or rollback when SQLite says no transaction is open, which is the case after
+  an update that only read.
+
+Both threads use the one sqlite3 connection in turn, never at once: SQLAlchemy's adapter runs
+one statement per connection at a time and waits for each. Hence ``check_same_thread=False``.
+
+Written here because no library offers it: aiosqlite's API is one hand-off per call and
+SQLAlchemy's adapter is written against that API. It relies on aiosqlite's ``_execute``,
+``_conn`` and ``_thread``, as SQLAlchemy's adapter itself does; ``pyproject.toml`` pins the
+aiosqlite series it was checked against, and ``tests/services/test_sqlite_loop.py`` counts the
+hand-offs.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
+from typing import Any
+
+import aiosqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+
+# aiosqlite's default number of rows per fetch when iterating (unused here: rows come at once).
+_ITER_CHUNK_SIZE = 64
+
+Row = tuple[Any, ...]
+# What one statement brings back: description, rows, rowcount, lastrowid.
+_Outcome = tuple[Any, list[Row], int, int | None]
+
+
+def _run_statement(connection: sqlite3.Connection, sql: str, parameters: Any) -> _Outcome:
+    """Execute, fetch everything, close the cursor."""
+    cursor = connection.execute(sql, parameters)
+    try:
+        description = cursor.description
+        rows = cursor.fetchall() if description else []
+        return description, rows, cursor.rowcount, cursor.lastrowid
+    finally:
+        cursor.close()
+
+
+def _run_many(connection: sqlite3.Connection, sql: str, seq: Iterable[Any]) -> _Outcome:
+    cursor = connection.executemany(sql, seq)
+    try:
+        return cursor.description, [], cursor.rowcount, cursor.lastrowid
+    finally:
+        cursor.close()
+
+
+def _is_read(sql: str) -> bool:
+    # SQLAlchemy writes every select it compiles with this keyword first, in capitals.
+    return sql.startswith("SELECT")
+
+
+class LoopCursor:
+    """What SQLAlchemy's adapter uses of an aiosqlite cursor: the rows come with the statement."""
+
+    __slots__ = ("_connection", "_rows", "arraysize", "description", "lastrowid", "rowcount")
+
+    def __init__(self, connection: LoopConnection) -> None:
+        self._connection = connection
+        self._rows: list[Row] = []
+        self.arraysize = 1
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+
+    async def __aenter__(self) -> LoopCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._rows = []
+
+    def _take(self, outcome: _Outcome) -> LoopCursor:
+        self.description, self._rows, self.rowcount, self.lastrowid = outcome
+        return self
+
+    async def execute(self, sql: str, parameters: Any = ()) -> LoopCursor:
+        if _is_read(sql):
+            return self._take(self._connection.on_loop(_run_statement, sql, parameters))
+        return self._take(await self._connection.in_thread(_run_statement, sql, parameters))
+
+    async def executemany(self, sql: str, seq_of_parameters: Iterable[Any]) -> LoopCursor:
+        return self._take(await self._connection.in_thread(_run_many, sql, seq_of_parameters))
+
+    async def fetchall(self) -> list[Row]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    async def fetchone(self) -> Row | None:
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> Sequence[Row]:
+        count = self.arraysize if size is None else size
+        rows, self._rows = self._rows[:count], self._rows[count:]
+        return rows
+
+    async def close(self) -> None:
+        self._rows = []
+
+
+class LoopConnection(aiosqlite.Connection):
+    """aiosqlite's connection: reads on the loop, one hand-off per write, none for an empty
+    commit."""
+
+    # Whether SQLite had a transaction open after the last statement. Unknown counts as open.
+    _open_transaction = True
+
+    def on_loop(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run ``function(sqlite3_connection, *args)`` here, on the event loop's thread."""
+        connection = self._conn
+        try:
+            return function(connection, *args)
+        finally:
+            self._open_transaction = connection.in_transaction
+
+    async def in_thread(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run ``function(sqlite3_connection, *args)`` in the connection's thread."""
+        connection = self._conn
+        hand_off: Callable[..., Awaitable[tuple[Any, bool]]] = self._execute
+        try:
+            result, self._open_transaction = await hand_off(
+                _with_transaction_state, connection, partial(function, connection, *args)
+            )
+        except BaseException:
+            self._open_transaction = True  # a failed statement may have begun one
+            raise
+        return result
+
+    def cursor(self) -> LoopCursor:  # type: ignore[override]
+        # aiosqlite's cursor() is itself a hand-off; this one is made here and entered at once.
+        return LoopCursor(self)
+
+    async def commit(self) -> None:
+        if self._open_transaction:
+            await self.in_thread(sqlite3.Connection.commit)
+
+    async def rollback(self) -> None:
+        if self._open_transaction:
+            await self.in_thread(sqlite3.Connection.rollback)
+
+
+def _with_transaction_state(
+    connection: sqlite3.Connection, call: Callable[[], Any]
+) -> tuple[Any, bool]:
+    return call(), connection.in_transaction
+
+
+def loop_connector(url: str | URL) -> Callable[[], Awaitable[LoopConnection]]:
+    """Return an ``async_creator`` opening ``url`` as SQLAlchemy's aiosqlite dialect would."""
+    parsed = make_url(url)
+    # The dialect's own reading of the URL: the absolute file name and any sqlite3 options.
+    args, kwargs = parsed.get_dialect()().create_connect_args(parsed)
+    kwargs["check_same_thread"] = False  # see the module's docstring
+
+    async def connect() -> LoopConnection:
+        connection = LoopConnection(partial(sqlite3.connect, *args, **kwargs), _ITER_CHUNK_SIZE)
+        # As SQLAlchemy's dialect does: a connection nobody closed must not keep the process
+        # alive at exit.
+        connection._thread.daemon = True
+        await connection  # starts the thread and opens the file there
+        return connection
+
+    return connect
+
+
+def create_sqlite_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
+    """Return the async engine of a SQLite file ``url`` on :class:`LoopConnection`."""
+    return _create_async_engine(url, async_creator=loop_connector(url), **kwargs)

@@ -203,7 +203,7 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
             nlu=nlu_model,
             redis=redis,
         )
-        dp = build_dispatcher(deps)
+        dp = build_dispatcher(deps, polling=not settings.env.public_base_url)
         for bot in bots:
             try:
                 await set_commands(bot)

@@ -112,6 +112,9 @@ class _OpenTag:
     start_index: int
 
 
+_PLAIN_RUN = re.compile(r"[^<&]+")
+
+
 def parse_html(text: str, *, strict_ampersand: bool = True) -> Formatted:
     """Parse Telegram's HTML subset into text and entities, or raise :class:`EntityParseError`.
 
@@ -145,8 +148,11 @@ def parse_html(text: str, *, strict_ampersand: bool = True) -> Formatted:
             i += 1
             continue
         if c != "<":
-            out.add(c)
-            i += 1
+            # The run of plain text up to the next tag or character reference, in one piece.
+            run = _PLAIN_RUN.match(text, i)
+            assert run is not None  # text[i] is neither "<" nor "&"
+            out.add(run.group())
+            i = run.end()
             continue
 
         begin = i
@@ -690,6 +696,9 @@ _DISPLAY_TAGS = {
 _SAFE_LINK_RE = re.compile(r"^(?:https?|tg|mailto):", re.I)
 
 
+_ASTRAL = "\U00010000"
+
+
 def to_display_html(text: str, entities: list[Entity]) -> str:
     """Safe HTML for the web chat: every character escaped, formatting from entities only."""
     opens: dict[int, list[Entity]] = {}
@@ -702,7 +711,6 @@ def to_display_html(text: str, entities: list[Entity]) -> str:
         closes.setdefault(entity["offset"] + entity["length"], []).append(entity)
     parts: list[str] = []
     stack: list[Entity] = []
-    position = 0
 
     def close_until(target: Entity) -> None:
         reopen: list[Entity] = []
@@ -716,15 +724,26 @@ def to_display_html(text: str, entities: list[Entity]) -> str:
             parts.append(_display_tags(entity)[0])  # type: ignore[index]
             stack.append(entity)
 
-    for char in [*text, ""]:
-        for entity in closes.get(position, []):
+    def tags_at(offset: int) -> None:
+        for entity in closes.get(offset, []):
             if entity in stack:
                 close_until(entity)
-        for entity in sorted(opens.get(position, []), key=lambda e: -e["length"]):
+        for entity in sorted(opens.get(offset, []), key=lambda e: -e["length"]):
             parts.append(_display_tags(entity)[0])  # type: ignore[index]
             stack.append(entity)
-        parts.append(html.escape(char, quote=False))
-        position += utf16_len(char)
+
+    # Escaped a run at a time, between the offsets where some entity opens or closes.
+    marks = opens.keys() | closes.keys()
+    position = 0  # in UTF-16 code units, as entity offsets are
+    run_start = 0
+    for index, char in enumerate(text):
+        if position in marks:
+            parts.append(html.escape(text[run_start:index], quote=False))
+            run_start = index
+            tags_at(position)
+        position += 1 if char < _ASTRAL else 2  # a UTF-16 surrogate pair above U+FFFF
+    parts.append(html.escape(text[run_start:], quote=False))
+    tags_at(position)
     while stack:
         parts.append(_display_tags(stack.pop())[1])  # type: ignore[index]
     return "".join(parts)

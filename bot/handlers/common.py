@@ -205,7 +205,9 @@ class UnderstandMiddleware(BaseMiddleware):
                 fallback=understanding.unsure,
             )
             state: FSMContext | None = data.get("state")
-            if understanding.from_menu and state is not None and await state.get_state():
+            # raw_state: the state aiogram read for this update (no other router has run a
+            # handler before this one), so a menu press costs no second read of the storage.
+            if understanding.from_menu and state is not None and data.get("raw_state"):
                 await state.set_state(None)
             logger.debug(
                 "understood %s (%.2f)%s",

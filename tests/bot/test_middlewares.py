@@ -8,8 +8,12 @@ import logging
 from typing import Any
 
 import pytest
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from redis.asyncio import Redis
 
 from bot import texts
+from bot.factory import build_fsm
 from bot.handlers.commands import set_commands
 from bot.middlewares.dedupe import MemorySeenUpdates
 from bot.middlewares.throttling import ThrottlingMiddleware
@@ -231,3 +235,21 @@ def test_no_filter_or_handler_runs_in_a_thread() -> None:
     for router in routers:
         walk(router)
     assert offenders == []
+
+
+async def test_redis_isolation_is_per_process_when_polling_and_shared_with_webhooks() -> None:
+    """By polling, this process is the bot's only update consumer: an in-process lock is
+    enough. Behind a load balancer (webhooks) a user's updates reach several workers, so the
+    lock lives in Redis. The state itself is in Redis either way."""
+    client = Redis.from_url("redis://127.0.0.1:6379/0")  # connects only when used
+    try:
+        storage, isolation = build_fsm(client, polling=True)
+        assert isinstance(storage, RedisStorage)
+        assert isinstance(isolation, SimpleEventIsolation)
+        storage, isolation = build_fsm(client, polling=False)
+        assert isinstance(storage, RedisStorage)
+        assert isinstance(isolation, RedisEventIsolation)
+        _, isolation = build_fsm(None, polling=False)
+        assert isinstance(isolation, SimpleEventIsolation)  # no Redis: one process anyway
+    finally:
+        await client.aclose()

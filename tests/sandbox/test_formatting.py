@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -192,6 +193,23 @@ def test_display_html_handles_crossing_entities() -> None:
         [{"type": "bold", "offset": 0, "length": 3}, {"type": "italic", "offset": 1, "length": 3}],
     )
     assert html == "<b>a<i>bc</i></b><i>d</i>"
+
+
+def test_display_html_counts_emoji_as_two_utf16_units() -> None:
+    html = to_display_html("😀 ab & c", [{"type": "bold", "offset": 3, "length": 2}])
+    assert html == "😀 <b>ab</b> &amp; c"
+
+
+@given(st.text(max_size=40), st.text(max_size=40), st.text(max_size=40))
+def test_display_html_wraps_exactly_the_entity(before: str, inside: str, after: str) -> None:
+    """Whatever the characters (emoji, RTL, markup), the tags surround exactly the entity."""
+    import html as html_lib
+
+    entity = {"type": "italic", "offset": utf16_len(before), "length": utf16_len(inside)}
+    shown = to_display_html(before + inside + after, [entity] if inside else [])
+    escape = functools.partial(html_lib.escape, quote=False)
+    wrapped = f"<i>{escape(inside)}</i>" if inside else ""
+    assert shown == escape(before) + wrapped + escape(after)
 
 
 @given(st.text(max_size=60))

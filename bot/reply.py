@@ -13,7 +13,6 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.enums import ChatAction
-from aiogram.exceptions import TelegramAPIError
 from aiogram.types import (
     ForceReply,
     InlineKeyboardMarkup,
@@ -62,7 +61,7 @@ class Reply:
 
 
 class Typing:
-    """ "typing…" for a body that outlasts ``after`` seconds, renewed every ``every`` seconds.
+    """Show "typing…" when the body outlasts ``after`` seconds, renewed every ``every`` seconds.
 
     aiogram's ``ChatActionSender`` does the same with a task, an event and ``wait_for`` on
     every use; most answers here are ready within milliseconds and need none of them. This one
@@ -98,6 +97,6 @@ class Typing:
         while True:
             try:
                 await self._bot.send_chat_action(self._chat_id, ChatAction.TYPING)
-            except TelegramAPIError as exc:  # "typing…" is a courtesy: never fail the answer
+            except Exception as exc:  # "typing…" is a courtesy: it must never fail the answer
                 logger.info("typing indicator failed: %s", type(exc).__name__)
             await asyncio.sleep(self._every)

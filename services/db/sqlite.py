@@ -4,15 +4,17 @@ aiosqlite runs each SQLite connection in a thread of its own; every call is hand
 thread and its answer handed back to the event loop. SQLAlchemy's aiosqlite adapter makes four
 such hand-offs per statement (open a cursor, execute, fetch the rows, close the cursor) and one
 per commit or rollback, even when SQLite has no transaction open. A hand-off is two thread
-wake-ups and two GIL hand-overs: about 0.3 ms of CPU on the 2-core benchmark machine, where a
-look-up by key takes 15 µs (``python -m benchmarks sqlite`` prints both). The bot made nine per
+wake-ups and two GIL hand-overs: about 0.25 ms of CPU on the 2-core benchmark machine, where a
+look-up by key takes 10 µs (``python -m benchmarks sqlite`` prints both). The bot made nine per
 update, a third of its CPU.
 
 :class:`LoopConnection` is aiosqlite's connection with a cursor that
 
 - runs a ``SELECT`` at once, on the event loop's thread. In WAL mode (``engine.py``) a reader
-  never waits for a writer, so a read cannot stall the loop on a lock; the bot's reads are
-  look-ups by key and index of well under a millisecond;
+  never waits for a writer, so a read does not stall the loop on a lock (SQLite's only
+  exceptions are instants: the recovery of a crashed database's log on first open and the
+  last connection's clean-up on close); the bot's reads are look-ups by key and index of well
+  under a millisecond;
 - hands every other statement (the writes, which may wait for SQLite's one write lock, and
   ``PRAGMA``) to the connection's thread as before, in one hand-off that also fetches the rows;
 - skips a commit or rollback when SQLite says no transaction is open, which is the case after

@@ -15,6 +15,9 @@
 7. fallback — last, because it answers whatever nothing above took (stickers, voice, files
    outside a flow, very long text, old buttons, edited messages): it must never shadow a
    more specific handler.
+
+Routers 2–5 sit behind one root filter, ``may_be_before_intents``: a message none of them could
+take (free text in a private chat with no step and no agent) goes straight to the intents.
 """
 
 from __future__ import annotations

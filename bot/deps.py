@@ -2,7 +2,8 @@
 
 The factory is long-lived (workflow data); a ``Services`` is made per update by the unit-of-work
 middleware, and each service object is built only when a handler first asks for it. The intent
-log writer is the one process-wide object among them: it batches rows across updates.
+log writer and the eligibility store are the process-wide objects among them: they batch
+rows across updates (the store's callers still wait for their own row's commit).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from services.clock import Clock
 from services.contributions import ContributionsService
 from services.dependants import DependantsService
 from services.eligibility import EligibilityService
+from services.eligibility_store import InquiryStore
 from services.handoff import HandoffService
 from services.identity import IdentityService
 from services.info import InfoService
@@ -35,11 +37,13 @@ class Services:
         settings: Settings,
         clock: Clock,
         intent_log: IntentLogWriter,
+        inquiries: InquiryStore | None = None,
     ) -> None:
         self.session = session
         self.settings = settings
         self.clock = clock
         self.intent_log = intent_log
+        self.inquiries = inquiries
 
     @cached_property
     def chat(self) -> ChatLookup:
@@ -51,7 +55,7 @@ class Services:
 
     @cached_property
     def eligibility(self) -> EligibilityService:
-        return EligibilityService(self.session, self.settings, self.clock)
+        return EligibilityService(self.session, self.settings, self.clock, store=self.inquiries)
 
     @cached_property
     def contributions(self) -> ContributionsService:
@@ -85,10 +89,17 @@ class Services:
 class ServicesFactory:
     """Makes the ``Services`` of one update."""
 
-    def __init__(self, settings: Settings, clock: Clock, intent_log: IntentLogWriter) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        intent_log: IntentLogWriter,
+        inquiries: InquiryStore | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.intent_log = intent_log
+        self.inquiries = inquiries
 
     def __call__(self, session: AsyncSession) -> Services:
-        return Services(session, self.settings, self.clock, self.intent_log)
+        return Services(session, self.settings, self.clock, self.intent_log, self.inquiries)

@@ -14,7 +14,6 @@ from typing import Any
 
 from aiogram import Dispatcher, methods
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
@@ -41,7 +40,9 @@ from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.middlewares.user import ChatUserMiddleware
 from bot.nlu import NluModel, Understander
 from bot.platform import Platform, PlatformBot
+from bot.session import JsonAiohttpSession
 from services.clock import Clock
+from services.eligibility_store import GroupCommitInquiryStore
 from services.intent_log import IntentLogWriter
 from services.settings import Settings
 
@@ -79,7 +80,7 @@ def pin_response_models() -> None:
 
 
 def _aiohttp_session(api: TelegramAPIServer) -> BaseSession:
-    return AiohttpSession(api=api)
+    return JsonAiohttpSession(api=api)
 
 
 def build_bot(
@@ -198,7 +199,8 @@ def build_dispatcher(
         )
     routers, registry = build_handlers()
     intent_log = IntentLogWriter(deps.session_factory, deps.clock)
-    services_factory = ServicesFactory(deps.settings, deps.clock, intent_log)
+    inquiries = GroupCommitInquiryStore(deps.session_factory)
+    services_factory = ServicesFactory(deps.settings, deps.clock, intent_log, inquiries)
     context: BotContext = {
         "settings": deps.settings,
         "session_factory": deps.session_factory,
@@ -221,6 +223,7 @@ def build_dispatcher(
     dp.callback_query.middleware(CallbackAnswerMiddleware())
 
     dp.include_routers(*routers)
-    # What the intent log still holds is written when the dispatcher stops.
+    # What the intent log and the eligibility store still hold is written when it stops.
+    dp.shutdown.register(inquiries.close)
     dp.shutdown.register(intent_log.close)
     return dp

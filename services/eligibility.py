@@ -12,20 +12,17 @@ their status through 1420.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, Literal
 
-from sqlalchemy import Insert, insert, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persian import format_jalali, mask_national_id
 from services.clock import Clock
-from services.common import UserRef, age_in_years, random_digits, user_id, verified_national_id
-from services.db.models import EligibilityInquiry
+from services.common import UserRef, age_in_years, user_id, verified_national_id
+from services.eligibility_store import InquiryStore, SessionInquiryStore
 from services.enums import InsuranceRelation, Relation
 from services.errors import NoSuchDependant, PersonNotFound
 from services.registry import (
@@ -43,8 +40,6 @@ COVERED_TEXT: Final = "حمایت درمانی دارد"
 NOT_COVERED_TEXT: Final = "حمایت درمانی ندارد"
 END_DATE_LABEL: Final = "تاریخ پایان اعتبار استحقاق درمان"
 
-TRACKING_CODE_DIGITS: Final = 12
-_STORE_ATTEMPTS: Final = 3
 
 Who = Relation | Literal["self"] | None
 
@@ -137,11 +132,14 @@ class EligibilityService:
         settings: Settings,
         clock: Clock,
         registry: RegistryGateway | None = None,
+        store: InquiryStore | None = None,
     ) -> None:
         self._session = session
         self._settings = settings
         self._clock = clock
         self._registry = registry or SqlRegistryGateway(session)
+        # The bot passes its process-wide group-commit store; alone, one transaction each.
+        self._store = store or SessionInquiryStore(session)
 
     async def inquire(self, user: UserRef, who: Who = None) -> EligibilityResult:
         """Answer for the verified user and each dependant, or only for ``who``.
@@ -150,7 +148,8 @@ class EligibilityService:
 
         ``who`` is a :class:`Relation` («پسرم» → ``Relation.SON``: every son), ``"self"`` or
         ``None`` (everyone). Raises :class:`NotVerified`, :class:`NoSuchDependant` when no
-        dependant has that relation. Stores the inquiry and commits.
+        dependant has that relation. Returns once the inquiry is stored with its tracking code
+        (committed: by default in the service's session, else by the given store).
         """
         national_id = await verified_national_id(self._session, user)
         household = await self._registry.household(national_id)
@@ -169,38 +168,19 @@ class EligibilityService:
         stored = [_stored(row) for row in rows]
 
         now = self._clock.now()
-        for attempt in range(_STORE_ATTEMPTS):
-            # Twelve random digits: a clash is so unlikely that the unique constraint is the
-            # check (no look-up first); on a clash the inquiry is stored again with a new code.
-            code = random_digits(TRACKING_CODE_DIGITS)
-            # Straight to the connection (same transaction): an ORM-enabled insert would
-            # cost as much CPU as the rest of the inquiry for a row nobody reads back.
-            connection = await self._session.connection()
-            if connection.dialect.name == "postgresql":
-                # The inquiry record is a log of an answer already computed, not a decision: on
-                # PostgreSQL it need not wait for the WAL flush (a crash can lose at most the
-                # last fraction of a second of such records), which takes a disk sync off every
-                # inquiry. Tickets, applications and identity changes keep full durability.
-                await connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            try:
-                await connection.execute(
-                    _inquiry_insert(),
-                    {
-                        "tracking_code": code,
-                        "chat_user_id": user_id(user),
-                        "national_id": national_id,
-                        "relation_filter": None if who is None else str(who),
-                        "covered": main_row.covered,
-                        "result": stored,
-                        "created_at": now,
-                    },
-                )
-                await self._session.commit()
-                break
-            except IntegrityError:
-                await self._session.rollback()
-                if attempt == _STORE_ATTEMPTS - 1:
-                    raise
+        # End this session's reads first: it gives its connection back to the pool instead of
+        # holding it while a shared store waits for one (free when nothing was written).
+        await self._session.commit()
+        code = await self._store.store(
+            {
+                "chat_user_id": user_id(user),
+                "national_id": national_id,
+                "relation_filter": None if who is None else str(who),
+                "covered": main_row.covered,
+                "result": stored,
+                "created_at": now,
+            }
+        )
         logger.info(
             "eligibility inquiry %s for %s: %s rows",
             code,
@@ -294,12 +274,6 @@ class EligibilityService:
         if relation in (Relation.FATHER, Relation.MOTHER) and dependant.has_own_pension:
             return NotCoveredReason.PARENT_OWN_PENSION, NextStep.DISPUTE_VIA_1420
         return NotCoveredReason.COVERAGE_ENDED, NextStep.DISPUTE_VIA_1420
-
-
-@functools.cache
-def _inquiry_insert() -> Insert:
-    # Built once: constructing an insert costs about as much CPU as running it on SQLite.
-    return insert(EligibilityInquiry)
 
 
 def _stored(row: EligibilityRow) -> dict[str, Any]:

@@ -302,13 +302,13 @@ async def test_a_tracking_code_clash_is_retried(
     clock: FixedClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import services.eligibility as eligibility
+    import services.eligibility_store as eligibility_store
 
     user = await verified_user(session, db_settings, clock, REZA_NID, PERSONA_MOBILES[REZA_NID])
     service = EligibilityService(session, db_settings, clock)
     first = await service.inquire(user)
     codes = iter([first.tracking_code, "000000000042"])
-    monkeypatch.setattr(eligibility, "random_digits", lambda _count: next(codes))
+    monkeypatch.setattr(eligibility_store, "random_digits", lambda _count: next(codes))
     second = await service.inquire(user)
     assert second.tracking_code == "000000000042"
     assert await session.scalar(select(func.count()).select_from(EligibilityInquiry)) == 2

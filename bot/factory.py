@@ -18,7 +18,6 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.methods import Response, TelegramMethod
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -40,6 +39,7 @@ from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.middlewares.user import ChatUserMiddleware
 from bot.nlu import NluModel, Understander
 from bot.platform import Platform, PlatformBot
+from bot.redis_batch import BatchedRedisStorage, RedisBatcher
 from bot.session import JsonAiohttpSession
 from services.clock import Clock
 from services.eligibility_store import GroupCommitInquiryStore
@@ -142,21 +142,28 @@ def build_redis(settings: Settings) -> Redis | None:
 
 
 def build_fsm(
-    redis: Redis | None, *, prefix: str = "tamin:fsm", polling: bool = False
+    redis: Redis | None,
+    *,
+    prefix: str = "tamin:fsm",
+    polling: bool = False,
+    batcher: RedisBatcher | None = None,
 ) -> tuple[BaseStorage, BaseEventIsolation]:
     """Return the FSM storage and event isolation: in memory, or in Redis when given.
 
     In Redis the key carries the bot id (several bots, and several workers sharing one Redis,
-    must not see each other's conversations). With webhooks, where a load balancer spreads a
-    user's updates over the workers, a Redis lock isolates them across workers. By ``polling``
-    this process is the only one receiving the bot's updates (Telegram refuses a second
-    ``getUpdates`` with 409 Conflict), so an in-process lock isolates them as well, without the
-    lock's two Redis round trips per update (about a third of the bot's Redis time).
+    must not see each other's conversations), and the reads of concurrent updates share a
+    pipeline (``bot.redis_batch``; give the dispatcher's ``batcher`` so the dedupe joins it).
+    With webhooks, where a load balancer spreads a user's updates over the workers, a Redis
+    lock isolates them across workers. By ``polling`` this process is the only one receiving
+    the bot's updates (Telegram refuses a second ``getUpdates`` with 409 Conflict), so an
+    in-process lock isolates them as well, without the lock's two Redis round trips per update
+    (about a third of the bot's Redis time).
     """
     if redis is None:
         return MemoryStorage(), SimpleEventIsolation()
-    storage = RedisStorage(
+    storage = BatchedRedisStorage(
         redis,
+        batcher,
         key_builder=DefaultKeyBuilder(prefix=prefix, with_bot_id=True, with_destiny=True),
     )
     return storage, SimpleEventIsolation() if polling else storage.create_isolation()
@@ -188,14 +195,17 @@ def build_dispatcher(
 
     ``polling``: the dispatcher will get its updates by polling (see :func:`build_fsm`).
     """
+    batcher = None if deps.redis is None else RedisBatcher(deps.redis)
     if storage is None:
-        storage, isolation = build_fsm(deps.redis, prefix=f"{key_prefix}:fsm", polling=polling)
+        storage, isolation = build_fsm(
+            deps.redis, prefix=f"{key_prefix}:fsm", polling=polling, batcher=batcher
+        )
         events_isolation = events_isolation or isolation
     if seen is None:
         seen = (
             MemorySeenUpdates()
-            if deps.redis is None
-            else RedisSeenUpdates(deps.redis, prefix=f"{key_prefix}:update")
+            if batcher is None
+            else RedisSeenUpdates(batcher, prefix=f"{key_prefix}:update")
         )
     routers, registry = build_handlers()
     intent_log = IntentLogWriter(deps.session_factory, deps.clock)

@@ -12,7 +12,7 @@ from typing import Any, TypeVarTuple, overload
 
 import jdatetime
 from sqlalchemy import Executable, Result, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
@@ -178,16 +178,48 @@ async def read(
 async def read(
     session: AsyncSession, statement: Executable, parameters: Mapping[str, Any]
 ) -> Result[*tuple[Any, ...]]:
-    """Run a column select on the session's connection, in the session's transaction.
+    """Run a column select through SQLAlchemy Core: in the session's transaction if it has one.
 
     ``session.execute`` takes even a plain column select through the ORM's execution and row
     loading, which cost about as much CPU as the query itself on the bot's per-update reads.
-    The connection's own ``execute`` is SQLAlchemy Core: the same SQL in the same transaction,
-    rows as tuples. Unlike ``session.execute`` it does not flush pending ORM changes first, so
-    it is for reads of rows the update has not changed.
+    The connection's own ``execute`` is SQLAlchemy Core: the same SQL, rows as tuples. Unlike
+    ``session.execute`` it does not flush pending ORM changes first, so it is for reads of rows
+    the update has not changed.
+
+    On PostgreSQL a session that has not begun a transaction yet (nothing written, nothing
+    read through the ORM) reads on an autocommit connection instead of beginning one: the
+    ``BEGIN`` and the ``COMMIT`` of a read-only update were two of its three round trips, and
+    a single select sees the same committed data either way (READ COMMITTED takes a snapshot
+    per statement). The session stays without a connection, so its unit of work ends at no
+    cost, and it does not hold a pooled connection through the update's Bot API calls. SQLite
+    begins nothing for a read, so there the session's connection serves.
     """
+    if not session.in_transaction():
+        engine = _autocommit_engine(session.bind)
+        if engine is not None:
+            async with engine.connect() as connection:
+                result = await connection.execute(statement, parameters)
+                # Buffered before the connection goes back to the pool.
+                return result.freeze()()
     connection = await session.connection()
     return await connection.execute(statement, parameters)
+
+
+def _autocommit_engine(bind: Any) -> AsyncEngine | None:
+    """The autocommit view of a PostgreSQL session's engine (None elsewhere), made once.
+
+    Kept on the engine itself (the view shares its pool), so it goes when the engine goes.
+    """
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
+        return None
+    engine: AsyncEngine | None = getattr(bind.sync_engine, _AUTOCOMMIT_ATTRIBUTE, None)
+    if engine is None:
+        engine = bind.execution_options(isolation_level="AUTOCOMMIT")
+        setattr(bind.sync_engine, _AUTOCOMMIT_ATTRIBUTE, engine)
+    return engine
+
+
+_AUTOCOMMIT_ATTRIBUTE = "_tamin_autocommit_view"
 
 
 @functools.cache

@@ -18,6 +18,7 @@ from aiogram.types import TelegramObject, Update
 from redis.asyncio import Redis
 
 from bot.platform import platform_of
+from bot.redis_batch import RedisBatcher
 
 logger = logging.getLogger(__name__)
 
@@ -49,15 +50,17 @@ class MemorySeenUpdates:
 
 
 class RedisSeenUpdates:
-    """Keys shared by every worker through Redis."""
+    """Keys shared by every worker through Redis (concurrent updates share a pipeline)."""
 
-    def __init__(self, redis: Redis, ttl: int = 600, prefix: str = "tamin:update") -> None:
-        self.redis = redis
+    def __init__(
+        self, redis: Redis | RedisBatcher, ttl: int = 600, prefix: str = "tamin:update"
+    ) -> None:
+        self.batcher = redis if isinstance(redis, RedisBatcher) else RedisBatcher(redis)
         self.ttl = ttl
         self.prefix = prefix
 
     async def first_time(self, key: str) -> bool:
-        created = await self.redis.set(f"{self.prefix}:{key}", 1, nx=True, ex=self.ttl)
+        created = await self.batcher.set(f"{self.prefix}:{key}", 1, nx=True, ex=self.ttl)
         return bool(created)
 
 

@@ -18,6 +18,7 @@ from bot.handlers.commands import set_commands
 from bot.middlewares.dedupe import MemorySeenUpdates
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.pii import ScrubbingFormatter, scrub
+from bot.reply import TYPING_AFTER_S
 from services.eligibility import EligibilityService
 from tests.bot import fakes
 from tests.bot.conftest import MARYAM, Harness, make_harness
@@ -95,7 +96,7 @@ async def test_slow_work_shows_typing(harness: Harness, monkeypatch: pytest.Monk
     original = EligibilityService.inquire
 
     async def slow(self: Any, chat_user_id: int, who: Any = None) -> Any:
-        await asyncio.sleep(0.45)
+        await asyncio.sleep(TYPING_AFTER_S + 0.15)
         return await original(self, chat_user_id, who)
 
     chat = harness.chat()
@@ -112,7 +113,7 @@ async def test_a_quick_answer_shows_no_typing(harness: Harness) -> None:
     await chat.verify(*MARYAM)
     calls = await chat.send("استحقاق درمان")
     assert [c.name for c in calls] == ["sendMessage"]
-    await asyncio.sleep(0.4)  # past the delay: the cancelled timer must not fire late
+    await asyncio.sleep(TYPING_AFTER_S + 0.1)  # past the delay: the cancelled timer must not fire
     assert harness.telegram.session.take() == []  # type: ignore[attr-defined]
 
 

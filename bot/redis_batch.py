@@ -1,0 +1,127 @@
+"""Redis commands of concurrent updates, sent together: one pipeline per turn of the event loop.
+
+Every update asks Redis the same small things: is this update new (``SET … NX EX``), what is
+the chat's FSM state (``GET``) and its data (``GET``). Each is a round trip, and in redis-py
+each command also pays its way through the connection pool and the client's retry and
+observability layers: about 0.15 ms of CPU, so three per update were a fifth of the bot's CPU
+on PostgreSQL + Redis. Updates come in groups (a ``getUpdates`` answer holds up to 100; under
+load, webhook requests are read in the same loop turn), and the updates of one group reach
+the same step together. :class:`RedisBatcher` collects the commands issued during one turn of
+the loop and sends them as one non-transactional pipeline on the next: one pool checkout and
+one round trip for the group, each caller still getting its own answer (or its own error).
+Nothing waits for a timer: a lone command goes out on the very next turn, as it would have.
+
+Only commands whose order among *different* callers does not matter are batched: look-ups and
+the dedupe ``SET NX``, each on its own key. One caller awaits each answer before its next
+command, so its own commands keep their order. :class:`BatchedRedisStorage` is aiogram's
+``RedisStorage`` with its two reads batched; its writes are aiogram's own.
+
+Written here because neither redis-py nor aiogram batches across callers (redis-py's pipeline
+is for one caller's commands); the pipeline itself is redis-py's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, cast
+
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import Redis
+
+logger = logging.getLogger(__name__)
+
+# Commands per pipeline at most; the rest go in the next one, sent at once after it.
+MAX_PIPELINE = 1000
+
+
+class _Command:
+    __slots__ = ("args", "future", "kwargs", "name")
+
+    def __init__(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.name = name
+        self.args = args
+        self.kwargs = kwargs
+        self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+
+class RedisBatcher:
+    """``get`` and ``set`` of many callers, sent in one pipeline per loop turn."""
+
+    def __init__(self, redis: Redis, *, max_pipeline: int = MAX_PIPELINE) -> None:
+        self.redis = redis
+        self.max_pipeline = max_pipeline
+        self._queue: list[_Command] = []
+        self._task: asyncio.Task[None] | None = None
+        self.pipelines = 0  # pipelines sent, for tests and benchmarks
+        self.commands = 0
+
+    async def get(self, key: str) -> Any:
+        return await self._enqueue("get", (key,), {})
+
+    async def set(self, key: str, value: Any, **options: Any) -> Any:
+        """``SET key value`` with redis-py's options (``nx``, ``ex``, …)."""
+        return await self._enqueue("set", (key, value), options)
+
+    def _enqueue(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        command = _Command(name, args, kwargs)
+        self._queue.append(command)
+        if self._task is None or self._task.done():
+            # Its first step runs on the next turn, after every caller ready in this one.
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="redis-batch")
+        return command.future
+
+    async def _run(self) -> None:
+        while self._queue:
+            batch = self._queue[: self.max_pipeline]
+            del self._queue[: self.max_pipeline]
+            await self._send(batch)
+
+    async def _send(self, batch: list[_Command]) -> None:
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for command in batch:
+                    getattr(pipe, command.name)(*command.args, **command.kwargs)
+                results = await pipe.execute(raise_on_error=False)
+        except Exception as exc:  # the connection failed: every caller of this batch sees it
+            for command in batch:
+                if not command.future.done():
+                    command.future.set_exception(exc)
+            return
+        except BaseException:  # cancelled (shutdown): let the callers go, then stop
+            for command in batch:
+                if not command.future.done():
+                    command.future.cancel()
+            raise
+        self.pipelines += 1
+        self.commands += len(batch)
+        for command, result in zip(batch, results, strict=True):
+            if command.future.done():
+                continue
+            if isinstance(result, Exception):
+                command.future.set_exception(result)
+            else:
+                command.future.set_result(result)
+
+
+class BatchedRedisStorage(RedisStorage):
+    """aiogram's ``RedisStorage`` whose ``get_state`` and ``get_data`` go through a batcher."""
+
+    def __init__(self, redis: Redis, batcher: RedisBatcher | None = None, **kwargs: Any) -> None:
+        super().__init__(redis, **kwargs)
+        self.batcher = batcher or RedisBatcher(redis)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        value = await self.batcher.get(self.key_builder.build(key, "state"))
+        if isinstance(value, bytes):
+            return value.decode("utf-8")
+        return cast(str | None, value)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        value = await self.batcher.get(self.key_builder.build(key, "data"))
+        if value is None:
+            return {}
+        if isinstance(value, bytes):
+            value = value.decode("utf-8")
+        return cast(dict[str, Any], self.json_loads(value))

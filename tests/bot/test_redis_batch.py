@@ -1,0 +1,145 @@
+"""Redis commands of concurrent updates in one pipeline (``bot.redis_batch``), on real Redis.
+
+The batcher must be invisible but for the count of round trips: each caller gets its own
+answer or its own error, a lone command is not delayed, and aiogram's FSM storage reads and
+writes exactly what the stock ``RedisStorage`` does (they share the keys).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from bot.middlewares.dedupe import RedisSeenUpdates
+from bot.redis_batch import BatchedRedisStorage, RedisBatcher
+from tests.bot.conftest import REDIS_URL
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+async def redis(redis_available: bool) -> AsyncIterator[tuple[Redis, str]]:
+    if not redis_available:
+        pytest.skip("Redis is not reachable on 127.0.0.1:6379 and could not be started")
+    client = Redis.from_url(REDIS_URL)
+    prefix = f"tamin-test-{uuid.uuid4().hex[:10]}"
+    try:
+        yield client, prefix
+    finally:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+async def test_commands_of_one_loop_turn_share_one_pipeline(redis: tuple[Redis, str]) -> None:
+    client, prefix = redis
+    await client.set(f"{prefix}:a", "1")
+    batcher = RedisBatcher(client)
+    answers = await asyncio.gather(
+        batcher.get(f"{prefix}:a"),
+        batcher.get(f"{prefix}:missing"),
+        batcher.set(f"{prefix}:b", "2", nx=True, ex=60),
+        batcher.set(f"{prefix}:a", "3", nx=True, ex=60),  # exists: NX refuses
+    )
+    assert answers == [b"1", None, True, None]
+    assert (batcher.pipelines, batcher.commands) == (1, 4)
+    assert await client.get(f"{prefix}:a") == b"1"
+    assert await client.get(f"{prefix}:b") == b"2"
+    assert 0 < await client.ttl(f"{prefix}:b") <= 60
+
+
+async def test_a_lone_command_goes_out_on_the_next_turn(redis: tuple[Redis, str]) -> None:
+    client, prefix = redis
+    batcher = RedisBatcher(client)
+    assert await batcher.set(f"{prefix}:x", "1") is True
+    assert await batcher.get(f"{prefix}:x") == b"1"
+    assert batcher.pipelines == 2  # one each: nothing waited for company
+
+
+async def test_a_failing_command_fails_only_its_caller(redis: tuple[Redis, str]) -> None:
+    client, prefix = redis
+    await client.rpush(f"{prefix}:list", "x")
+    batcher = RedisBatcher(client)
+    answers = await asyncio.gather(
+        batcher.get(f"{prefix}:list"),  # WRONGTYPE
+        batcher.set(f"{prefix}:ok", "1"),
+        return_exceptions=True,
+    )
+    assert isinstance(answers[0], ResponseError)
+    assert answers[1] is True
+
+
+async def test_a_dead_connection_fails_every_caller_of_the_batch() -> None:
+    client = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)  # nothing listens
+    try:
+        batcher = RedisBatcher(client)
+        answers = await asyncio.gather(
+            batcher.get("a"), batcher.get("b"), return_exceptions=True
+        )
+        assert all(isinstance(a, RedisConnectionError) for a in answers)
+    finally:
+        await client.aclose()
+
+
+async def test_a_big_wave_is_split_into_pipelines(redis: tuple[Redis, str]) -> None:
+    client, prefix = redis
+    batcher = RedisBatcher(client, max_pipeline=40)
+    answers = await asyncio.gather(*(batcher.set(f"{prefix}:{n}", n) for n in range(100)))
+    assert answers == [True] * 100
+    assert batcher.pipelines == 3
+
+
+async def test_the_storage_reads_what_aiograms_storage_wrote_and_back(
+    redis: tuple[Redis, str],
+) -> None:
+    client, prefix = redis
+    builder = DefaultKeyBuilder(prefix=prefix, with_bot_id=True, with_destiny=True)
+    stock = RedisStorage(client, key_builder=builder)
+    batched = BatchedRedisStorage(client, key_builder=builder)
+    key = StorageKey(bot_id=7, chat_id=11, user_id=11)
+    other = StorageKey(bot_id=7, chat_id=12, user_id=12)
+    await stock.set_state(key, "Verification:national_id")
+    await stock.set_data(key, {"pending": "check_eligibility", "misses": 1})
+    state, data, empty_state, empty_data = await asyncio.gather(
+        batched.get_state(key),
+        batched.get_data(key),
+        batched.get_state(other),
+        batched.get_data(other),
+    )
+    assert state == "Verification:national_id"
+    assert data == {"pending": "check_eligibility", "misses": 1}
+    assert (empty_state, empty_data) == (None, {})
+    assert batched.batcher.pipelines == 1
+    await batched.set_data(other, {"tkt_attachments": ["a"]})
+    assert await stock.get_data(other) == {"tkt_attachments": ["a"]}
+    # Each read is a fresh copy: changing one does not change what the next read gets.
+    first = await batched.get_data(other)
+    first["tkt_attachments"].append("b")
+    assert await batched.get_data(other) == {"tkt_attachments": ["a"]}
+
+
+async def test_dedupe_through_the_batcher_lets_exactly_one_of_a_repeat_through(
+    redis: tuple[Redis, str],
+) -> None:
+    client, prefix = redis
+    batcher = RedisBatcher(client)
+    seen = RedisSeenUpdates(batcher, prefix=f"{prefix}:update")
+    other_worker = RedisSeenUpdates(client, prefix=f"{prefix}:update")
+    firsts = await asyncio.gather(
+        seen.first_time("telegram:1"),
+        seen.first_time("telegram:2"),
+        other_worker.first_time("telegram:1"),  # the same update, at another worker
+        seen.first_time("bale:1"),
+    )
+    assert sorted(firsts) == [False, True, True, True]
+    assert firsts[1] is True and firsts[3] is True
+    assert await seen.first_time("telegram:2") is False

@@ -1,0 +1,124 @@
+"""The assistant's Bot API session (``bot.session``): JSON bodies, the same answers and refusals.
+
+The bodies are checked as built, and then over real HTTP against the sandbox, which reads JSON
+as Telegram does: the text, its formatting, keyboards and defaults arrive as they did in a form;
+an upload still goes as multipart; a refusal comes back as aiogram's usual exception.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import SendMessage, SendPhoto
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+
+from bot.factory import build_bot
+from bot.platform import Platform, PlatformBot
+from bot.session import JsonAiohttpSession
+from sandbox import SandboxClient, SandboxServer
+from tests.sandbox.conftest import TG_TOKEN, UserFactory
+from tests.sandbox.test_bot_api import make_png
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def json_bot(sandbox: SandboxServer) -> AsyncIterator[PlatformBot]:
+    bot = build_bot(Platform.TELEGRAM, TG_TOKEN, sandbox.api_base)
+    assert isinstance(bot.session, JsonAiohttpSession)
+    yield bot
+    await bot.session.close()
+
+
+def test_the_body_is_json_with_nested_objects_and_resolved_defaults() -> None:
+    session = JsonAiohttpSession()
+    bot = PlatformBot(
+        TG_TOKEN,
+        platform=Platform.TELEGRAM,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="بله", callback_data="yes")]]
+    )
+    method = SendMessage(chat_id=42, text="سلام <b>مریم</b>", reply_markup=keyboard)
+    body = session.json_body(bot, method)
+    assert body is not None
+    assert "سلام".encode() in body  # Persian as UTF-8, not \\u escapes or %XX
+    sent = json.loads(body)
+    assert sent["chat_id"] == 42 and sent["text"] == "سلام <b>مریم</b>"
+    assert sent["parse_mode"] == "HTML"  # the bot's default, resolved
+    assert sent["link_preview_options"] == {"is_disabled": True}
+    # A keyboard is an object in the body, not a JSON string inside a form field.
+    assert sent["reply_markup"] == {
+        "inline_keyboard": [[{"text": "بله", "callback_data": "yes"}]]
+    }
+    # Nothing unset is sent (the form left out exactly these too).
+    assert None not in sent.values()
+    assert "disable_notification" not in sent and "message_thread_id" not in sent
+
+
+def test_a_method_with_an_upload_goes_as_a_form() -> None:
+    session = JsonAiohttpSession()
+    bot = PlatformBot(TG_TOKEN, platform=Platform.TELEGRAM, session=session)
+    upload = SendPhoto(chat_id=42, photo=BufferedInputFile(b"...", "scan.png"))
+    assert session.json_body(bot, upload) is None
+    by_id = SendPhoto(chat_id=42, photo="AgACAgIAAxkBAAIB")  # a file_id is plain JSON
+    body = session.json_body(bot, by_id)
+    assert body is not None and json.loads(body)["photo"] == "AgACAgIAAxkBAAIB"
+
+
+async def test_over_http_messages_keyboards_and_uploads_arrive(
+    json_bot: PlatformBot, client: SandboxClient, new_user: UserFactory
+) -> None:
+    user = await new_user()
+    cursor = await client.cursor()
+    keyboard = ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text="ارسال شماره", request_contact=True)]],
+        resize_keyboard=True,
+    )
+    sent = await json_bot.send_message(
+        user["id"], "<b>سلام</b> &lt;مریم&gt;", parse_mode=ParseMode.HTML, reply_markup=keyboard
+    )
+    assert sent.text == "سلام <مریم>"
+    assert sent.entities is not None and sent.entities[0].type == "bold"
+    inline = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="بله", callback_data="yes")]]
+    )
+    second = await json_bot.send_message(user["id"], "مطمئن هستید؟", reply_markup=inline)
+    assert second.reply_markup is not None
+    assert second.reply_markup.model_dump() == inline.model_dump()
+    photo = await json_bot.send_photo(
+        user["id"], BufferedInputFile(make_png(120, 80), "scan.png"), caption="رسید"
+    )
+    assert photo.photo is not None and photo.caption == "رسید"
+
+    data = await client.events(user["id"], since=cursor)
+    shown = [e["message"] for e in data["events"] if e["kind"] == "message"]
+    assert [m.get("rendered_text") or m.get("caption") for m in shown][:2] == [
+        "سلام <مریم>",
+        "مطمئن هستید؟",
+    ]
+    assert shown[0]["html"] == "<b>سلام</b> &lt;مریم&gt;"
+    assert data["keyboard"]["markup"]["keyboard"][0][0]["request_contact"] is True
+
+
+async def test_over_http_a_refusal_is_aiograms_exception(
+    json_bot: PlatformBot, new_user: UserFactory
+) -> None:
+    user = await new_user()
+    with pytest.raises(TelegramBadRequest) as caught:
+        await json_bot.send_message(user["id"], "<b>سلام", parse_mode=ParseMode.HTML)
+    assert caught.value.message.startswith("Bad Request: can't parse entities: ")
+    with pytest.raises(TelegramBadRequest, match="message text is empty"):
+        await json_bot.send_message(user["id"], "")

@@ -113,7 +113,9 @@ async def _serve_webhooks(
     await dp.emit_startup(bots=bots, **workflow)
     serving = asyncio.create_task(server.serve(), name="webhook-http")
     try:
-        await set_webhooks(dp, bots, env.public_base_url, secret)
+        await set_webhooks(
+            dp, bots, env.public_base_url, secret, max_connections=env.max_concurrent_updates
+        )
         logger.info("webhook mode: listening on %s:%s", env.host, env.port)
         await stop.wait()
     finally:
@@ -122,12 +124,24 @@ async def _serve_webhooks(
         await dp.emit_shutdown(bots=bots, **workflow)
 
 
-async def _poll(dp: Dispatcher, bots: Sequence[PlatformBot], stop: asyncio.Event) -> None:
+async def _poll(
+    dp: Dispatcher, bots: Sequence[PlatformBot], stop: asyncio.Event, concurrency: int
+) -> None:
     for bot in bots:
         # A webhook left from an earlier webhook-mode run would make getUpdates fail.
         await bot.delete_webhook(drop_pending_updates=False)
+    # At most ``concurrency`` updates at once: past that, polling stops fetching and the rest
+    # wait at the platform. An unbounded backlog in memory only queued for the database pool
+    # (long enough to set off "typing…" indicators, Bot API calls that added to the load), and
+    # getUpdates had already acknowledged every update in it, so a crash would lose them all.
     polling = asyncio.create_task(
-        dp.start_polling(*bots, handle_signals=False, close_bot_session=False), name="polling"
+        dp.start_polling(
+            *bots,
+            handle_signals=False,
+            close_bot_session=False,
+            tasks_concurrency_limit=concurrency,
+        ),
+        name="polling",
     )
     stopper = asyncio.create_task(stop.wait(), name="stop-signal")
     done, _ = await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -222,7 +236,7 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
         if settings.env.public_base_url:
             await _serve_webhooks(settings, dp, bots, nlu_model, dict(dp.workflow_data), stop)
         else:
-            await _poll(dp, bots, stop)
+            await _poll(dp, bots, stop, settings.env.max_concurrent_updates)
         logger.info("stopped")
         return 0
     finally:

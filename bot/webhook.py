@@ -73,14 +73,27 @@ def create_webhook_router(dp: Dispatcher, bots: Sequence[PlatformBot], secret: s
 
 
 async def set_webhooks(
-    dp: Dispatcher, bots: Sequence[PlatformBot], base_url: str, secret: str
+    dp: Dispatcher,
+    bots: Sequence[PlatformBot],
+    base_url: str,
+    secret: str,
+    *,
+    max_connections: int | None = None,
 ) -> None:
-    """Point each platform at its route (Telegram also gets the secret token)."""
+    """Point each platform at its route (Telegram also gets the secret token).
+
+    ``max_connections``: how many updates Telegram may post at once (each request is answered
+    once its update is handled); it takes 1–100 and defaults to 40.
+    """
     allowed = dp.resolve_used_update_types()
+    connections = None if max_connections is None else max(1, min(max_connections, 100))
     for bot in bots:
         url = webhook_url(base_url, bot.platform, secret)
         if bot.platform is Platform.TELEGRAM:
-            await bot.set_webhook(url, secret_token=secret, allowed_updates=allowed)
+            await bot.set_webhook(
+                url, secret_token=secret, allowed_updates=allowed, max_connections=connections
+            )
         else:
+            # Bale's setWebhook documents only the address.
             await bot.set_webhook(url, allowed_updates=allowed)
         logger.info("%s webhook set", bot.platform)

@@ -131,6 +131,9 @@ class EnvSettings(BaseSettings):
     redis_url: str | None = None
     # Redis connections per process; an update waits for a free one rather than failing.
     redis_pool_size: int = Field(default=50, ge=1)
+    # Updates handled at once per process: polling fetches no more while this many run, and a
+    # webhook asks the platform for at most this many connections (Telegram allows 1–100).
+    max_concurrent_updates: int = Field(default=100, ge=1)
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"
     bale_bot_token: SecretStr | None = None

@@ -129,3 +129,54 @@ async def test_webhook_mode_against_the_sandbox(sandbox: SandboxServer, bot_deps
         for bot in bots:
             with contextlib.suppress(Exception):
                 await bot.session.close()
+
+
+async def test_polling_runs_at_most_the_configured_updates_at_once(
+    sandbox: SandboxServer,
+) -> None:
+    """``app.run._poll`` bounds the updates in flight; the rest wait at the platform."""
+    from aiogram import Dispatcher
+    from aiogram.types import Message
+
+    from app.run import _poll
+
+    bot = build_bot(Platform.TELEGRAM, DEMO_TELEGRAM_TOKEN, sandbox.api_base)
+    dp = Dispatcher()
+    running: list[int] = []
+    done: list[int] = []
+    most = 0
+    release = asyncio.Event()
+
+    @dp.message()
+    async def slow(message: Message) -> None:
+        nonlocal most
+        running.append(message.message_id)
+        most = max(most, len(running))
+        await release.wait()
+        running.remove(message.message_id)
+        done.append(message.message_id)
+
+    stop = asyncio.Event()
+    polling = asyncio.create_task(_poll(dp, [bot], stop, 3))
+    try:
+        users = [sandbox.world.create_user(first_name=f"کاربر {n}") for n in range(8)]
+        for user in users:
+            sandbox.world.send_text(user.id, "سلام", bot=DEMO_TELEGRAM_TOKEN)
+        for _ in range(200):
+            if len(running) == 3:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # time enough to start more, were it allowed
+        assert len(running) == 3
+        release.set()
+        for _ in range(500):
+            if len(done) == len(users):
+                break
+            await asyncio.sleep(0.01)
+        assert len(done) == len(users)  # the rest were fetched and handled after
+        assert most == 3
+    finally:
+        release.set()
+        stop.set()
+        await asyncio.wait_for(polling, timeout=20)
+        await bot.session.close()

@@ -87,6 +87,7 @@ async def test_run_in_webhook_mode(
             public_base_url=f"http://127.0.0.1:{port}",
             host="127.0.0.1",
             port=port,
+            max_concurrent_updates=7,
         )
         task = asyncio.create_task(run(settings))
         async with SandboxClient(sandbox.url) as client:
@@ -97,6 +98,9 @@ async def test_run_in_webhook_mode(
                     break
                 assert not task.done(), task.exception()
                 await asyncio.sleep(0.05)
+            # Telegram may post as many updates at once as the bot handles at once.
+            webhook = sandbox.world.resolve_bot(DEMO_TELEGRAM_TOKEN).webhook
+            assert webhook is not None and webhook.max_connections == 7
             user = await client.create_user("زهرا")
             for platform in ("telegram", "bale"):
                 reaction = await client.say(int(user["id"]), "سلام", bot=platform)

@@ -54,7 +54,7 @@ SCALE = float(os.environ.get("BOT_BENCH_SCALE", "1"))
 # per-user flood limit lets through (8 messages in 4 s), or the limit, not the bot, drops them.
 USERS = max(300, int(600 * SCALE))
 PER_USER = 2  # saturation run: USERS × PER_USER updates (the bot's throttle allows 8 in 4 s)
-SATURATION_RUNS = 3
+SATURATION_RUNS = 5  # each paired with an echo run; the median pair's ratio counts
 THROTTLE_WINDOW_S = 4.5  # between saturation runs, so no user exceeds the bot's flood limit
 FIXED_RATE = 100.0
 FIXED_SECONDS = 20.0 * SCALE
@@ -470,35 +470,85 @@ def plan_for(
     return plan
 
 
-async def subject_runs(
-    label: str,
-    load: Load,
-    process: BotProcess,
-    workload: Sequence[str],
-    counts: dict[Any, int],
-    *,
-    fixed: bool,
-    burst: bool,
-) -> list[RunResult]:
-    results = []
-    # A short warm-up so that connection pools, caches and the NLU are hot.
-    await load.run("warm-up", plan_for(load.users, workload, counts, 200), 200.0, process)
-    process.peak_rss = 0
-    saturation = plan_for(load.users, workload, counts, len(load.users) * PER_USER)
-    runs = []
-    for n in range(SATURATION_RUNS):
+@dataclass
+class Subject:
+    """One bot under load: its label, simulated users, process, workload and reply counts."""
+
+    label: str
+    load: Load
+    process: BotProcess
+    workload: Sequence[str]
+    counts: dict[Any, int]
+
+    async def warm_up(self) -> None:
+        # A short warm-up so that connection pools, caches and the NLU are hot.
+        plan = plan_for(self.load.users, self.workload, self.counts, 200)
+        await self.load.run("warm-up", plan, 200.0, self.process)
+        self.process.peak_rss = 0
+
+    async def saturation(self, n: int) -> RunResult:
         await asyncio.sleep(THROTTLE_WINDOW_S)
-        runs.append(await load.run(f"{label}: saturation #{n + 1}", saturation, None, process))
-        print(runs[-1].line(), flush=True)
+        plan = plan_for(
+            self.load.users, self.workload, self.counts, len(self.load.users) * PER_USER
+        )
+        result = await self.load.run(
+            f"{self.label}: saturation #{n + 1}", plan, None, self.process
+        )
+        print(result.line(), flush=True)
+        return result
+
+
+def _median(runs: list[RunResult], label: str, process: BotProcess) -> RunResult:
     median = sorted(runs, key=lambda r: r.throughput)[len(runs) // 2]
-    median.label = f"{label}: saturation (median)"
+    median.label = label
     median.rss_peak = process.peak_rss
-    results.append(median)
+    return median
+
+
+async def paired_saturation(
+    subject: Subject, echo: Subject
+) -> tuple[RunResult, RunResult, list[float]]:
+    """Saturation runs of the assistant and the echo bot, taken in turns.
+
+    This machine's speed wanders by ±15–30 % over minutes, so runs minutes apart do not
+    compare: each assistant run is paired with the echo run right after it, and the ratio is
+    the median of the pairs' ratios. Both processes are up; the idle one only long-polls.
+    """
+    await subject.warm_up()
+    await echo.warm_up()
+    mine: list[RunResult] = []
+    theirs: list[RunResult] = []
+    for n in range(SATURATION_RUNS):
+        mine.append(await subject.saturation(n))
+        theirs.append(await echo.saturation(n))
+    ratios = [a.throughput / b.throughput for a, b in zip(mine, theirs, strict=True)]
+    print(
+        f"{subject.label}: ratios of the pairs "
+        + ", ".join(f"{r:.2f}" for r in ratios)
+        + f" → median {sorted(ratios)[len(ratios) // 2]:.2f}",
+        flush=True,
+    )
+    return (
+        _median(mine, f"{subject.label}: saturation (median)", subject.process),
+        _median(theirs, f"{echo.label}: saturation (median)", echo.process),
+        ratios,
+    )
+
+
+async def fixed_and_burst(subject: Subject, *, burst: bool) -> list[RunResult]:
+    """The subject at a fixed 100 updates/s, and optionally the 300/s burst."""
+    load, process, workload, counts = (
+        subject.load,
+        subject.process,
+        subject.workload,
+        subject.counts,
+    )
+    results = []
     await asyncio.sleep(THROTTLE_WINDOW_S)
-    if fixed:
-        plan = plan_for(load.users, workload, counts, int(FIXED_RATE * FIXED_SECONDS))
-        results.append(await load.run(f"{label}: {FIXED_RATE:.0f}/s", plan, FIXED_RATE, process))
-        print(results[-1].line(), flush=True)
+    plan = plan_for(load.users, workload, counts, int(FIXED_RATE * FIXED_SECONDS))
+    label = subject.label
+    results.append(await load.run(f"{label}: {FIXED_RATE:.0f}/s", plan, FIXED_RATE, process))
+    print(results[-1].line(), flush=True)
     if burst:
         plan = plan_for(load.users, workload, counts, int(BURST_RATE * BURST_SECONDS))
         result = await load.run(
@@ -535,6 +585,7 @@ async def bench(workdir: Path) -> int:
     server = SandboxServer(config, port=0, log_level="warning")
     await server.start()
     results: dict[str, list[RunResult]] = {}
+    ratios: dict[str, list[float]] = {}
     try:
         users = [server.world.create_user(first_name=f"کاربر {n}").id for n in range(USERS)]
         tamin = Load(server.world, DEMO_TELEGRAM_TOKEN, users)
@@ -547,36 +598,6 @@ async def bench(workdir: Path) -> int:
             "LOG_LEVEL": "WARNING",
         }
         counts: dict[Any, int] = {}
-        # The assistant by polling (the console takes PORT).
-        polling_env = {**bot_env, "PORT": str(free_port())}
-        with running(spawn("tamin-polling", tamin_argv("run"), polling_env, workdir)) as proc:
-            await wait_started(proc, server.world, DEMO_TELEGRAM_TOKEN, webhook=False)
-            started = time.monotonic()
-            retried = await verify_users(tamin, users)
-            print(
-                f"{len(users)} chat users verified through the bot in"
-                f" {time.monotonic() - started:.1f} s ({retried} needed a second try)",
-                flush=True,
-            )
-            counts = await calibrate(tamin, users, WORKLOAD)
-            print(f"replies per update (persona, text): {sorted(set(counts.values()))}")
-            results["tamin-polling"] = await subject_runs(
-                "assistant, polling", tamin, proc, WORKLOAD, counts, fixed=True, burst=True
-            )
-        # The assistant by webhook: its ASGI app on PORT, the console on PORT + 1.
-        port = free_port(pair=True)
-        webhook_env = {
-            **bot_env,
-            "PORT": str(port),
-            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-            "WEBHOOK_SECRET": "bench-webhook-secret-0123456789",
-        }
-        with running(spawn("tamin-webhook", tamin_argv("run"), webhook_env, workdir)) as proc:
-            await wait_started(proc, server.world, DEMO_TELEGRAM_TOKEN, webhook=True)
-            # The burst runs once, in the default (polling) mode, to keep the run short.
-            results["tamin-webhook"] = await subject_runs(
-                "assistant, webhook", tamin, proc, WORKLOAD, counts, fixed=True, burst=False
-            )
         echo_counts = {(i, t): 1 for i in range(len(PERSONAS)) for t in ECHO_WORKLOAD}
         echo_argv = [
             sys.executable,
@@ -587,33 +608,67 @@ async def bench(workdir: Path) -> int:
             "--token",
             ECHO_TOKEN,
         ]
-        with running(spawn("echo-polling", echo_argv, env, workdir)) as proc:
-            await wait_started(proc, server.world, ECHO_TOKEN, webhook=False)
-            results["echo-polling"] = await subject_runs(
-                "echo bot, polling",
-                echo,
-                proc,
-                ECHO_WORKLOAD,
-                echo_counts,
-                fixed=True,
-                burst=False,
+        # The assistant by polling (the console takes PORT), beside the echo bot by polling.
+        polling_env = {**bot_env, "PORT": str(free_port())}
+        with (
+            running(spawn("tamin-polling", tamin_argv("run"), polling_env, workdir)) as proc,
+            running(spawn("echo-polling", echo_argv, env, workdir)) as echo_proc,
+        ):
+            await wait_started(proc, server.world, DEMO_TELEGRAM_TOKEN, webhook=False)
+            await wait_started(echo_proc, server.world, ECHO_TOKEN, webhook=False)
+            started = time.monotonic()
+            retried = await verify_users(tamin, users)
+            print(
+                f"{len(users)} chat users verified through the bot in"
+                f" {time.monotonic() - started:.1f} s ({retried} needed a second try)",
+                flush=True,
             )
+            counts = await calibrate(tamin, users, WORKLOAD)
+            print(f"replies per update (persona, text): {sorted(set(counts.values()))}")
+            subject = Subject("assistant, polling", tamin, proc, WORKLOAD, counts)
+            echo_subject = Subject(
+                "echo bot, polling", echo, echo_proc, ECHO_WORKLOAD, echo_counts
+            )
+            mine, theirs, ratios["tamin-polling"] = await paired_saturation(subject, echo_subject)
+            results["tamin-polling"] = [mine, *await fixed_and_burst(subject, burst=True)]
+            results["echo-polling"] = [theirs, *await fixed_and_burst(echo_subject, burst=False)]
+        # By webhook: the assistant's ASGI app on PORT (the console on PORT + 1), and the echo
+        # bot's on a port of its own.
+        port = free_port(pair=True)
+        webhook_env = {
+            **bot_env,
+            "PORT": str(port),
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "WEBHOOK_SECRET": "bench-webhook-secret-0123456789",
+        }
         webhook_argv = [*echo_argv, "--webhook-port", str(free_port())]
-        with running(spawn("echo-webhook", webhook_argv, env, workdir)) as proc:
-            await wait_started(proc, server.world, ECHO_TOKEN, webhook=True)
-            results["echo-webhook"] = await subject_runs(
-                "echo bot, webhook",
-                echo,
-                proc,
-                ECHO_WORKLOAD,
-                echo_counts,
-                fixed=True,
-                burst=False,
+        with (
+            running(spawn("tamin-webhook", tamin_argv("run"), webhook_env, workdir)) as proc,
+            running(spawn("echo-webhook", webhook_argv, env, workdir)) as echo_proc,
+        ):
+            await wait_started(proc, server.world, DEMO_TELEGRAM_TOKEN, webhook=True)
+            await wait_started(echo_proc, server.world, ECHO_TOKEN, webhook=True)
+            subject = Subject("assistant, webhook", tamin, proc, WORKLOAD, counts)
+            echo_subject = Subject(
+                "echo bot, webhook", echo, echo_proc, ECHO_WORKLOAD, echo_counts
             )
-        results.update(await production_stack(tamin, bot_env, counts, workdir))
+            mine, theirs, ratios["tamin-webhook"] = await paired_saturation(subject, echo_subject)
+            # The burst runs once, in the default (polling) mode, to keep the run short.
+            results["tamin-webhook"] = [mine, *await fixed_and_burst(subject, burst=False)]
+            results["echo-webhook"] = [theirs, *await fixed_and_burst(echo_subject, burst=False)]
+        with running(spawn("echo-polling-2", echo_argv, env, workdir)) as echo_proc:
+            await wait_started(echo_proc, server.world, ECHO_TOKEN, webhook=False)
+            echo_subject = Subject(
+                "echo bot, polling", echo, echo_proc, ECHO_WORKLOAD, echo_counts
+            )
+            stack_results, stack_ratios = await production_stack(
+                tamin, bot_env, counts, workdir, echo_subject
+            )
+            results.update(stack_results)
+            ratios.update(stack_ratios)
     finally:
         await server.stop()
-    print_summary(results)
+    print_summary(results, ratios)
     return 0
 
 
@@ -627,16 +682,22 @@ def _clear_redis(client: redis.Redis) -> None:
 
 
 async def production_stack(
-    load: Load, bot_env: dict[str, str], counts: dict[Any, int], workdir: Path
-) -> dict[str, list[RunResult]]:
-    """The assistant by polling on a throwaway PostgreSQL database, without and with Redis."""
+    load: Load,
+    bot_env: dict[str, str],
+    counts: dict[Any, int],
+    workdir: Path,
+    echo: Subject,
+) -> tuple[dict[str, list[RunResult]], dict[str, list[float]]]:
+    """The assistant by polling on a throwaway PostgreSQL database, without and with Redis,
+    each paired with the echo bot (by polling) run for run."""
     from sandbox import DEMO_TELEGRAM_TOKEN
 
     results: dict[str, list[RunResult]] = {}
+    ratios: dict[str, list[float]] = {}
     user = await pg_admin_user()
     if user is None:
         print(f"[postgresql] skipped: not reachable on {PG_HOST}:{PG_PORT}", flush=True)
-        return results
+        return results, ratios
     redis_client: redis.Redis | None = None
     try:
         client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
@@ -671,34 +732,37 @@ async def production_stack(
             with running(spawn(key, tamin_argv("run"), env, workdir)) as proc:
                 await wait_started(proc, load.world, DEMO_TELEGRAM_TOKEN, webhook=False)
                 await verify_users(load, load.users)
-                results[key] = await subject_runs(
-                    label, load, proc, WORKLOAD, counts, fixed=True, burst=False
-                )
+                subject = Subject(label, load, proc, WORKLOAD, counts)
+                mine, theirs, ratios[key] = await paired_saturation(subject, echo)
+                results[key] = [mine, *await fixed_and_burst(subject, burst=False)]
+                results[f"{key}:echo"] = [theirs]
         finally:
             if redis_client is not None:
                 _clear_redis(redis_client)
             await pg_admin(user, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return results
+    return results, ratios
 
 
-def print_summary(results: dict[str, list[RunResult]]) -> None:
-    print("\nsummary (saturation: the median of the runs)")
+def print_summary(results: dict[str, list[RunResult]], ratios: dict[str, list[float]]) -> None:
+    print("\nsummary (saturation: the median run; ratio: the median of the paired runs' ratios)")
     subjects = (
         ("SQLite, polling", "tamin-polling", "echo-polling"),
         ("SQLite, webhook", "tamin-webhook", "echo-webhook"),
-        ("PostgreSQL, polling", "tamin-pg", "echo-polling"),
-        ("PostgreSQL + Redis, polling", "tamin-pg-redis", "echo-polling"),
+        ("PostgreSQL, polling", "tamin-pg", "tamin-pg:echo"),
+        ("PostgreSQL + Redis, polling", "tamin-pg-redis", "tamin-pg-redis:echo"),
     )
     for name, key, echo_key in subjects:
         mine = results.get(key)
         theirs = results.get(echo_key)
-        if not mine or not theirs:
+        pairs = ratios.get(key)
+        if not mine or not theirs or not pairs:
             continue
-        ratio = mine[0].throughput / theirs[0].throughput
+        ratio = sorted(pairs)[len(pairs) // 2]
         print(
             f"  {name}: assistant {mine[0].throughput:.0f} upd/s vs echo"
-            f" {theirs[0].throughput:.0f} upd/s → ratio {ratio:.2f} (aim ≥ 0.5);"
-            f" RSS peak {mine[0].rss_peak / 2**20:.0f} vs {theirs[0].rss_peak / 2**20:.0f} MiB"
+            f" {theirs[0].throughput:.0f} upd/s → ratio {ratio:.2f} (aim ≥ 0.5; pairs"
+            f" {min(pairs):.2f}–{max(pairs):.2f}); RSS peak {mine[0].rss_peak / 2**20:.0f} vs"
+            f" {theirs[0].rss_peak / 2**20:.0f} MiB"
         )
         fixed = next((r for r in mine if r.label.endswith(f"{FIXED_RATE:.0f}/s")), None)
         if fixed is not None:
@@ -713,6 +777,14 @@ def print_summary(results: dict[str, list[RunResult]]) -> None:
                 f"  {name}: burst {BURST_RATE:.0f} upd/s × {BURST_SECONDS:.0f} s: lost"
                 f" {burst.lost} of {burst.sent}, drained {burst.drain_s:.2f} s after,"
                 f" p99 {percentile(burst.latencies_ms, 99):.1f} ms"
+            )
+    for name, key in (("polling", "echo-polling"), ("webhook", "echo-webhook")):
+        fixed = next((r for r in results.get(key, []) if r.label.endswith("/s")), None)
+        if fixed is not None:
+            lat = fixed.latencies_ms
+            print(
+                f"  echo bot, {name}: at {FIXED_RATE:.0f} upd/s p50 {percentile(lat, 50):.1f}"
+                f" p99 {percentile(lat, 99):.1f} ms"
             )
     print(f"  machine: {os.cpu_count()} CPUs, load average {os.getloadavg()}")
 

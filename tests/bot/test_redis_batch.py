@@ -82,9 +82,7 @@ async def test_a_dead_connection_fails_every_caller_of_the_batch() -> None:
     client = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)  # nothing listens
     try:
         batcher = RedisBatcher(client)
-        answers = await asyncio.gather(
-            batcher.get("a"), batcher.get("b"), return_exceptions=True
-        )
+        answers = await asyncio.gather(batcher.get("a"), batcher.get("b"), return_exceptions=True)
         assert all(isinstance(a, RedisConnectionError) for a in answers)
     finally:
         await client.aclose()

@@ -60,9 +60,7 @@ def test_the_body_is_json_with_nested_objects_and_resolved_defaults() -> None:
     assert sent["parse_mode"] == "HTML"  # the bot's default, resolved
     assert sent["link_preview_options"] == {"is_disabled": True}
     # A keyboard is an object in the body, not a JSON string inside a form field.
-    assert sent["reply_markup"] == {
-        "inline_keyboard": [[{"text": "بله", "callback_data": "yes"}]]
-    }
+    assert sent["reply_markup"] == {"inline_keyboard": [[{"text": "بله", "callback_data": "yes"}]]}
     # Nothing unset is sent (the form left out exactly these too).
     assert None not in sent.values()
     assert "disable_notification" not in sent and "message_thread_id" not in sent

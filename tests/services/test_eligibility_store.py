@@ -91,9 +91,9 @@ async def test_a_big_wave_is_split_into_batches(
 async def test_a_clash_with_a_stored_code_is_drawn_again_before_anyone_sees_it(
     demo_db: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    taken = await GroupCommitInquiryStore(
-        session_factory, make_code=lambda: "111111111111"
-    ).store(_values())
+    taken = await GroupCommitInquiryStore(session_factory, make_code=lambda: "111111111111").store(
+        _values()
+    )
     # Three callers in one batch; the second draws the stored code first.
     drawn = _codes("222222222222", "111111111111", "333333333333", "444444444444")
     store = GroupCommitInquiryStore(session_factory, make_code=lambda: next(drawn))

@@ -99,12 +99,13 @@ def _plain_insert() -> Insert:
 
 
 class _Waiting:
-    __slots__ = ("code", "future", "values")
+    __slots__ = ("attempts", "code", "future", "values")
 
     def __init__(self, values: dict[str, Any], future: asyncio.Future[str]) -> None:
         self.values = values
         self.future = future
         self.code = ""
+        self.attempts = 0
 
 
 class GroupCommitInquiryStore:
@@ -152,38 +153,44 @@ class GroupCommitInquiryStore:
         # One turn of the loop first: the updates that became ready together join this batch.
         await asyncio.sleep(0)
         retry: list[_Waiting] = []
-        attempts = 0
-        while self._queue or retry:
-            # Callers that went away (a cancelled update) are not written for.
-            fresh = [w for w in self._queue[: self._max_batch] if not w.future.done()]
-            del self._queue[: self._max_batch]
-            batch = retry + fresh
-            attempts = attempts + 1 if retry else 1
-            retry = []
-            if not batch:
-                continue
-            try:
-                clashed = await self._write(batch)
-            except Exception as exc:
-                logger.warning(
-                    "eligibility store: a batch of %d failed (%s)", len(batch), type(exc).__name__
-                )
-                for waiting in batch:
-                    if not waiting.future.done():
-                        waiting.future.set_exception(exc)
-                continue
-            if clashed and attempts >= STORE_ATTEMPTS:
+        batch: list[_Waiting] = []
+        try:
+            while self._queue or retry:
+                # Callers that went away (a cancelled update) are not written for.
+                fresh = [w for w in self._queue[: self._max_batch] if not w.future.done()]
+                del self._queue[: self._max_batch]
+                batch, retry = retry + fresh, []
+                if not batch:
+                    continue
+                try:
+                    clashed = await self._write(batch)
+                except Exception as exc:
+                    logger.warning(
+                        "eligibility store: a batch of %d failed (%s)",
+                        len(batch),
+                        type(exc).__name__,
+                    )
+                    for waiting in batch:
+                        if not waiting.future.done():
+                            waiting.future.set_exception(exc)
+                    continue
                 for waiting in clashed:
-                    if not waiting.future.done():
+                    if waiting.attempts < STORE_ATTEMPTS:
+                        retry.append(waiting)
+                    elif not waiting.future.done():
                         waiting.future.set_exception(TrackingCodeClash())
-            else:
-                retry = clashed
+        except BaseException:  # cancelled: nobody may be left waiting for an answer
+            for waiting in [*batch, *retry, *self._queue]:
+                if not waiting.future.done():
+                    waiting.future.cancel()
+            raise
 
     async def _write(self, batch: list[_Waiting]) -> list[_Waiting]:
         """Insert ``batch`` with fresh codes and commit; return the rows whose code clashed."""
         make_code = self._make_code or new_code
         drawn: set[str] = set()
         for waiting in batch:
+            waiting.attempts += 1
             code = make_code()
             while code in drawn:  # distinct within the batch, or one would hide the other
                 code = make_code()

@@ -743,6 +743,17 @@ async def production_stack(
     return results, ratios
 
 
+def _print_fixed(name: str, runs: list[RunResult], aim: str) -> None:
+    """The latency line of the fixed-rate run among ``runs``, if there is one."""
+    fixed = next((r for r in runs if r.label.endswith(f"{FIXED_RATE:.0f}/s")), None)
+    if fixed is not None:
+        lat = fixed.latencies_ms
+        print(
+            f"  {name}: at {FIXED_RATE:.0f} upd/s p50 {percentile(lat, 50):.1f}"
+            f" p99 {percentile(lat, 99):.1f} ms{aim}, lost {fixed.lost}"
+        )
+
+
 def print_summary(results: dict[str, list[RunResult]], ratios: dict[str, list[float]]) -> None:
     print("\nsummary (saturation: the median run; ratio: the median of the paired runs' ratios)")
     subjects = (
@@ -764,13 +775,7 @@ def print_summary(results: dict[str, list[RunResult]], ratios: dict[str, list[fl
             f" {min(pairs):.2f}–{max(pairs):.2f}); RSS peak {mine[0].rss_peak / 2**20:.0f} vs"
             f" {theirs[0].rss_peak / 2**20:.0f} MiB"
         )
-        fixed = next((r for r in mine if r.label.endswith(f"{FIXED_RATE:.0f}/s")), None)
-        if fixed is not None:
-            lat = fixed.latencies_ms
-            print(
-                f"  {name}: at {FIXED_RATE:.0f} upd/s p50 {percentile(lat, 50):.1f}"
-                f" p99 {percentile(lat, 99):.1f} ms (aim < 100 ms), lost {fixed.lost}"
-            )
+        _print_fixed(name, mine, " (aim < 100 ms)")
         burst = next((r for r in mine if "burst" in r.label), None)
         if burst is not None:
             print(
@@ -779,13 +784,7 @@ def print_summary(results: dict[str, list[RunResult]], ratios: dict[str, list[fl
                 f" p99 {percentile(burst.latencies_ms, 99):.1f} ms"
             )
     for name, key in (("polling", "echo-polling"), ("webhook", "echo-webhook")):
-        fixed = next((r for r in results.get(key, []) if r.label.endswith("/s")), None)
-        if fixed is not None:
-            lat = fixed.latencies_ms
-            print(
-                f"  echo bot, {name}: at {FIXED_RATE:.0f} upd/s p50 {percentile(lat, 50):.1f}"
-                f" p99 {percentile(lat, 99):.1f} ms"
-            )
+        _print_fixed(f"echo bot, {name}", results.get(key, []), "")
     print(f"  machine: {os.cpu_count()} CPUs, load average {os.getloadavg()}")
 
 

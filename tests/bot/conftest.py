@@ -132,10 +132,15 @@ async def fsm(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Redis | Non
     try:
         yield client, prefix
     finally:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
+        await delete_prefixed(client, prefix)
         await client.aclose()
+
+
+async def delete_prefixed(client: Redis, prefix: str) -> None:
+    """Remove a test's Redis keys (``prefix:*``)."""
+    keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+    if keys:
+        await client.delete(*keys)
 
 
 @dataclass

@@ -182,7 +182,7 @@ async def test_with_redis_a_burst_waits_for_connections_instead_of_failing(
     import uuid
 
     from bot.factory import build_redis
-    from tests.bot.conftest import REDIS_URL
+    from tests.bot.conftest import REDIS_URL, delete_prefixed
 
     if not redis_available:
         pytest.skip("Redis is not reachable on 127.0.0.1:6379 and could not be started")
@@ -200,9 +200,7 @@ async def test_with_redis_a_burst_waits_for_connections_instead_of_failing(
         answered = {c.params["chat_id"] for c in harness.history(harness.telegram)}
         assert answered == {c.user.id for c in chats}
     finally:
-        keys = [k async for k in redis.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await redis.delete(*keys)
+        await delete_prefixed(redis, prefix)
         await redis.aclose()
 
 

@@ -20,7 +20,7 @@ from redis.exceptions import ResponseError
 
 from bot.middlewares.dedupe import RedisSeenUpdates
 from bot.redis_batch import BatchedRedisStorage, RedisBatcher
-from tests.bot.conftest import REDIS_URL
+from tests.bot.conftest import REDIS_URL, delete_prefixed
 
 pytestmark = pytest.mark.redis
 
@@ -34,9 +34,7 @@ async def redis(redis_available: bool) -> AsyncIterator[tuple[Redis, str]]:
     try:
         yield client, prefix
     finally:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
+        await delete_prefixed(client, prefix)
         await client.aclose()
 
 

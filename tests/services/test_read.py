@@ -14,12 +14,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.chat import ChatLookup
 from services.clock import FixedClock
-from services.common import read
+from services.common import ChatUserInfo, read
 from services.db.models import ChatUser
 from services.settings import Settings
 from tests.services.helpers import chat_user
 
 _NAME = select(ChatUser.first_name).where(ChatUser.id == bindparam("id"))
+
+
+async def _new_user(
+    session_factory: async_sessionmaker[AsyncSession], settings: Settings, clock: FixedClock
+) -> ChatUserInfo:
+    """A chat user created and committed in a session of its own."""
+    async with session_factory() as setup:
+        return await chat_user(setup, settings, clock)
 
 
 async def test_a_read_outside_a_transaction_begins_none_on_postgresql(
@@ -28,8 +36,7 @@ async def test_a_read_outside_a_transaction_begins_none_on_postgresql(
     db_settings: Settings,
     clock: FixedClock,
 ) -> None:
-    async with session_factory() as setup:
-        user = await chat_user(setup, db_settings, clock)
+    user = await _new_user(session_factory, db_settings, clock)
     async with session_factory() as session:
         name = (await read(session, _NAME, {"id": user.id})).scalar_one()
         assert name == "کاربر"
@@ -50,8 +57,7 @@ async def test_inside_a_transaction_a_read_sees_the_sessions_own_writes(
     db_settings: Settings,
     clock: FixedClock,
 ) -> None:
-    async with session_factory() as setup:
-        user = await chat_user(setup, db_settings, clock)
+    user = await _new_user(session_factory, db_settings, clock)
     async with session_factory() as session:
         await session.execute(
             update(ChatUser).where(ChatUser.id == user.id).values(first_name="مریم")
@@ -70,9 +76,7 @@ async def test_results_survive_the_connection_going_back_to_the_pool(
     db_settings: Settings,
     clock: FixedClock,
 ) -> None:
-    async with session_factory() as setup:
-        users = [await chat_user(setup, db_settings, clock) for _ in range(3)]
-    ids = [u.id for u in users]
+    ids = [(await _new_user(session_factory, db_settings, clock)).id for _ in range(3)]
     statement = select(ChatUser.id).where(ChatUser.id.in_(bindparam("ids", expanding=True)))
 
     async def one() -> list[int]:

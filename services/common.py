@@ -19,6 +19,7 @@ from sqlalchemy.sql.selectable import TypedReturnsRows
 from persian.jalali import from_jalali, to_jalali
 from services.clock import Clock
 from services.db.models import AuditLog, ChatUser
+from services.db.pg_reads import PostgresReads
 from services.errors import NotVerified
 
 logger = logging.getLogger(__name__)
@@ -191,35 +192,34 @@ async def read(
     ``BEGIN`` and the ``COMMIT`` of a read-only update were two of its three round trips, and
     a single select sees the same committed data either way (READ COMMITTED takes a snapshot
     per statement). The session stays without a connection, so its unit of work ends at no
-    cost, and it does not hold a pooled connection through the update's Bot API calls. SQLite
-    begins nothing for a read, so there the session's connection serves.
+    cost, and it does not hold a pooled connection through the update's Bot API calls. With
+    asyncpg, such a select is run by the driver itself where its types allow
+    (``services/db/pg_reads.py``). SQLite begins nothing for a read, so there the session's
+    connection serves.
     """
     if not session.in_transaction():
-        engine = _autocommit_engine(session.bind)
-        if engine is not None:
-            async with engine.connect() as connection:
-                result = await connection.execute(statement, parameters)
-                # Buffered before the connection goes back to the pool.
-                return result.freeze()()
+        reads = _outside_transactions(session.bind)
+        if reads is not None:
+            return await reads.read(statement, parameters)
     connection = await session.connection()
     return await connection.execute(statement, parameters)
 
 
-def _autocommit_engine(bind: Any) -> AsyncEngine | None:
-    """The autocommit view of a PostgreSQL session's engine (None elsewhere), made once.
+def _outside_transactions(bind: Any) -> PostgresReads | None:
+    """The reads of a PostgreSQL session's engine outside transactions (None elsewhere).
 
-    Kept on the engine itself (the view shares its pool), so it goes when the engine goes.
+    Made once and kept on the engine itself (they use its pool), so they go when it goes.
     """
     if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
         return None
-    engine: AsyncEngine | None = getattr(bind.sync_engine, _AUTOCOMMIT_ATTRIBUTE, None)
-    if engine is None:
-        engine = bind.execution_options(isolation_level="AUTOCOMMIT")
-        setattr(bind.sync_engine, _AUTOCOMMIT_ATTRIBUTE, engine)
-    return engine
+    reads: PostgresReads | None = getattr(bind.sync_engine, _READS_ATTRIBUTE, None)
+    if reads is None:
+        reads = PostgresReads(bind)
+        setattr(bind.sync_engine, _READS_ATTRIBUTE, reads)
+    return reads
 
 
-_AUTOCOMMIT_ATTRIBUTE = "_tamin_autocommit_view"
+_READS_ATTRIBUTE = "_tamin_postgres_reads"
 
 
 @functools.cache

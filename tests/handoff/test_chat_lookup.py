@@ -6,6 +6,7 @@ the handoff state, on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.chat import ChatLookup
 from services.clock import FixedClock
+from services.db import pg_reads
 from services.handoff import ConversationStatus, HandoffService, Queued
 from services.identity import ChatUserInfo
 from services.settings import Settings
@@ -23,18 +25,31 @@ from tests.services.helpers import unique_platform_id
 
 
 @contextmanager
-def statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Collect the SQL statements sent through ``engine`` inside the block."""
-    seen: list[str] = []
+def statements(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
+    """Collect the SQL statements sent through ``engine`` inside the block, with their
+    parameters: SQLAlchemy's, and those asyncpg runs itself (services/db/pg_reads.py logs
+    each at DEBUG, without its parameters: None here)."""
+    seen: list[tuple[str, Any]] = []
 
-    def record(*args: Any) -> None:
-        seen.append(str(args[2]))
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
 
+    class Direct(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.msg == "ran directly: %s":
+                seen.append((str(record.args[0] if record.args else ""), None))
+
+    direct_logger = logging.getLogger(pg_reads.__name__)
+    handler, level = Direct(logging.DEBUG), direct_logger.level
+    direct_logger.addHandler(handler)
+    direct_logger.setLevel(logging.DEBUG)
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
         yield seen
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+        direct_logger.removeHandler(handler)
+        direct_logger.setLevel(level)
 
 
 async def test_first_contact_creates_the_user_then_one_query_per_update(
@@ -117,17 +132,11 @@ async def test_the_look_up_uses_the_index_of_active_conversations(
     lookup = ChatLookup(session, db_settings, clock)
     uid = unique_platform_id()
     await lookup.arrive("telegram", uid, "علی")
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with statements(engine) as sent:
         await lookup.arrive("telegram", uid, "علی")
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
     ((statement, parameters),) = sent
+    if parameters is None:  # run by asyncpg itself: the platform, the user, the LIMIT
+        parameters = ("telegram", uid, 1)
     connection = await session.connection()
     if engine.dialect.name == "sqlite":
         explain = f"EXPLAIN QUERY PLAN {statement}"

@@ -120,6 +120,15 @@ async def test_webhook_mode_against_the_sandbox(sandbox: SandboxServer, bot_deps
             assert wrong.status_code == 403
             assert (await http.post("/webhook/telegram", json=update)).status_code == 403
             assert (await http.post("/webhook/bale/nope", json=update)).status_code == 403
+            # The right secret with a body that is no update: 400, and nothing is handled.
+            signed = {"X-Telegram-Bot-Api-Secret-Token": secret}
+            for body in (b"{not json", b'{"message": "hi"}', b"[]"):
+                answer = await http.post("/webhook/telegram", content=body, headers=signed)
+                assert answer.status_code == 400, body
+                answer = await http.post(f"/webhook/bale/{secret}", content=body)
+                assert answer.status_code == 400, body
+            empty = await http.post("/webhook/telegram", json={"update_id": 7}, headers=signed)
+            assert empty.status_code == 200 and empty.json() == {"ok": True}
             parsed = await http.post("/model/parse", json={"text": "فیش حقوقی"})
             assert parsed.status_code == 200
             assert parsed.json()["intent"]["name"] == "pension_slip"

@@ -115,17 +115,29 @@ class BotProcess:
     log_path: Path
     peak_rss: int = 0
 
-    def rss(self) -> int:
+    def _tree(self) -> list[psutil.Process]:
+        # tamin-bot may be a console-script wrapper; count its children too.
         try:
             proc = psutil.Process(self.process.pid)
-            total = proc.memory_info().rss
-            # tamin-bot may be a console-script wrapper; count its children too.
-            for child in proc.children(recursive=True):
-                with contextlib.suppress(psutil.Error):
-                    total += child.memory_info().rss
-            return int(total)
+            return [proc, *proc.children(recursive=True)]
         except psutil.Error:
-            return 0
+            return []
+
+    def rss(self) -> int:
+        total = 0
+        for proc in self._tree():
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_info().rss
+        return int(total)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process (and its children) have used so far."""
+        total = 0.0
+        for proc in self._tree():
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
 
     def sample(self) -> int:
         now = self.rss()
@@ -215,6 +227,7 @@ class RunResult:
             f"  api errors {self.api_errors}  RSS peak {self.rss_peak / 2**20:.0f} MiB"
             f" (end {self.rss_end / 2**20:.0f} MiB)"
             f"  Bot API calls/update {self.extra.get('calls_per_update', 0):.2f}"
+            f"  CPU {self.extra.get('cpu_ms_per_update', 0):.2f} ms/update"
             f"  (harness GC pause max {self.extra.get('harness_gc_max_ms', 0):.0f} ms)"
         )
 
@@ -302,6 +315,7 @@ class Load:
         expected_total = sum(p[2] for p in plan)
         sent: list[Sent] = []
         sampler = asyncio.create_task(self._sample(process))
+        cpu_before = process.cpu_seconds()
         started = time.monotonic()
         try:
             for index, (uid, text, expected) in enumerate(plan):
@@ -332,6 +346,7 @@ class Load:
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
             pauses.stop()
+        cpu_used = process.cpu_seconds() - cpu_before
         latencies, completed, lost, last_out = self._attribute(sent, start_seq)
         return RunResult(
             label=label,
@@ -348,6 +363,9 @@ class Load:
             extra={
                 "calls_per_update": (self.api_calls() - calls_before) / max(len(sent), 1),
                 "harness_gc_max_ms": pauses.longest_ms,
+                # The bot's own CPU per answered update: steadier here than throughput, which
+                # also depends on what else the two cores are doing at the time.
+                "cpu_ms_per_update": cpu_used * 1000 / max(completed, 1),
             },
         )
 
@@ -774,6 +792,12 @@ def print_summary(results: dict[str, list[RunResult]], ratios: dict[str, list[fl
             f" {theirs[0].throughput:.0f} upd/s → ratio {ratio:.2f} (aim ≥ 0.5; pairs"
             f" {min(pairs):.2f}–{max(pairs):.2f}); RSS peak {mine[0].rss_peak / 2**20:.0f} vs"
             f" {theirs[0].rss_peak / 2**20:.0f} MiB"
+        )
+        cpu_mine = mine[0].extra.get("cpu_ms_per_update", 0.0)
+        cpu_theirs = theirs[0].extra.get("cpu_ms_per_update", 0.0)
+        print(
+            f"  {name}: CPU per update at saturation {cpu_mine:.2f} ms vs echo"
+            f" {cpu_theirs:.2f} ms (echo / assistant {cpu_theirs / max(cpu_mine, 1e-9):.2f})"
         )
         _print_fixed(name, mine, " (aim < 100 ms)")
         burst = next((r for r in mine if "burst" in r.label), None)

@@ -123,6 +123,8 @@ class PostgresReads:
             # Cancelled mid-statement: asyncpg may still be cancelling it on the server.
             pooled.invalidate()
             raise
+        # Back to the pool: no I/O, as SQLAlchemy's adapter has no transaction of its own to
+        # end on this connection (its rollback on return is a no-op without one).
         pooled.close()
         # The SQL only (its parameters are national IDs and the like), and only when asked for:
         # SQLAlchemy's statement events do not see these reads.

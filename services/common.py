@@ -18,8 +18,8 @@ from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from persian.jalali import from_jalali, to_jalali
 from services.clock import Clock
+from services.db.direct_reads import DirectReads
 from services.db.models import AuditLog, ChatUser
-from services.db.pg_reads import PostgresReads
 from services.errors import NotVerified
 
 logger = logging.getLogger(__name__)
@@ -179,47 +179,51 @@ async def read(
 async def read(
     session: AsyncSession, statement: Executable, parameters: Mapping[str, Any]
 ) -> Result[*tuple[Any, ...]]:
-    """Run a column select through SQLAlchemy Core: in the session's transaction if it has one.
+    """Run a column select: in the session's transaction if it has one, else on its own.
 
     ``session.execute`` takes even a plain column select through the ORM's execution and row
     loading, which cost about as much CPU as the query itself on the bot's per-update reads.
-    The connection's own ``execute`` is SQLAlchemy Core: the same SQL, rows as tuples. Unlike
-    ``session.execute`` it does not flush pending ORM changes first, so it is for reads of rows
-    the update has not changed.
+    In a transaction, the connection's own ``execute`` serves: SQLAlchemy Core, the same SQL,
+    rows as tuples. Unlike ``session.execute`` it does not flush pending ORM changes first, so
+    this is for reads of rows the update has not changed.
 
-    On PostgreSQL a session that has not begun a transaction yet (nothing written, nothing
-    read through the ORM) reads on an autocommit connection instead of beginning one: the
-    ``BEGIN`` and the ``COMMIT`` of a read-only update were two of its three round trips, and
-    a single select sees the same committed data either way (READ COMMITTED takes a snapshot
-    per statement). The session stays without a connection, so its unit of work ends at no
-    cost, and it does not hold a pooled connection through the update's Bot API calls. With
-    asyncpg, such a select is run by the driver itself where its types allow
-    (``services/db/pg_reads.py``). SQLite begins nothing for a read, so there the session's
-    connection serves.
+    A session that has not begun a transaction yet (nothing written, nothing read through the
+    ORM) does not begin one for this: the database driver runs the select itself where its
+    types allow (``services/db/direct_reads.py``), else on PostgreSQL SQLAlchemy runs it on an
+    autocommit connection. The ``BEGIN`` and the ``COMMIT`` of a read-only update were two of
+    its three round trips on PostgreSQL, and a single select sees the same committed data
+    either way (READ COMMITTED, and SQLite's WAL, take a snapshot per statement). The session
+    stays without a connection, so its unit of work ends at no cost, and it does not hold a
+    pooled connection through the update's Bot API calls. Elsewhere (an in-memory SQLite
+    database) the session's connection serves.
     """
     if not session.in_transaction():
-        reads = _outside_transactions(session.bind)
+        reads = _direct_reads(session.bind)
         if reads is not None:
-            return await reads.read(statement, parameters)
+            result = await reads.read(statement, parameters)
+            if result is not None:
+                return result
+            if reads.autocommit:
+                return await reads.through_sqlalchemy(statement, parameters)
     connection = await session.connection()
     return await connection.execute(statement, parameters)
 
 
-def _outside_transactions(bind: Any) -> PostgresReads | None:
-    """The reads of a PostgreSQL session's engine outside transactions (None elsewhere).
+def _direct_reads(bind: Any) -> DirectReads | None:
+    """The direct reads of a session's engine (None for a bind that is not an engine).
 
     Made once and kept on the engine itself (they use its pool), so they go when it goes.
     """
-    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
+    if not isinstance(bind, AsyncEngine):
         return None
-    reads: PostgresReads | None = getattr(bind.sync_engine, _READS_ATTRIBUTE, None)
+    reads: DirectReads | None = getattr(bind.sync_engine, _READS_ATTRIBUTE, None)
     if reads is None:
-        reads = PostgresReads(bind)
+        reads = DirectReads(bind)
         setattr(bind.sync_engine, _READS_ATTRIBUTE, reads)
     return reads
 
 
-_READS_ATTRIBUTE = "_tamin_postgres_reads"
+_READS_ATTRIBUTE = "_tamin_direct_reads"
 
 
 @functools.cache

@@ -33,12 +33,13 @@ hand-offs.
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
 from typing import Any
 
 import aiosqlite
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
@@ -47,10 +48,10 @@ _ITER_CHUNK_SIZE = 64
 
 Row = tuple[Any, ...]
 # What one statement brings back: description, rows, rowcount, lastrowid.
-_Outcome = tuple[Any, list[Row], int, int | None]
+Outcome = tuple[Any, list[Row], int, int | None]
 
 
-def _run_statement(connection: sqlite3.Connection, sql: str, parameters: Any) -> _Outcome:
+def run_statement(connection: sqlite3.Connection, sql: str, parameters: Any) -> Outcome:
     """Execute, fetch everything, close the cursor."""
     cursor = connection.execute(sql, parameters)
     try:
@@ -61,7 +62,7 @@ def _run_statement(connection: sqlite3.Connection, sql: str, parameters: Any) ->
         cursor.close()
 
 
-def _run_many(connection: sqlite3.Connection, sql: str, seq: Iterable[Any]) -> _Outcome:
+def _run_many(connection: sqlite3.Connection, sql: str, seq: Iterable[Any]) -> Outcome:
     cursor = connection.executemany(sql, seq)
     try:
         return cursor.description, [], cursor.rowcount, cursor.lastrowid
@@ -93,14 +94,14 @@ class LoopCursor:
     async def __aexit__(self, *exc: object) -> None:
         self._rows = []
 
-    def _take(self, outcome: _Outcome) -> LoopCursor:
+    def _take(self, outcome: Outcome) -> LoopCursor:
         self.description, self._rows, self.rowcount, self.lastrowid = outcome
         return self
 
     async def execute(self, sql: str, parameters: Any = ()) -> LoopCursor:
         if _is_read(sql):
-            return self._take(self._connection.on_loop(_run_statement, sql, parameters))
-        return self._take(await self._connection.in_thread(_run_statement, sql, parameters))
+            return self._take(self._connection.on_loop(run_statement, sql, parameters))
+        return self._take(await self._connection.in_thread(run_statement, sql, parameters))
 
     async def executemany(self, sql: str, seq_of_parameters: Iterable[Any]) -> LoopCursor:
         return self._take(await self._connection.in_thread(_run_many, sql, seq_of_parameters))
@@ -188,4 +189,15 @@ def loop_connector(url: str | URL) -> Callable[[], Awaitable[LoopConnection]]:
 
 def create_sqlite_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     """Return the async engine of a SQLite file ``url`` on :class:`LoopConnection`."""
-    return _create_async_engine(url, async_creator=loop_connector(url), **kwargs)
+    engine = _create_async_engine(url, async_creator=loop_connector(url), **kwargs)
+    _LOOP_ENGINES.add(engine.sync_engine)
+    return engine
+
+
+# The engines whose connections are LoopConnections (held weakly: they go when disposed of).
+_LOOP_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def is_loop_engine(engine: AsyncEngine) -> bool:
+    """Whether ``engine`` was made by :func:`create_sqlite_engine`."""
+    return engine.sync_engine in _LOOP_ENGINES

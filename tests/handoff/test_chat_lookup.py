@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.chat import ChatLookup
 from services.clock import FixedClock
-from services.db import pg_reads
+from services.db import direct_reads
 from services.handoff import ConversationStatus, HandoffService, Queued
 from services.identity import ChatUserInfo
 from services.settings import Settings
@@ -27,7 +27,7 @@ from tests.services.helpers import unique_platform_id
 @contextmanager
 def statements(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
     """Collect the SQL statements sent through ``engine`` inside the block, with their
-    parameters: SQLAlchemy's, and those asyncpg runs itself (services/db/pg_reads.py logs
+    parameters: SQLAlchemy's, and those the driver runs itself (services/db/direct_reads.py logs
     each at DEBUG, without its parameters: None here)."""
     seen: list[tuple[str, Any]] = []
 
@@ -39,7 +39,7 @@ def statements(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
             if record.msg == "ran directly: %s":
                 seen.append((str(record.args[0] if record.args else ""), None))
 
-    direct_logger = logging.getLogger(pg_reads.__name__)
+    direct_logger = logging.getLogger(direct_reads.__name__)
     handler, level = Direct(logging.DEBUG), direct_logger.level
     direct_logger.addHandler(handler)
     direct_logger.setLevel(logging.DEBUG)
@@ -135,8 +135,8 @@ async def test_the_look_up_uses_the_index_of_active_conversations(
     with statements(engine) as sent:
         await lookup.arrive("telegram", uid, "علی")
     ((statement, parameters),) = sent
-    if parameters is None:  # run by asyncpg itself: the platform, the user, the LIMIT
-        parameters = ("telegram", uid, 1)
+    if parameters is None:  # run by the driver itself: the platform, the user, the LIMIT
+        parameters = ("telegram", uid, 1) + ((0,) if engine.dialect.name == "sqlite" else ())
     connection = await session.connection()
     if engine.dialect.name == "sqlite":
         explain = f"EXPLAIN QUERY PLAN {statement}"

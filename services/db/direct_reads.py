@@ -1,39 +1,45 @@
-"""PostgreSQL look-ups outside a transaction: compiled by SQLAlchemy, run by asyncpg itself.
+"""Selects outside transactions: compiled by SQLAlchemy, run by the database driver itself.
 
 The bot's per-update reads (the arrival look-up, the registry's household, person and last
 contribution) are single selects by key, run before the update has written anything, so
 ``services.common.read`` runs them outside any transaction. Through SQLAlchemy each cost the
 bot about 0.3 ms of its one event-loop thread on the benchmark machine, beside about 0.1 ms in
-asyncpg: an ``AsyncConnection`` and ``Connection`` made and closed, the execution context, the
-adapter's cursor and its own prepared-statement cache, three greenlet hand-overs, the result
-buffered. With three or four such reads an update, that was a fifth of the bot's CPU on
+the driver: an ``AsyncConnection`` and ``Connection`` made and closed (or the session's
+transaction begun), the execution context, the adapter's cursor, greenlet hand-overs, the
+result buffered. With three or four such reads an update, that was a fifth of the bot's CPU on
 PostgreSQL (py-spy).
 
-:class:`PostgresReads` keeps what SQLAlchemy does once — compiling the statement for the asyncpg
-dialect, with its bind casts and its type processors — and does per read only what is needed:
-a connection from the engine's own pool (one greenlet hand-over), asyncpg's ``fetch`` (its own
-statement cache prepares each statement once per connection), the connection back to the pool,
-and the rows as a SQLAlchemy ``Result``, as the callers had them before. The connection runs the
-statement in asyncpg's autocommit (SQLAlchemy begins nothing on it), as the autocommit view of
-the engine did.
+:class:`DirectReads` keeps what SQLAlchemy does once — compiling the statement for the
+engine's dialect, with its bind casts and its type processors — and does per read only what
+is needed: a connection from the engine's own pool (one greenlet hand-over), the driver's own
+call, the connection back to the pool, and the rows as a SQLAlchemy ``Result``, as the callers
+had them before. The drivers:
+
+- asyncpg: ``fetch``, in asyncpg's autocommit (SQLAlchemy begins nothing on the connection),
+  its own statement cache preparing each statement once per connection;
+- SQLite files (``services/db/sqlite.py``): the select run at once on the event loop's thread,
+  as that module's connection runs every select; SQLite begins no transaction for it.
 
 Eligible are column selects whose bind and result types are handled the same with no database
-type code (true of strings, integers, dates, booleans and this project's ``UtcDateTime``;
-``Numeric``, for one, needs the code and is left to SQLAlchemy). Anything unexpected on the
-way — a driver error, a broken connection — discards that connection (terminated, as
-SQLAlchemy's pool does with a broken one) and runs the read once more through SQLAlchemy, which
-reconnects and raises its own exceptions, so callers see the errors they always did.
+type code (true of strings, integers, dates, booleans, SQLite's date strings and this
+project's ``UtcDateTime``; PostgreSQL's ``Numeric``, for one, needs the code) and that
+SQLAlchemy does not render per execution (an expanding ``IN``). The rest go through
+SQLAlchemy as before. Anything unexpected on the way runs the read once more through
+SQLAlchemy, which raises its own exceptions, so callers see the errors they always did: a
+statement the database refused leaves the connection in the pool, any other failure (a broken
+connection) discards it, as SQLAlchemy's pool does.
 
 Written here because no library offers it: SQLAlchemy has no lighter execution path than its
-``Connection``, and asyncpg alone has no SQL compiler. ``tests/services/test_pg_reads.py``
-compares every hot statement's rows with SQLAlchemy's.
+``Connection``, and the drivers have no SQL compiler. ``tests/services/test_direct_reads.py``
+compares every hot statement's rows with SQLAlchemy's on both databases.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +49,8 @@ from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
 
+from services.db.sqlite import LoopConnection, Outcome, is_loop_engine, run_statement
+
 logger = logging.getLogger(__name__)
 
 # Statements compiled and kept, newest used last. The hot ones are built once (functools.cache
@@ -51,6 +59,17 @@ logger = logging.getLogger(__name__)
 CACHE_SIZE = 128
 
 _Processor = Callable[[Any], Any] | None
+
+
+async def _asyncpg_fetch(connection: Any, sql: str, arguments: list[Any]) -> Sequence[Any]:
+    records: Sequence[Any] = await connection.fetch(sql, *arguments)
+    return records
+
+
+async def _sqlite_fetch(connection: Any, sql: str, arguments: list[Any]) -> Sequence[Any]:
+    loop_connection: LoopConnection = connection
+    outcome: Outcome = loop_connection.on_loop(run_statement, sql, arguments)
+    return outcome[1]  # description, rows, rowcount, lastrowid
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,42 +102,54 @@ class _Plan:
         ]
 
 
-class PostgresReads:
-    """Selects outside transactions on one PostgreSQL engine: by the driver where eligible
-    (asyncpg), else through SQLAlchemy on an autocommit connection."""
+class DirectReads:
+    """Selects outside transactions on one engine, run by its driver where eligible.
+
+    :meth:`read` returns None where it did not run the statement, for the caller to run it
+    through SQLAlchemy (on PostgreSQL on an autocommit connection, :meth:`through_sqlalchemy`;
+    on SQLite on the session's own connection).
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._dialect = engine.dialect
-        self._direct = engine.dialect.driver == "asyncpg"
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.autocommit = engine.dialect.name == "postgresql"
+        self._fetch: Callable[[Any, str, list[Any]], Awaitable[Sequence[Any]]] | None = None
+        self._refusals: tuple[type[BaseException], ...] = ()
+        if engine.dialect.driver == "asyncpg":
+            import asyncpg  # the engine's own driver
+
+            self._fetch, self._refusals = _asyncpg_fetch, (asyncpg.PostgresError,)
+        elif engine.dialect.name == "sqlite" and is_loop_engine(engine):
+            self._fetch, self._refusals = _sqlite_fetch, (sqlite3.Error,)
         self._plans: OrderedDict[int, tuple[Executable, _Plan | None]] = OrderedDict()
 
     def eligible(self, statement: Executable) -> bool:
-        """Whether the driver runs ``statement`` itself (else SQLAlchemy does)."""
-        return self._direct and self._plan(statement) is not None
+        """Whether the driver runs ``statement`` itself."""
+        return self._fetch is not None and self._plan(statement) is not None
 
     async def read(
         self, statement: Executable, parameters: Mapping[str, Any]
-    ) -> Result[*tuple[Any, ...]]:
-        """Run ``statement`` outside any transaction and return its rows, buffered.
-
-        The direct path raises nothing of its own: on any failure the connection is discarded
-        and the read is run again through SQLAlchemy, whose result or exception is the
-        caller's.
-        """
-        plan = self._plan(statement) if self._direct else None
-        if plan is None:
-            return await self._through_sqlalchemy(statement, parameters)
+    ) -> Result[*tuple[Any, ...]] | None:
+        """Run ``statement`` outside any transaction and return its rows, buffered (None: not
+        run here)."""
+        plan = self._plan(statement) if self._fetch is not None else None
+        if plan is None or self._fetch is None:
+            return None
         arguments = plan.arguments(parameters)
         pooled = await self._engine.raw_connection()
         try:
-            driver: Any = pooled.driver_connection
-            records = await driver.fetch(plan.sql, *arguments)
-        except Exception:
-            logger.warning("direct read failed; retrying through SQLAlchemy", exc_info=True)
-            pooled.invalidate()
-            return await self._through_sqlalchemy(statement, parameters)
+            records = await self._fetch(pooled.driver_connection, plan.sql, arguments)
+        except Exception as error:
+            # The type only: a database's message may quote a parameter (a national ID).
+            logger.warning(
+                "direct read failed (%s); retrying through SQLAlchemy", type(error).__name__
+            )
+            if isinstance(error, self._refusals):
+                pooled.close()  # the database refused the statement; the connection is sound
+            else:
+                pooled.invalidate()
+            return None
         except BaseException:
             # Cancelled mid-statement: asyncpg may still be cancelling it on the server.
             pooled.invalidate()
@@ -131,10 +162,12 @@ class PostgresReads:
         logger.debug("ran directly: %s", plan.sql)
         return IteratorResult(plan.metadata, iter(plan.rows(records)))
 
-    async def _through_sqlalchemy(
+    async def through_sqlalchemy(
         self, statement: Executable, parameters: Mapping[str, Any]
     ) -> Result[*tuple[Any, ...]]:
-        async with self._autocommit.connect() as connection:
+        """Run ``statement`` through SQLAlchemy on an autocommit connection (PostgreSQL)."""
+        autocommit = self._engine.execution_options(isolation_level="AUTOCOMMIT")
+        async with autocommit.connect() as connection:
             result = await connection.execute(statement, parameters)
             # Buffered before the connection goes back to the pool.
             return result.freeze()()
@@ -157,6 +190,9 @@ class PostgresReads:
             return None
         dialect = self._dialect
         compiled = statement.compile(dialect=dialect)
+        if compiled.post_compile_params or compiled.literal_execute_params:
+            # Rendered per execution (an expanding IN, a literal LIMIT): SQLAlchemy's to do.
+            return None
         names = tuple(compiled.positiontup or ())
         binds_by_name = {compiled.bind_names[b]: b for b in compiled.binds.values()}
         try:

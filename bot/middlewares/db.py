@@ -41,8 +41,8 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             except BaseException:
                 await session.rollback()
                 raise
-            # Nothing begun and nothing pending (an update that only read, on PostgreSQL
-            # outside any transaction: services.common.read): no commit to make, and the
+            # Nothing begun and nothing pending (an update that only read: its reads ran
+            # outside any transaction, services.common.read): no commit to make, and the
             # session's empty one cost CPU on every such update.
             if session.in_transaction() or session.new or session.dirty or session.deleted:
                 await session.commit()

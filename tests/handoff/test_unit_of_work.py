@@ -1,6 +1,6 @@
 """The bot's unit of work per update (``bot/middlewares/db.py``) on SQLite and PostgreSQL.
 
-An update that only read commits nothing (on PostgreSQL its reads began no transaction); one
+An update that only read commits nothing (its reads began no transaction); one
 that added a row commits it even if nothing was flushed; one that failed leaves nothing.
 """
 
@@ -56,8 +56,7 @@ async def test_a_read_only_update_commits_nothing_and_a_written_one_commits(
         return str(arrival.user.id)
 
     assert await middleware(only_reads, object(), {}) == str(user.id)
-    if demo_db.dialect.name == "postgresql":
-        assert commits == []  # nothing was begun, so nothing was committed
+    assert commits == []  # nothing was begun, so nothing was committed
     before = await _audit_rows(session_factory)
 
     async def adds_a_row(_event: Any, data: dict[str, Any]) -> None:

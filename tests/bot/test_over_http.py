@@ -120,7 +120,7 @@ async def test_webhook_mode_against_the_sandbox(sandbox: SandboxServer, bot_deps
             assert wrong.status_code == 403
             assert (await http.post("/webhook/telegram", json=update)).status_code == 403
             assert (await http.post("/webhook/bale/nope", json=update)).status_code == 403
-            # The right secret with a body that is no update: 400, and nothing is handled.
+            # The right secret with a body that is no update: 400 on both routes.
             signed = {"X-Telegram-Bot-Api-Secret-Token": secret}
             for body in (b"{not json", b'{"message": "hi"}', b"[]"):
                 answer = await http.post("/webhook/telegram", content=body, headers=signed)

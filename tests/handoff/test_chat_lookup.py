@@ -135,7 +135,7 @@ async def test_the_look_up_uses_the_index_of_active_conversations(
     with statements(engine) as sent:
         await lookup.arrive("telegram", uid, "علی")
     ((statement, parameters),) = sent
-    if parameters is None:  # run by the driver itself: the platform, the user, the LIMIT
+    if parameters is None:  # run by the driver: the platform, the user, LIMIT (SQLite: OFFSET)
         parameters = ("telegram", uid, 1) + ((0,) if engine.dialect.name == "sqlite" else ())
     connection = await session.connection()
     if engine.dialect.name == "sqlite":

@@ -75,7 +75,7 @@ async def _sqlite_fetch(connection: Any, sql: str, arguments: list[Any]) -> Sequ
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    """One statement as asyncpg runs it."""
+    """One statement as the driver runs it."""
 
     compiled: Any
     sql: str
@@ -114,7 +114,12 @@ class DirectReads:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._dialect = engine.dialect
-        self.autocommit = engine.dialect.name == "postgresql"
+        # Made once: the fallback runs on every update that reads an ineligible statement.
+        self._autocommit_engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else None
+        )
         self._fetch: Callable[[Any, str, list[Any]], Awaitable[Sequence[Any]]] | None = None
         self._refusals: tuple[type[BaseException], ...] = ()
         if engine.dialect.driver == "asyncpg":
@@ -125,6 +130,11 @@ class DirectReads:
             self._fetch, self._refusals = _sqlite_fetch, (sqlite3.Error,)
         self._plans: OrderedDict[int, tuple[Executable, _Plan | None]] = OrderedDict()
 
+    @property
+    def autocommit(self) -> bool:
+        """Whether :meth:`through_sqlalchemy` serves (PostgreSQL) or the session must."""
+        return self._autocommit_engine is not None
+
     def eligible(self, statement: Executable) -> bool:
         """Whether the driver runs ``statement`` itself."""
         return self._fetch is not None and self._plan(statement) is not None
@@ -134,8 +144,10 @@ class DirectReads:
     ) -> Result[*tuple[Any, ...]] | None:
         """Run ``statement`` outside any transaction and return its rows, buffered (None: not
         run here)."""
-        plan = self._plan(statement) if self._fetch is not None else None
-        if plan is None or self._fetch is None:
+        if self._fetch is None:
+            return None
+        plan = self._plan(statement)
+        if plan is None:
             return None
         arguments = plan.arguments(parameters)
         pooled = await self._engine.raw_connection()
@@ -167,8 +179,8 @@ class DirectReads:
         self, statement: Executable, parameters: Mapping[str, Any]
     ) -> Result[*tuple[Any, ...]]:
         """Run ``statement`` through SQLAlchemy on an autocommit connection (PostgreSQL)."""
-        autocommit = self._engine.execution_options(isolation_level="AUTOCOMMIT")
-        async with autocommit.connect() as connection:
+        assert self._autocommit_engine is not None, "autocommit reads are PostgreSQL's"
+        async with self._autocommit_engine.connect() as connection:
             result = await connection.execute(statement, parameters)
             # Buffered before the connection goes back to the pool.
             return result.freeze()()

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 
+from app.log_setup import configure_logging
 from services.settings import load_settings
 
 
@@ -72,9 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # Scrubbed from the first line on: every command may log what a user or agent typed.
+    configure_logging()
     result: int = args.func(args)
     return result
 

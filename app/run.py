@@ -2,8 +2,9 @@
 
 1. Migrate the database and load (or train) the NLU model.
 2. One Bot per configured platform; with no token at all, start the local sandbox (a
-   Telegram- and Bale-compatible Bot API with a web chat, ``sandbox.launch``) on 127.0.0.1
-   and use its demo bots.
+   Telegram- and Bale-compatible Bot API with a web chat, :mod:`app.sandbox_launch`) on
+   127.0.0.1 and use its demo bots. Only then is the ``sandbox`` package imported: it is an
+   optional extra (``pip install '.[sandbox]'``) that production processes never load.
 3. Polling by default. With ``PUBLIC_BASE_URL`` set (and a real token), webhook mode: one ASGI
    app (FastAPI on uvicorn) serves the platforms' webhook routes and the NLU's ``/model/parse``.
 4. The agents' console on HOST:PORT (PORT + 1 in webhook mode) and the one outbound sender,
@@ -26,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 from fastapi import FastAPI
 
+from app.log_setup import configure_logging
 from bot.factory import BotDeps, build_bots, build_dispatcher, build_redis
 from bot.handlers.commands import set_commands
 from bot.outbound import OutboundSender
-from bot.pii import install_log_scrubbing
 from bot.platform import PlatformBot
 from bot.webhook import create_webhook_router, set_webhooks
 from console.app import create_console_app
@@ -164,9 +165,14 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def needs_sandbox(settings: Settings) -> bool:
+    """True when no platform token is configured: the assistant then runs against the sandbox."""
+    return settings.env.telegram_bot_token is None and settings.env.bale_bot_token is None
+
+
 async def run(settings: Settings) -> int:
     """Run the assistant until SIGINT/SIGTERM; return the process exit code."""
-    install_log_scrubbing(settings.env.log_level)
+    configure_logging(settings.env.log_level)
     with _stop_on_signals() as stop:
         return await _run(settings, stop)
 
@@ -192,12 +198,18 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
     # Training (when the model is missing or stale) is CPU work of a second or two.
     nlu_model = await asyncio.to_thread(load_or_train, settings.config.nlu)
 
-    from sandbox.launch import needs_sandbox, start_sandbox_for
-
     sandbox: SandboxServer | None = None
     if needs_sandbox(settings):
         # With no token at all: the local Telegram/Bale-compatible Bot API and its web chat,
-        # with tokens and API bases pointing at it.
+        # with tokens and API bases pointing at it. Imported here, never on the token path.
+        try:
+            from app.sandbox_launch import start_sandbox_for
+        except ImportError as exc:
+            raise SystemExit(
+                "No bot token is set and the sandbox extra is not installed: set "
+                "TELEGRAM_BOT_TOKEN or BALE_BOT_TOKEN, or install it (pip install '.[sandbox]')."
+            ) from exc
+
         sandbox, settings = await start_sandbox_for(settings)
         print(
             "No bot token is set: running against the local sandbox.\n"

@@ -1,8 +1,9 @@
 """Keep national IDs, mobiles and tokens out of the logs.
 
 Log lines are written by our code, by aiogram and by tracebacks whose exception messages may
-quote what a user typed. Rather than trusting every call site, the formatter installed by
-``install_log_scrubbing`` masks the finished line (traceback included) with ``persian.mask_*``.
+quote what a user typed. Rather than trusting every call site, :class:`ScrubbingFormatter`
+(which ``app.log_setup`` puts on every log handler) masks the finished line, traceback
+included, with ``persian.mask_*``.
 """
 
 from __future__ import annotations
@@ -64,15 +65,3 @@ class ScrubbingFormatter(logging.Formatter):
     def formatStack(self, stack_info: str) -> str:
         return scrub(super().formatStack(stack_info))
 
-
-def install_log_scrubbing(level: int | str = logging.INFO) -> None:
-    """Make every handler of the root logger scrub its lines (adds one if there is none)."""
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(level=level)
-    # The command line may have configured the root logger already; LOG_LEVEL still decides.
-    root.setLevel(level)
-    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    for handler in root.handlers:
-        if not isinstance(handler.formatter, ScrubbingFormatter):
-            handler.setFormatter(ScrubbingFormatter(fmt))

@@ -142,24 +142,6 @@ def test_scrubbing_formatter_keeps_the_timestamp() -> None:
     assert out.endswith("user 650*****26")
 
 
-def test_log_level_comes_from_the_settings_even_after_basic_config() -> None:
-    from bot.pii import install_log_scrubbing
-    from services.settings import EnvSettings
-
-    root = logging.getLogger()
-    before = root.level
-    try:
-        # The command line has already configured the root logger at INFO.
-        logging.basicConfig(level=logging.INFO)
-        install_log_scrubbing(EnvSettings(log_level=" warning ").log_level)
-        assert root.level == logging.WARNING
-        assert all(isinstance(h.formatter, ScrubbingFormatter) for h in root.handlers)
-    finally:
-        root.setLevel(before)
-    with pytest.raises(ValueError, match="log_level"):
-        EnvSettings(log_level="LOUD")
-
-
 def test_bot_api_answer_models_survive_garbage_collection() -> None:
     import gc
 

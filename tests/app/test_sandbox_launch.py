@@ -8,7 +8,8 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from sandbox.launch import needs_sandbox, sandbox_run_config, start_sandbox_for
+from app.run import needs_sandbox
+from app.sandbox_launch import sandbox_run_config, start_sandbox_for
 from services.settings import load_settings
 
 

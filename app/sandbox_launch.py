@@ -1,5 +1,8 @@
 """What ``tamin-bot run`` needs to run the assistant against the sandbox when it has no token.
 
+``app.run`` imports this module only when no token is set (``app.run.needs_sandbox``): it is
+the one place where the product loads the ``sandbox`` package, an optional extra that
+production processes never import.
 The optional ``sandbox:`` section of ``config.yml`` (host, port, whether to host a Bale bot as
 well) is read here; :func:`start_sandbox_for` starts the server and returns the settings the bot
 should use (tokens and API bases pointing at it).
@@ -36,11 +39,6 @@ class SandboxRunConfig(BaseModel):
 def sandbox_run_config(settings: Settings) -> SandboxRunConfig:
     extra = settings.config.model_extra or {}
     return SandboxRunConfig.model_validate(extra.get("sandbox") or {})
-
-
-def needs_sandbox(settings: Settings) -> bool:
-    """True when no platform token is configured: the assistant then runs against the sandbox."""
-    return settings.env.telegram_bot_token is None and settings.env.bale_bot_token is None
 
 
 def settings_for_sandbox(settings: Settings, server: SandboxServer) -> Settings:

@@ -5,88 +5,30 @@ AiohttpSession posts a form, multipart when it uploads, with JSON-encoded object
 ``attach://<name>`` references to file parts). Method names are case-insensitive. Answers use
 Telegram's JSON shapes so aiogram's pydantic types parse them, and refusals use Telegram's
 status codes and descriptions so aiogram raises the same exceptions it would in production.
+
+:class:`BotApi` runs a call (faults, flood control, the call log) and holds the update,
+webhook and command methods; reading a request is :mod:`sandbox.bot_calls`, and the methods
+that send or change messages are :mod:`sandbox.bot_messages`.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.datastructures import UploadFile
 
 from sandbox import errors
+from sandbox.bot_calls import Call, Described, Handler, coerce_params, read_request
+from sandbox.bot_messages import MEDIA_METHODS, MediaMethods
 from sandbox.errors import BotApiError, bad_request
-from sandbox.formatting import (
-    MAX_CAPTION_LENGTH,
-    MAX_TEXT_LENGTH,
-    EntityParseError,
-    Formatted,
-    parse_text,
-    render_bale,
-    strip_formatted,
-    utf16_len,
-)
-from sandbox.keyboards import markup_kind, validate_reply_markup
-from sandbox.models import StoredMessage, Upload, WebhookState
+from sandbox.models import Upload, WebhookState
 from sandbox.webhook import start_delivery
-from sandbox.world import BotState, SandboxWorld
+from sandbox.world import SandboxWorld
 
-logger = logging.getLogger(__name__)
-
-
-_INT_FIELDS = frozenset(
-    {
-        "offset",
-        "limit",
-        "timeout",
-        "message_id",
-        "reply_to_message_id",
-        "message_thread_id",
-        "cache_time",
-        "max_connections",
-        "duration",
-        "width",
-        "height",
-        "user_id",
-        "length",
-    }
-)
-_BOOL_FIELDS = frozenset(
-    {
-        "disable_notification",
-        "protect_content",
-        "show_alert",
-        "drop_pending_updates",
-        "disable_web_page_preview",
-        "allow_sending_without_reply",
-        "disable_content_type_detection",
-        "has_spoiler",
-        "show_caption_above_media",
-        "remove_caption",
-        "allow_paid_broadcast",
-    }
-)
-_JSON_FIELDS = frozenset(
-    {
-        "reply_markup",
-        "entities",
-        "caption_entities",
-        "allowed_updates",
-        "commands",
-        "scope",
-        "reply_parameters",
-        "link_preview_options",
-        "message_ids",
-        "menu_button",
-    }
-)
 # Calls that read or wait rather than act: they do not keep the sandbox from being idle.
 _PASSIVE = frozenset(
     {"getupdates", "getme", "getwebhookinfo", "getmycommands", "getchat", "getfile"}
@@ -111,88 +53,11 @@ _FLOOD_COUNTED = frozenset(
         "editmessagereplymarkup",
     }
 )
-_CHAT_ACTIONS = frozenset(
-    {
-        "typing",
-        "upload_photo",
-        "record_video",
-        "upload_video",
-        "record_voice",
-        "upload_voice",
-        "upload_document",
-        "choose_sticker",
-        "find_location",
-        "record_video_note",
-        "upload_video_note",
-    }
-)
 _SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
-_MEDIA_METHODS = {
-    "sendphoto": "photo",
-    "senddocument": "document",
-    "sendvoice": "voice",
-    "sendaudio": "audio",
-    "sendvideo": "video",
-    "sendanimation": "animation",
-    "sendsticker": "sticker",
-    "sendvideonote": "video_note",
-}
 
 
-def coerce_params(raw: dict[str, Any]) -> dict[str, Any]:
-    """Turn form strings into the types Telegram reads them as (JSON bodies are typed already)."""
-    params: dict[str, Any] = {}
-    for name, value in raw.items():
-        if value is None:
-            continue
-        if name in _JSON_FIELDS and isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                if name == "reply_markup":
-                    raise bad_request(errors.MARKUP_JSON) from None
-                if name in ("entities", "caption_entities"):
-                    raise bad_request(errors.ENTITIES_JSON) from None
-                raise bad_request(f"can't parse {name} JSON object") from None
-        elif name in _INT_FIELDS and isinstance(value, str):
-            try:
-                value = int(value.strip())
-            except ValueError:
-                raise bad_request(f'field "{name}" must be of type Integer') from None
-        elif name in _BOOL_FIELDS and isinstance(value, str):
-            value = value.strip().lower() in ("true", "1", "yes")
-        elif name in ("chat_id", "from_chat_id") and isinstance(value, str):
-            stripped = value.strip()
-            if stripped.lstrip("-").isdigit():
-                value = int(stripped)
-        params[name] = value
-    return params
-
-
-Handler = Callable[["Call"], Awaitable[Any]]
-
-
-@dataclass
-class Call:
-    """One Bot API call in progress."""
-
-    world: SandboxWorld
-    bot: BotState
-    method: str
-    params: dict[str, Any]
-    files: dict[str, Upload]
-
-    def int_param(self, name: str, default: int | None = None) -> int | None:
-        value = self.params.get(name, default)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad_request(f'field "{name}" must be of type Integer')
-        return value
-
-
-class BotApi:
+class BotApi(MediaMethods):
     """Executes Bot API methods against a :class:`SandboxWorld`."""
 
     def __init__(self, world: SandboxWorld) -> None:
@@ -227,7 +92,7 @@ class BotApi:
             "forwardmessage": self.forward_message,
             "getchat": self.get_chat,
         }
-        for method_name in _MEDIA_METHODS:
+        for method_name in MEDIA_METHODS:
             self._methods[method_name] = self.send_media
 
     async def call(
@@ -257,7 +122,7 @@ class BotApi:
             if name in _FLOOD_COUNTED:
                 self.world.check_flood(bot, params.get("chat_id"))
             result = await handler(Call(self.world, bot, method, params, files or {}))
-            if isinstance(result, _Described):
+            if isinstance(result, Described):
                 body = {"ok": True, "result": result.result, "description": result.description}
             else:
                 body = {"ok": True, "result": result}
@@ -345,7 +210,7 @@ class BotApi:
                 return []
             await bot.arrived.wait(remaining)
 
-    async def set_webhook(self, call: Call) -> _Described:
+    async def set_webhook(self, call: Call) -> Described:
         bot, world = call.bot, call.world
         url = str(call.params.get("url", "") or "").strip()
         if not url:
@@ -378,20 +243,20 @@ class BotApi:
         # Any getUpdates still waiting must now fail with 409, as on Telegram.
         bot.arrived.notify()
         bot.webhook.task = start_delivery(world, bot, self)
-        return _Described(True, "Webhook was set")
+        return Described(True, "Webhook was set")
 
-    async def delete_webhook(self, call: Call) -> _Described:
+    async def delete_webhook(self, call: Call) -> Described:
         bot = call.bot
         if call.params.get("drop_pending_updates"):
             bot.clear_updates()
         if bot.webhook is None:
-            return _Described(True, "Webhook is already deleted")
+            return Described(True, "Webhook is already deleted")
         task = bot.webhook.task
         bot.webhook = None
         bot.webhook_inbox.clear()
         if task is not None:
             task.cancel()
-        return _Described(True, "Webhook was deleted")
+        return Described(True, "Webhook was deleted")
 
     async def get_webhook_info(self, call: Call) -> dict[str, Any]:
         bot = call.bot
@@ -408,214 +273,6 @@ class BotApi:
             if bot.allowed_updates:
                 info["allowed_updates"] = bot.allowed_updates
         return info
-
-    # ---------------------------------------------------------------------- messages
-
-    def _formatted(
-        self, call: Call, text: Any, *, limit: int, entities_key: str, empty: str, too_long: str
-    ) -> tuple[str, list[dict[str, Any]], Formatted, str | None]:
-        """Text (as the API reports it), entities, what the reader sees, and the parse mode."""
-        bot = call.bot
-        source = "" if text is None else str(text)
-        parse_mode = call.params.get("parse_mode")
-        parse_mode = str(parse_mode) if parse_mode else None
-        if bot.is_bale:
-            # Bale has no parse_mode (it is ignored) and reports the text as sent; its clients
-            # render Markdown from it.
-            if not source.strip():
-                raise bad_request(empty)
-            if utf16_len(source) > limit:
-                raise bad_request(too_long)
-            shown = strip_formatted(render_bale(source))
-            return source, [], shown, parse_mode
-        given_entities = call.params.get(entities_key)
-        if given_entities is not None:
-            if not isinstance(given_entities, list):
-                raise bad_request(errors.ENTITIES_JSON)
-            parsed = Formatted(source, [e for e in given_entities if isinstance(e, dict)])
-        else:
-            try:
-                parsed = parse_text(
-                    source, parse_mode, strict_ampersand=call.world.config.strict_html_ampersand
-                )
-            except EntityParseError as error:
-                raise bad_request(f"can't parse entities: {error}") from None
-        parsed = strip_formatted(parsed)
-        if not parsed.text:
-            raise bad_request(empty)
-        if parsed.utf16_length > limit:
-            raise bad_request(too_long)
-        return parsed.text, parsed.entities, parsed, parse_mode
-
-    def _reply_to(self, call: Call, chat: Any) -> StoredMessage | None:
-        reply_id = call.params.get("reply_to_message_id")
-        allow_missing = bool(call.params.get("allow_sending_without_reply"))
-        parameters = call.params.get("reply_parameters")
-        if isinstance(parameters, dict):
-            reply_id = parameters.get("message_id", reply_id)
-            allow_missing = bool(parameters.get("allow_sending_without_reply", allow_missing))
-        if reply_id is None:
-            return None
-        message: StoredMessage | None = chat.messages.get(int(reply_id))
-        if message is None or message.deleted:
-            if allow_missing:
-                return None
-            raise BotApiError(400, errors.REPLY_NOT_FOUND)
-        return message
-
-    async def send_message(self, call: Call) -> dict[str, Any]:
-        chat = call.world.chat_for_bot(call.bot, call.params.get("chat_id"))
-        text, entities, shown, parse_mode = self._formatted(
-            call,
-            call.params.get("text"),
-            limit=MAX_TEXT_LENGTH,
-            entities_key="entities",
-            empty=errors.TEXT_EMPTY,
-            too_long=errors.TEXT_TOO_LONG,
-        )
-        markup = validate_reply_markup(call.params.get("reply_markup"))
-        reply_to = self._reply_to(call, chat)
-        message = call.world.store_bot_message(
-            call.bot,
-            chat,
-            kind="text",
-            text=text,
-            entities=entities,
-            source_text=str(call.params.get("text")),
-            parse_mode=parse_mode,
-            rendered=shown,
-            reply_markup=markup,
-            reply_to=reply_to,
-        )
-        return message.to_api()
-
-    def _own_message(self, call: Call, *, not_found: str) -> tuple[Any, StoredMessage]:
-        if call.params.get("inline_message_id"):
-            raise bad_request("MESSAGE_ID_INVALID")
-        chat = call.world.chat_for_bot(call.bot, call.params.get("chat_id"))
-        message_id = call.int_param("message_id")
-        if message_id is None:
-            raise BotApiError(400, errors.MESSAGE_ID_MISSING)
-        message = chat.messages.get(message_id)
-        if message is None or message.deleted:
-            raise bad_request(not_found)
-        if message.sender != "bot":
-            raise BotApiError(400, errors.MESSAGE_CANT_BE_EDITED)
-        return chat, message
-
-    async def edit_message_text(self, call: Call) -> dict[str, Any]:
-        chat, message = self._own_message(call, not_found=errors.MESSAGE_TO_EDIT_NOT_FOUND)
-        if message.text is None:
-            raise BotApiError(400, errors.NO_TEXT_TO_EDIT)
-        text, entities, shown, parse_mode = self._formatted(
-            call,
-            call.params.get("text"),
-            limit=MAX_TEXT_LENGTH,
-            entities_key="entities",
-            empty=errors.TEXT_EMPTY,
-            too_long=errors.TEXT_TOO_LONG,
-        )
-        markup = validate_reply_markup(call.params.get("reply_markup"), inline_only=True)
-        if (
-            text == message.text
-            and entities == message.entities
-            and markup == _inline_or_none(message.reply_markup)
-        ):
-            raise BotApiError(400, errors.NOT_MODIFIED)
-        message.text = text
-        message.entities = entities
-        message.source_text = str(call.params.get("text"))
-        message.parse_mode = parse_mode
-        message.rendered = shown
-        # Telegram drops the inline keyboard when an edit does not repeat it.
-        message.reply_markup = markup
-        message.edit_date = int(time.time())
-        call.world.note_edit(chat, message)
-        return message.to_api()
-
-    async def edit_message_caption(self, call: Call) -> dict[str, Any]:
-        chat, message = self._own_message(call, not_found=errors.MESSAGE_TO_EDIT_NOT_FOUND)
-        if message.file is None:
-            raise bad_request("there is no caption in the message to edit")
-        caption = call.params.get("caption")
-        markup = validate_reply_markup(call.params.get("reply_markup"), inline_only=True)
-        if caption:
-            text, entities, shown, parse_mode = self._formatted(
-                call,
-                caption,
-                limit=MAX_CAPTION_LENGTH,
-                entities_key="caption_entities",
-                empty=errors.TEXT_EMPTY,
-                too_long=errors.CAPTION_TOO_LONG,
-            )
-            message.caption, message.caption_entities, message.rendered = text, entities, shown
-            message.parse_mode = parse_mode
-            message.source_text = str(caption)
-        else:
-            message.caption, message.caption_entities, message.rendered = None, [], None
-        message.reply_markup = markup
-        message.edit_date = int(time.time())
-        call.world.note_edit(chat, message)
-        return message.to_api()
-
-    async def edit_message_reply_markup(self, call: Call) -> dict[str, Any]:
-        chat, message = self._own_message(call, not_found=errors.MESSAGE_TO_EDIT_NOT_FOUND)
-        markup = validate_reply_markup(call.params.get("reply_markup"), inline_only=True)
-        if markup == _inline_or_none(message.reply_markup):
-            raise BotApiError(400, errors.NOT_MODIFIED)
-        message.reply_markup = markup
-        message.edit_date = int(time.time())
-        call.world.note_edit(chat, message)
-        return message.to_api()
-
-    async def delete_message(self, call: Call) -> bool:
-        chat = call.world.chat_for_bot(call.bot, call.params.get("chat_id"))
-        message_id = call.int_param("message_id")
-        if message_id is None:
-            raise BotApiError(400, errors.MESSAGE_ID_MISSING)
-        message = chat.messages.get(message_id)
-        if message is None or message.deleted:
-            raise BotApiError(400, errors.MESSAGE_TO_DELETE_NOT_FOUND)
-        message.deleted = True
-        call.world.note_delete(chat, message)
-        return True
-
-    async def delete_messages(self, call: Call) -> bool:
-        chat = call.world.chat_for_bot(call.bot, call.params.get("chat_id"))
-        ids = call.params.get("message_ids")
-        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
-            raise bad_request("message_ids must be a list of 1-100 message identifiers")
-        for message_id in ids:
-            message = chat.messages.get(int(message_id))
-            if message is not None and not message.deleted:
-                message.deleted = True
-                call.world.note_delete(chat, message)
-        return True
-
-    async def answer_callback_query(self, call: Call) -> bool:
-        query_id = str(call.params.get("callback_query_id", ""))
-        record = call.bot.callbacks.get(query_id)
-        if record is None or record.answer is not None:
-            raise BotApiError(400, errors.QUERY_TOO_OLD)
-        text = call.params.get("text")
-        if text is not None and len(str(text)) > 200:
-            raise bad_request("MESSAGE_TOO_LONG")
-        record.answer = {
-            "text": text,
-            "show_alert": bool(call.params.get("show_alert", False)),
-            "url": call.params.get("url"),
-            "answered_at": time.time(),
-        }
-        call.world.note_callback_answer(call.bot, record)
-        return True
-
-    async def send_chat_action(self, call: Call) -> bool:
-        chat = call.world.chat_for_bot(call.bot, call.params.get("chat_id"))
-        action = call.params.get("action")
-        if action not in _CHAT_ACTIONS:
-            raise BotApiError(400, errors.WRONG_ACTION)
-        call.world.note_chat_action(chat, str(action))
-        return True
 
     # ---------------------------------------------------------------------- commands
 
@@ -651,226 +308,6 @@ class BotApi:
     async def delete_my_commands(self, call: Call) -> bool:
         call.bot.commands.pop(self._commands_key(call), None)
         return True
-
-    # ------------------------------------------------------------------------- files
-
-    def _input_file(self, call: Call, field: str) -> Upload | str:
-        value = call.params.get(field)
-        if isinstance(value, str) and value.startswith("attach://"):
-            upload = call.files.get(value.removeprefix("attach://"))
-            if upload is None:
-                raise bad_request(f"wrong remote file identifier specified: {field} not found")
-            return upload
-        if value is None and field in call.files:
-            return call.files[field]
-        if value is None or value == "":
-            raise bad_request(f"there is no {field} in the request")
-        return str(value)
-
-    async def send_media(self, call: Call) -> dict[str, Any]:
-        kind = _MEDIA_METHODS[call.method.lower()]
-        world, bot = call.world, call.bot
-        chat = world.chat_for_bot(bot, call.params.get("chat_id"))
-        given = self._input_file(call, kind)
-        media_fields: dict[str, Any]
-        if isinstance(given, Upload):
-            if len(given.data) > world.config.max_upload_bytes:
-                raise BotApiError(413, "Request Entity Too Large")
-            if kind == "photo":
-                made = world.photo_sizes(given.data)
-                if made is None:
-                    raise BotApiError(400, errors.IMAGE_PROCESS_FAILED)
-                media_fields, stored = {"photo": made[0]}, made[1]
-            else:
-                stored = world.store_file(
-                    kind,
-                    given.data,
-                    file_name=given.filename,
-                    mime_type=given.content_type or None,
-                )
-                media_fields = {kind: stored.media_api()}
-        elif re.match(r"^https?://", given, re.I):
-            # The sandbox has no internet to fetch from, as a bot behind a firewall would find.
-            raise BotApiError(400, errors.URL_CONTENT)
-        else:
-            found = world.files.get(given)
-            if found is None:
-                raise BotApiError(400, errors.WRONG_FILE_ID)
-            if (found.kind == "photo") != (kind == "photo"):
-                raise bad_request(f"can't use file of type {found.kind.title()} as {kind.title()}")
-            stored = found
-            media_fields = (
-                {"photo": [{**found.base_api(), "width": found.width, "height": found.height}]}
-                if kind == "photo"
-                else {kind: found.media_api()}
-            )
-        caption = call.params.get("caption")
-        text = entities = shown = parse_mode = None
-        if caption:
-            text, entities, shown, parse_mode = self._formatted(
-                call,
-                caption,
-                limit=MAX_CAPTION_LENGTH,
-                entities_key="caption_entities",
-                empty=errors.TEXT_EMPTY,
-                too_long=errors.CAPTION_TOO_LONG,
-            )
-        markup = validate_reply_markup(call.params.get("reply_markup"))
-        message = world.store_bot_message(
-            bot,
-            chat,
-            kind=kind,
-            caption=text,
-            caption_entities=entities,
-            source_text=str(caption) if caption else None,
-            parse_mode=parse_mode,
-            rendered=shown,
-            media_fields=media_fields,
-            file=stored,
-            reply_markup=markup,
-            reply_to=self._reply_to(call, chat),
-        )
-        return message.to_api()
-
-    async def send_location(self, call: Call) -> dict[str, Any]:
-        chat = call.world.chat_for_bot(call.bot, call.params.get("chat_id"))
-        try:
-            latitude = float(call.params["latitude"])
-            longitude = float(call.params["longitude"])
-        except (KeyError, TypeError, ValueError):
-            raise bad_request("latitude and longitude are required") from None
-        markup = validate_reply_markup(call.params.get("reply_markup"))
-        message = call.world.store_bot_message(
-            call.bot,
-            chat,
-            kind="location",
-            media_fields={"location": {"latitude": latitude, "longitude": longitude}},
-            reply_markup=markup,
-        )
-        return message.to_api()
-
-    async def send_contact(self, call: Call) -> dict[str, Any]:
-        chat = call.world.chat_for_bot(call.bot, call.params.get("chat_id"))
-        phone = call.params.get("phone_number")
-        first_name = call.params.get("first_name")
-        if not phone or not first_name:
-            raise bad_request("phone_number and first_name are required")
-        contact = {"phone_number": str(phone), "first_name": str(first_name)}
-        if call.params.get("last_name"):
-            contact["last_name"] = str(call.params["last_name"])
-        markup = validate_reply_markup(call.params.get("reply_markup"))
-        message = call.world.store_bot_message(
-            call.bot, chat, kind="contact", media_fields={"contact": contact}, reply_markup=markup
-        )
-        return message.to_api()
-
-    async def get_file(self, call: Call) -> dict[str, Any]:
-        file_id = str(call.params.get("file_id", ""))
-        stored = call.world.files.get(file_id)
-        if stored is None:
-            raise BotApiError(400, errors.INVALID_FILE_ID)
-        if stored.size > call.world.config.max_download_bytes:
-            raise BotApiError(400, errors.FILE_TOO_BIG)
-        return {**stored.base_api(), "file_path": stored.file_path}
-
-    # ------------------------------------------------------------------ copy and forward
-
-    def _source_message(self, call: Call) -> StoredMessage:
-        source_chat = call.world.chat_for_bot(call.bot, call.params.get("from_chat_id"))
-        message_id = call.int_param("message_id")
-        if message_id is None:
-            raise BotApiError(400, errors.MESSAGE_ID_MISSING)
-        message = source_chat.messages.get(message_id)
-        if message is None or message.deleted:
-            raise bad_request("message to copy not found")
-        return message
-
-    async def copy_message(self, call: Call) -> dict[str, Any]:
-        source = self._source_message(call)
-        chat = call.world.chat_for_bot(call.bot, call.params.get("chat_id"))
-        caption = call.params.get("caption", source.caption)
-        markup = validate_reply_markup(call.params.get("reply_markup"))
-        copy = call.world.store_bot_message(
-            call.bot,
-            chat,
-            kind=source.kind,
-            text=source.text,
-            entities=source.entities,
-            caption=caption,
-            caption_entities=source.caption_entities if caption == source.caption else [],
-            source_text=source.source_text,
-            parse_mode=source.parse_mode,
-            rendered=source.rendered,
-            media_fields=dict(source.media),
-            file=source.file,
-            reply_markup=markup,
-        )
-        return {"message_id": copy.message_id}
-
-    async def forward_message(self, call: Call) -> dict[str, Any]:
-        source = self._source_message(call)
-        chat = call.world.chat_for_bot(call.bot, call.params.get("chat_id"))
-        origin = source.forward_origin or {
-            "type": "user",
-            "date": source.date,
-            "sender_user": source.from_api,
-        }
-        forwarded = call.world.store_bot_message(
-            call.bot,
-            chat,
-            kind=source.kind,
-            text=source.text,
-            entities=source.entities,
-            caption=source.caption,
-            caption_entities=source.caption_entities,
-            source_text=source.source_text,
-            parse_mode=source.parse_mode,
-            rendered=source.rendered,
-            media_fields=dict(source.media),
-            file=source.file,
-            forward_origin=origin,
-        )
-        return forwarded.to_api()
-
-
-@dataclass
-class _Described:
-    """A result that Telegram answers with a ``description`` as well (the webhook methods)."""
-
-    result: Any
-    description: str
-
-
-def _inline_or_none(markup: dict[str, Any] | None) -> dict[str, Any] | None:
-    return markup if markup_kind(markup) == "inline" else None
-
-
-async def read_request(request: Request) -> tuple[dict[str, Any], dict[str, Upload]]:
-    """Parameters and file parts of a Bot API request, whatever its encoding."""
-    params: dict[str, Any] = dict(request.query_params)
-    files: dict[str, Upload] = {}
-    if request.method != "POST":
-        return params, files
-    content_type = request.headers.get("content-type", "").lower()
-    if content_type.startswith("application/json"):
-        raw = await request.body()
-        if raw.strip():
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                raise bad_request("can't parse JSON encoded request") from None
-            if not isinstance(body, dict):
-                raise bad_request("JSON object expected")
-            params.update(body)
-    elif content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        form = await request.form(max_files=1000, max_fields=1000, max_part_size=4 * 1024 * 1024)
-        for key, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                files[key] = Upload(value.filename, value.content_type, await value.read())
-            else:
-                params[key] = value
-        await form.close()
-    return params, files
 
 
 def build_router(api: BotApi) -> APIRouter:

@@ -157,9 +157,10 @@ async def _poll(
 def _freeze_startup_heap() -> None:
     """Keep the garbage collector away from what startup built (``gc.freeze``).
 
-    The libraries, the NLU model and the app leave ~300 000 long-lived objects; every full
-    collection walked all of them, a pause of about 200 ms on this machine in the middle of
-    answering (the bot benchmark's worst latencies). Frozen, they are never scanned again.
+    The libraries, the NLU model and the app leave hundreds of thousands of long-lived
+    objects; every full collection walked all of them, a long pause in the middle of answering
+    (the bot benchmark's worst latencies; the README's benchmark section has the figures).
+    Frozen, they are never scanned again.
     """
     gc.collect()
     gc.freeze()
@@ -195,7 +196,7 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
     from nlu import load_or_train
 
     await upgrade_database(settings)
-    # Training (when the model is missing or stale) is CPU work of a second or two.
+    # Training (when the model is missing or stale) is seconds of CPU: off the event loop.
     nlu_model = await asyncio.to_thread(load_or_train, settings.config.nlu)
 
     sandbox: SandboxServer | None = None

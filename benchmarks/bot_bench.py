@@ -192,8 +192,8 @@ async def paired_saturation(
 ) -> tuple[RunResult, RunResult, list[float]]:
     """Saturation runs of the assistant and the echo bot, taken in turns.
 
-    This machine's speed wanders by ±15–30 % over minutes, so runs minutes apart do not
-    compare: each assistant run is paired with the echo run right after it, and the ratio is
+    This machine's speed wanders over minutes (the README says by how much), so runs minutes
+    apart do not compare: each assistant run is paired with the echo run right after it, and the ratio is
     the median of the pairs' ratios. Both processes are up; the idle one only long-polls.
     """
     await subject.warm_up()

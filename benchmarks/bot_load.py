@@ -278,8 +278,8 @@ class Load:
     ) -> RunResult:
         """Send ``plan`` (user, text, expected replies) at ``rate`` per second (None: at once)."""
         # The sandbox keeps every event of the whole benchmark in this process; frozen, the
-        # history is not walked by each full garbage collection, whose pauses (100 ms and
-        # more late in a run) would otherwise show up as the bot's latency.
+        # history is not walked by each full garbage collection, whose pauses (long ones late
+        # in a run) would otherwise show up as the bot's latency.
         gc.collect()
         gc.freeze()
         pauses = _GcPauses()

@@ -57,9 +57,9 @@ REDIS_POOL_TIMEOUT_S = 20
 
 # aiogram validates every Bot API answer with ``Response[method.__returning__]``. Pydantic keeps
 # parametrised generic models in a *weak* cache, so once the garbage collector frees the class the
-# next call builds its schema again: milliseconds of CPU, about 7 % of the bot's CPU under load
-# (py-spy). Holding one strong reference per return type keeps them cached for the life of the
-# process; all 41 cost ~60 ms to build once.
+# next call builds its schema again, a visible share of the bot's CPU under load (figures in the
+# README's benchmark section). Holding one strong reference per return type keeps them cached
+# for the life of the process, for the one-off cost of building each once.
 _PINNED_RESPONSE_MODELS: dict[str, type] = {}
 
 
@@ -130,7 +130,7 @@ def build_redis(settings: Settings) -> Redis | None:
 
     The pool blocks when all ``REDIS_POOL_SIZE`` connections are busy: redis-py's default pool
     raises ``MaxConnectionsError`` past 100 connections instead, which under a burst of
-    concurrent updates failed a third of them (the bot benchmark on PostgreSQL + Redis).
+    concurrent updates failed many of them (the bot benchmark on PostgreSQL + Redis).
     """
     env = settings.env
     if env.redis_url is None:
@@ -156,8 +156,8 @@ def build_fsm(
     With webhooks, where a load balancer spreads a user's updates over the workers, a Redis
     lock isolates them across workers. By ``polling`` this process is the only one receiving
     the bot's updates (Telegram refuses a second ``getUpdates`` with 409 Conflict), so an
-    in-process lock isolates them as well, without the lock's two Redis round trips per update
-    (about a third of the bot's Redis time).
+    in-process lock isolates them as well, without the lock's two Redis round trips per
+    update.
     """
     if redis is None:
         return MemoryStorage(), SimpleEventIsolation()

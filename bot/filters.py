@@ -1,9 +1,9 @@
 """``inline``: a magic filter (``F.text == …``) checked in the event loop, not in a thread.
 
 aiogram calls every filter that is not a coroutine function through ``asyncio.to_thread``
-(``CallableObject.call``), magic filters included: a thread hand-off, some 60 µs of CPU
-(measured here), for a check that takes a microsecond. A text message passed half a dozen
-such checks on its way to its handler. Wrapped here, the check runs inline; aiogram awaits
+(``CallableObject.call``), magic filters included: a thread hand-off, which costs far more
+CPU than the check itself (figures in the README's benchmark section). A text message passed
+half a dozen such checks on its way to its handler. Wrapped here, the check runs inline; aiogram awaits
 ``BaseFilter`` subclasses directly.
 """
 

@@ -64,4 +64,3 @@ class ScrubbingFormatter(logging.Formatter):
 
     def formatStack(self, stack_info: str) -> str:
         return scrub(super().formatStack(stack_info))
-

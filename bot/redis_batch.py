@@ -3,10 +3,10 @@
 Every update asks Redis the same small things: is this update new (``SET … NX EX``), what is
 the chat's FSM state (``GET``) and its data (``GET``). Each is a round trip, and in redis-py
 each command also pays its way through the connection pool and the client's retry and
-observability layers: about 0.15 ms of CPU, so three per update were a fifth of the bot's CPU
-on PostgreSQL + Redis. Updates come in groups (a ``getUpdates`` answer holds up to 100; under
-load, webhook requests are read in the same loop turn), and the updates of one group reach
-the same step together. :class:`RedisBatcher` collects the commands issued during one turn of
+observability layers, and three per update were a large share of the bot's CPU on
+PostgreSQL + Redis (figures in the README's benchmark section). Updates come in groups (a
+``getUpdates`` answer holds up to 100; under load, webhook requests are read in the same loop
+turn), and the updates of one group reach the same step together. :class:`RedisBatcher` collects the commands issued during one turn of
 the loop and sends them as one non-transactional pipeline on the next: one pool checkout and
 one round trip for the group, each caller still getting its own answer (or its own error).
 Nothing waits for a timer: a lone command goes out on the very next turn, as it would have.

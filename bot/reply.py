@@ -71,10 +71,10 @@ class Typing:
     costs a timer that is cancelled, and starts its task only when the work is slow.
 
     ``after`` is one second: Telegram recommends the action only when the answer will take a
-    noticeable time to arrive, and a wait starts to be noticed at about a second. With 0.3 s
-    an overloaded bot sent a "typing…" for one answer in five (the benchmark at saturation),
-    Bot API calls that only added to the load; at 100 updates per second answers take
-    milliseconds and none is sent either way.
+    noticeable time to arrive, and a wait starts to be noticed at about a second. With a
+    shorter delay an overloaded bot sent a "typing…" for many answers (the benchmark at
+    saturation), Bot API calls that only added to the load; at a steady load answers are fast
+    and none is sent either way.
     """
 
     __slots__ = ("_after", "_bot", "_chat_id", "_every", "_task", "_timer")

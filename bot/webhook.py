@@ -56,8 +56,8 @@ async def _feed(dp: Dispatcher, bot: PlatformBot, body: bytes) -> Response:
 
 # Plain Starlette routes, not FastAPI's: a webhook route has no parameters to validate or
 # document. FastAPI's dependency solving and response serialisation, with the body parsed
-# twice (json, then pydantic from the dict), were a fifth of the bot's CPU per update in
-# webhook mode: 2.6–3.0 ms before, 2.0–2.2 ms after (bot benchmark, SQLite).
+# twice (json, then pydantic from the dict), were a large share of the bot's CPU per update in
+# webhook mode (the figures are in the README's benchmark section).
 _OK_BODY = b'{"ok":true}'
 
 

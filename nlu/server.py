@@ -29,7 +29,7 @@ def create_nlu_router(model: NluModel) -> APIRouter:
     """Return a router with ``POST /model/parse`` and ``GET /model/status`` bound to ``model``."""
     router = APIRouter(tags=["nlu"])
 
-    # Parsing takes well under a millisecond, less than a thread hand-off would cost, so it
+    # Parsing takes less time than a thread hand-off would cost (the NLU benchmark), so it
     # runs directly in the event loop.
     @router.post("/model/parse")
     async def parse(request: ParseRequest) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """The bot's look-up on every update: who is writing, and whether a person has their chat.
 
 Both answers come from one query (the chat user outer-joined to the chat's queued or open
-conversation). The bot needs them for every update, and each database round trip costs it
-about half a millisecond of its one event-loop thread (SQLAlchemy plus, on SQLite, aiosqlite's
-thread hand-offs), so two separate queries were a tenth of the bot's time per update.
+conversation). The bot needs them for every update, and each database round trip costs its
+one event-loop thread (SQLAlchemy plus, on SQLite, aiosqlite's thread hand-offs), so two
+separate queries were a visible share of the bot's time per update (figures in the README).
 
 Nothing is cached between updates: an agent who takes or resolves a chat in the console is seen
 on the user's very next message, whichever worker handles it.
@@ -48,8 +48,8 @@ def _arrival_query() -> Select[
     int | None,
 ]:
     # Built once: SQLAlchemy then reuses its cache key and compiled form on every update.
-    # Plain columns, not the ORM entity: loading one ChatUser object cost a tenth of the bot's
-    # CPU per update (py-spy), more than the query itself.
+    # Plain columns, not the ORM entity: loading one ChatUser object cost the bot more CPU per
+    # update than the query itself.
     return (
         select(
             ChatUser.id,

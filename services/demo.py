@@ -10,7 +10,8 @@
   voluntary contracts and dependants. Running it again adds only the people that are missing.
 
 Bulk rows go through Core ``insert()`` executemany in batches with ids assigned here (no
-``RETURNING`` round trips), which is what loads 100 000 people in well under two minutes.
+``RETURNING`` round trips), which is what keeps the registry benchmark's load within its aim
+(README).
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ new code, so the code the user is shown is always the stored one.
   inquiries of concurrent updates in one multi-row ``INSERT … ON CONFLICT DO NOTHING
   RETURNING`` and one commit (group commit). Each caller still waits for the commit of its own
   row before it answers, so nothing is less durable and no code is shown before it is stored;
-  only the per-transaction cost is shared. Under load a transaction per inquiry was a third
-  of an eligibility update's CPU: on SQLite two thread hand-offs and a turn of the one write
-  lock, on PostgreSQL three round trips. With nothing else waiting a batch is one row, written
+  only the per-transaction cost is shared. Under load a transaction per inquiry was a large
+  share of an eligibility update's CPU: on SQLite two thread hand-offs and a turn of the one
+  write lock, on PostgreSQL three round trips. With nothing else waiting a batch is one row, written
   at once, so a lone inquiry waits no longer than before.
 """
 

@@ -3,7 +3,7 @@
 ``log_intent`` writes one row in the caller's session. The bot itself uses ``IntentLogWriter``,
 which keeps rows in memory and writes them in one multi-row INSERT every ``interval`` seconds:
 a transaction per message cost the bot a database round trip on every update (on SQLite also a
-turn of the one write lock), about a sixth of its time per update under load. An escalation
+turn of the one write lock), a visible share of its time per update under load. An escalation
 flushes the writer first, so the transcript an agent reads has every message up to it.
 
 What the batching risks, and why that is acceptable: rows still in memory when the process

@@ -128,9 +128,9 @@ class EnvSettings(BaseSettings):
     # Connections per process; PostgreSQL in production sits behind a pooler (ARCHITECTURE.md).
     # No overflow by default: SQLAlchemy closes an overflow connection as soon as it is
     # returned, so under sustained load past the pool every checkout opened a new connection
-    # (a new PostgreSQL backend process, a new SQLite thread). With 20 + 10 the bot benchmark
-    # on PostgreSQL + Redis spent a tenth of its CPU connecting and ran at half the speed it
-    # has with a fixed 30. An update waits for a free connection instead (SQLAlchemy's 30 s).
+    # (a new PostgreSQL backend process, a new SQLite thread), which cost the bot benchmark on
+    # PostgreSQL + Redis much of its CPU and speed (the README's benchmark section has the
+    # figures). An update waits for a free connection instead (SQLAlchemy's 30 s).
     db_pool_size: int = Field(default=30, ge=1)
     db_max_overflow: int = Field(default=0, ge=0)
     redis_url: str | None = None

@@ -111,7 +111,8 @@ async def may_be_before_intents(
 
     Most messages are free text in a private chat with no step under way and no agent: none of
     those routers takes them, and aiogram's walk through their nine routers (every router's
-    middleware wrapping and filter checks) cost about a quarter of the bot's CPU per update.
+    middleware wrapping and filter checks) was a large share of the bot's CPU per update (the
+    README's benchmark section has the figure).
     This one check lets such a message go straight to the intents. It is the union of what the
     routers' handlers need (``tests/bot/test_routing_gate.py`` checks each handler against it):
 

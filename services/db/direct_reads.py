@@ -3,12 +3,12 @@
 The bot's per-update reads (the arrival look-up, the registry's household, person and last
 contribution) are single selects by key, run before the update has written anything, so
 ``services.common.read`` runs them outside any transaction. Through SQLAlchemy each cost the
-bot about 0.3 ms of its one event-loop thread on the benchmark machine, beside about 0.1 ms in
-the driver: an ``AsyncConnection`` and ``Connection`` made and closed (or the session's
-transaction begun), the execution context, the adapter's cursor, greenlet hand-overs, the
-result buffered. With three or four such reads an update, SQLAlchemy's execution was 40 % of
-the bot's busy time on PostgreSQL (py-spy); run directly, the bot's throughput there rose by
-about 40 % (the bot benchmark's ratio to the echo bot from 0.51 to 0.72).
+bot's one event-loop thread several times what the driver itself spends: an
+``AsyncConnection`` and ``Connection`` made and closed (or the session's transaction begun),
+the execution context, the adapter's cursor, greenlet hand-overs, the result buffered. With
+three or four such reads an update, SQLAlchemy's execution was a large share of the bot's busy
+time on PostgreSQL; run directly, the bot's throughput there rose accordingly (the figures are
+in the README's benchmark section).
 
 :class:`DirectReads` keeps what SQLAlchemy does once — compiling the statement for the
 engine's dialect, with its bind casts and its type processors — and does per read only what

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 #   a power cut) and keeps a commit well under a millisecond;
 # - a busy timeout makes a writer wait for SQLite's one write lock instead of failing: 30 s,
 #   because under load each writer holds the lock across turns of a busy event loop and the
-#   writers queue one after another (with 5 s, 40 users verifying at once in the bot
+#   writers queue one after another (with a few seconds, users verifying at once in the bot
 #   benchmark were sometimes told «database is locked» and had to try again).
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -63,7 +63,7 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     if "poolclass" not in kwargs and (path is not None or not url.startswith("sqlite")):
         # Each update holds its session's connection for the whole update (its Bot API calls
         # included), so the pool bounds how many updates run at once: SQLAlchemy's default of
-        # 5 capped the bot near 100 updates/s. On SQLite, WAL lets the extra readers run while
+        # 5 capped the bot's throughput. On SQLite, WAL lets the extra readers run while
         # writers, kept short, take turns.
         kwargs.setdefault("pool_size", settings.env.db_pool_size)
         kwargs.setdefault("max_overflow", settings.env.db_max_overflow)

@@ -4,9 +4,9 @@ aiosqlite runs each SQLite connection in a thread of its own; every call is hand
 thread and its answer handed back to the event loop. SQLAlchemy's aiosqlite adapter makes four
 such hand-offs per statement (open a cursor, execute, fetch the rows, close the cursor) and one
 per commit or rollback, even when SQLite has no transaction open. A hand-off is two thread
-wake-ups and two GIL hand-overs: about 0.25 ms of CPU on the 2-core benchmark machine, where a
-look-up by key takes 10 µs (``python -m benchmarks sqlite`` prints both). The bot made nine per
-update, a third of its CPU.
+wake-ups and two GIL hand-overs, far more CPU than a look-up by key takes
+(``python -m benchmarks sqlite`` prints both; the README has the figures). The bot made nine
+per update, a large share of its CPU.
 
 :class:`LoopConnection` is aiosqlite's connection with a cursor that
 

@@ -1,4 +1,4 @@
-"""Keyboards: the main menu, the request-contact button and inline choices.
+"""Keyboards: the main menu, the request-contact button, the relay's buttons and inline choices.
 
 Inline buttons carry aiogram ``CallbackData`` (short prefixes and values, so a packed button
 stays far below the 64-byte limit that ``pack()`` enforces).
@@ -65,6 +65,13 @@ class VoluntaryEstimate(CallbackData, prefix="ve"):
     pass
 
 
+class SatisfactionVote(CallbackData, prefix="cs"):
+    """The 1–5 rating of a conversation an agent resolved."""
+
+    conversation_id: int
+    rating: int
+
+
 # --- reply keyboards -------------------------------------------------------------------
 def main_menu() -> ReplyKeyboardMarkup:
     """The top tasks, two per row."""
@@ -89,6 +96,15 @@ def share_contact() -> ReplyKeyboardMarkup:
 
 def remove() -> ReplyKeyboardRemove:
     return ReplyKeyboardRemove()
+
+
+def back_to_bot() -> ReplyKeyboardMarkup:
+    """The one button shown while a person handles the chat."""
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=texts.BTN_BACK_TO_BOT)]],
+        resize_keyboard=True,
+        is_persistent=True,
+    )
 
 
 # --- inline keyboards ------------------------------------------------------------------
@@ -165,4 +181,16 @@ def tickets(codes: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
 def voluntary_estimate() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=texts.BTN_VOLUNTARY_ESTIMATE, callback_data=VoluntaryEstimate())
+    return builder.as_markup()
+
+
+def satisfaction(conversation_id: int) -> InlineKeyboardMarkup:
+    """The 1–5 rating buttons sent when an agent resolves the conversation."""
+    builder = InlineKeyboardBuilder()
+    for rating, label in texts.RATING_BUTTONS.items():
+        builder.button(
+            text=label,
+            callback_data=SatisfactionVote(conversation_id=conversation_id, rating=rating),
+        )
+    builder.adjust(5)
     return builder.as_markup()

@@ -42,7 +42,7 @@ class Relation(StrEnum):
 
 # The relation words the NLU's ``relation`` entity carries: «پسرم» names one relation, «همسرم»
 # and «بچه‌ام» name two (which one depends on the user's gender or is not said).
-_RELATION_WORDS: dict[str, tuple[Relation, ...]] = {
+RELATION_WORDS: dict[str, tuple[Relation, ...]] = {
     "spouse": (Relation.WIFE, Relation.HUSBAND),
     "child": (Relation.SON, Relation.DAUGHTER),
     "son": (Relation.SON,),
@@ -54,7 +54,7 @@ _RELATION_WORDS: dict[str, tuple[Relation, ...]] = {
 
 def relations_named(word: str | None) -> tuple[Relation, ...] | None:
     """The relations a relation word names (None when it names none: ask about everyone)."""
-    return _RELATION_WORDS.get(word or "")
+    return RELATION_WORDS.get(word or "")
 
 
 class TicketCategory(StrEnum):

@@ -41,7 +41,8 @@ class RelationPick(CallbackData, prefix="rl"):
 
 
 class DependantRequest(CallbackData, prefix="dq"):
-    """Start the guided dependant request for ``relation`` ("-" to ask the relation)."""
+    """Start the guided dependant request for ``relation`` (the personal action
+    ``dependant_request``, see ``bot.handlers.common``)."""
 
     relation: str
 

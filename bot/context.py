@@ -1,21 +1,24 @@
 """What handlers may ask for by parameter name, typed.
 
 aiogram hands a handler any workflow-data or middleware value whose key matches a parameter
-name. These TypedDicts list those keys in one place so that names are checked (``BotContext``
-is what ``build_dispatcher`` puts into the dispatcher; ``UpdateContext`` adds what the outer
-middlewares put in for each update).
+name. These TypedDicts list those keys in one place: ``BotContext`` is what
+``build_dispatcher`` puts into the dispatcher, ``UpdateContext`` adds what our middlewares and
+filters put in for each update (the middlewares read the data through it). aiogram's own keys
+(``bot``, ``state``, ``raw_state``, ``event_chat``, ``callback_data``, ``callback_answer`` …)
+come on top; ``tests/bot/test_handler_convention.py`` checks every handler's parameters
+against both.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
+    from aiogram.fsm.context import FSMContext
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.deps import Services, ServicesFactory
-    from bot.handlers.common import IntentRegistry
-    from bot.nlu import Understander
+    from bot.nlu import Understander, Understanding
     from bot.platform import Platform
     from bot.render import Renderer
     from bot.reply import Reply
@@ -32,19 +35,26 @@ class BotContext(TypedDict):
     session_factory: async_sessionmaker[AsyncSession]
     clock: Clock
     understander: Understander
-    registry: IntentRegistry
     services_factory: ServicesFactory
-    # Anything else the composition root adds (e.g. the agent relay once the console lands).
-    extras: dict[str, Any]
 
 
 class UpdateContext(BotContext, total=False):
-    """Per-update objects added by the outer middlewares."""
+    """Per-update objects, each present once the middleware or filter that adds it has run."""
 
+    # ContextMiddleware
     platform: Platform
     render: Renderer
     reply: Reply
+    # UnitOfWorkMiddleware
     session: AsyncSession
     services: Services
+    # ChatUserMiddleware (private chats only)
     chat_user: ChatUserInfo
     chat_handoff: ActiveConversation | None
+    # UnderstandMiddleware (the intent router)
+    understanding: Understanding
+    # the relay's InHandoff filter
+    handoff: ActiveConversation
+    # aiogram's FSM middleware (typed here because our middlewares read them)
+    state: FSMContext
+    raw_state: str | None

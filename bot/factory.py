@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from aiogram import Dispatcher, methods
 from aiogram.client.default import DefaultBotProperties
@@ -178,7 +177,6 @@ class BotDeps:
     clock: Clock
     nlu: NluModel
     redis: Redis | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def build_dispatcher(
@@ -207,7 +205,7 @@ def build_dispatcher(
             if batcher is None
             else RedisSeenUpdates(batcher, prefix=f"{key_prefix}:update")
         )
-    routers, registry = build_handlers()
+    routers = build_handlers()
     intent_log = IntentLogWriter(deps.session_factory, deps.clock)
     inquiries = GroupCommitInquiryStore(deps.session_factory)
     services_factory = ServicesFactory(deps.settings, deps.clock, intent_log, inquiries)
@@ -216,9 +214,7 @@ def build_dispatcher(
         "session_factory": deps.session_factory,
         "clock": deps.clock,
         "understander": Understander(deps.nlu, texts.MENU),
-        "registry": registry,
         "services_factory": services_factory,
-        "extras": deps.extras,
     }
     dp = Dispatcher(storage=storage, events_isolation=events_isolation, **context)
 

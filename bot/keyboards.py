@@ -1,4 +1,4 @@
-"""Keyboards: the main menu, the request-contact button and inline choices.
+"""Keyboards: the main menu, the request-contact button, the relay's buttons and inline choices.
 
 Inline buttons carry aiogram ``CallbackData`` (short prefixes and values, so a packed button
 stays far below the 64-byte limit that ``pack()`` enforces).
@@ -41,7 +41,8 @@ class RelationPick(CallbackData, prefix="rl"):
 
 
 class DependantRequest(CallbackData, prefix="dq"):
-    """Start the guided dependant request for ``relation`` ("-" to ask the relation)."""
+    """Start the guided dependant request for ``relation`` (the personal action
+    ``dependant_request``, see ``bot.handlers.common``)."""
 
     relation: str
 
@@ -63,6 +64,13 @@ class TicketPick(CallbackData, prefix="tk"):
 
 class VoluntaryEstimate(CallbackData, prefix="ve"):
     pass
+
+
+class SatisfactionVote(CallbackData, prefix="cs"):
+    """The 1–5 rating of a conversation an agent resolved."""
+
+    conversation_id: int
+    rating: int
 
 
 # --- reply keyboards -------------------------------------------------------------------
@@ -89,6 +97,15 @@ def share_contact() -> ReplyKeyboardMarkup:
 
 def remove() -> ReplyKeyboardRemove:
     return ReplyKeyboardRemove()
+
+
+def back_to_bot() -> ReplyKeyboardMarkup:
+    """The one button shown while a person handles the chat."""
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=texts.BTN_BACK_TO_BOT)]],
+        resize_keyboard=True,
+        is_persistent=True,
+    )
 
 
 # --- inline keyboards ------------------------------------------------------------------
@@ -165,4 +182,16 @@ def tickets(codes: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
 def voluntary_estimate() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=texts.BTN_VOLUNTARY_ESTIMATE, callback_data=VoluntaryEstimate())
+    return builder.as_markup()
+
+
+def satisfaction(conversation_id: int) -> InlineKeyboardMarkup:
+    """The 1–5 rating buttons sent when an agent resolves the conversation."""
+    builder = InlineKeyboardBuilder()
+    for rating, label in texts.RATING_BUTTONS.items():
+        builder.button(
+            text=label,
+            callback_data=SatisfactionVote(conversation_id=conversation_id, rating=rating),
+        )
+    builder.adjust(5)
     return builder.as_markup()

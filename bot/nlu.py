@@ -38,6 +38,8 @@ class Understanding:
     # The model's best guess was too weak and the intent was set to out_of_scope.
     fallback: bool = False
     from_menu: bool = False
+    # The message it was read from ("" for a button, or a request kept across verification).
+    text: str = ""
 
     def entity(self, name: str) -> str | None:
         """Return the value of the first entity called ``name``, if any."""
@@ -45,9 +47,6 @@ class Understanding:
             if item.get("entity") == name:
                 return str(item.get("value"))
         return None
-
-    def entity_values(self, name: str) -> list[str]:
-        return [str(e.get("value")) for e in self.entities if e.get("entity") == name]
 
     @property
     def unsure(self) -> bool:
@@ -73,8 +72,8 @@ def _ranking(raw: Any) -> tuple[tuple[str, float], ...]:
     return tuple(items)
 
 
-def to_understanding(result: Any) -> Understanding:
-    """Adapt a parse result (object or Rasa-style dict) to an ``Understanding``."""
+def to_understanding(result: Any, text: str = "") -> Understanding:
+    """Adapt a parse result (object or Rasa-style dict) of ``text`` to an ``Understanding``."""
     intent = _get(result, "intent")
     confidence = _get(result, "confidence")
     if isinstance(intent, Mapping) or (intent is not None and not isinstance(intent, str)):
@@ -97,6 +96,7 @@ def to_understanding(result: Any) -> Understanding:
         ranking=ranking,
         ambiguous=bool(_get(result, "ambiguous", False)),
         fallback=bool(_get(result, "fallback", False)),
+        text=text,
     )
 
 
@@ -118,8 +118,8 @@ class Understander:
     def __call__(self, text: str) -> Understanding:
         intent = self.menu.get(text.strip())
         if intent is not None:
-            return Understanding(intent=intent, confidence=1.0, from_menu=True)
+            return Understanding(intent=intent, confidence=1.0, from_menu=True, text=text)
         return self._understand(text)
 
     def _classify(self, text: str) -> Understanding:
-        return to_understanding(self.model.parse(text))
+        return to_understanding(self.model.parse(text), text)

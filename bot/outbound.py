@@ -41,7 +41,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import formatting as fmt
 from bot import keyboards, texts
-from bot.handlers.relay import back_to_bot_keyboard, satisfaction_keyboard
 from bot.platform import Platform
 from bot.render import Renderer
 from services.clock import Clock
@@ -230,7 +229,7 @@ class OutboundSender:
             rendered = render(
                 texts.HANDOFF_TAKEN, agent=str(payload["agent"]), button=texts.BTN_BACK_TO_BOT
             )
-            markup = back_to_bot_keyboard()
+            markup = keyboards.back_to_bot()
         elif kind == OutboxKind.HANDOFF_TRANSFERRED:
             rendered = render(texts.HANDOFF_TRANSFERRED, agent=str(payload["agent"]))
         elif kind == OutboxKind.HANDOFF_REQUEUED:
@@ -244,7 +243,7 @@ class OutboundSender:
             markup = keyboards.main_menu()
         elif kind == OutboxKind.SATISFACTION_QUESTION:
             rendered = render(texts.HANDOFF_SATISFACTION)
-            markup = satisfaction_keyboard(int(payload["conversation_id"]))
+            markup = keyboards.satisfaction(int(payload["conversation_id"]))
         elif kind == OutboxKind.TICKET_ANSWER:
             rendered = render(
                 texts.TICKET_ANSWERED,

@@ -16,6 +16,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persian import to_jalali
 from services.clock import Clock
 from services.common import UserRef, verified_national_id
 from services.enums import InsuranceRelation
@@ -24,6 +25,10 @@ from services.registry import ContributionRow, RegistryGateway, SqlRegistryGatew
 from services.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+# Employers have until the end of the following month to report a month, so a record one month
+# behind (two by the calendar early in a month) is normal; more than that is worth a word.
+NORMAL_LAG_MONTHS: Final = 2
 
 
 class PensionerView(StrEnum):
@@ -138,6 +143,12 @@ class ContributionsService:
         if row is None:
             raise NoContributions()
         return _last(row)
+
+    def months_overdue(self, last: LastRecord) -> int | None:
+        """The months between ``last`` and this month when that is more than the normal lag."""
+        year, month, _ = to_jalali(self._clock.today())
+        gap = (year * 12 + month) - (last.year * 12 + last.month)
+        return gap if gap > NORMAL_LAG_MONTHS else None
 
     async def total(self, user: UserRef) -> RecordTotal:
         """Return the total record (zero days when there is none)."""

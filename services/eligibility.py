@@ -38,7 +38,6 @@ logger = logging.getLogger(__name__)
 # The two official states of the inquiry (seed: order of 1399/02/27), worded exactly.
 COVERED_TEXT: Final = "حمایت درمانی دارد"
 NOT_COVERED_TEXT: Final = "حمایت درمانی ندارد"
-END_DATE_LABEL: Final = "تاریخ پایان اعتبار استحقاق درمان"
 
 
 Who = Relation | Literal["self"] | None

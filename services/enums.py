@@ -40,6 +40,23 @@ class Relation(StrEnum):
         return Gender.FEMALE if self in female else Gender.MALE
 
 
+# The relation words the NLU's ``relation`` entity carries: «پسرم» names one relation, «همسرم»
+# and «بچه‌ام» name two (which one depends on the user's gender or is not said).
+RELATION_WORDS: dict[str, tuple[Relation, ...]] = {
+    "spouse": (Relation.WIFE, Relation.HUSBAND),
+    "child": (Relation.SON, Relation.DAUGHTER),
+    "son": (Relation.SON,),
+    "daughter": (Relation.DAUGHTER,),
+    "father": (Relation.FATHER,),
+    "mother": (Relation.MOTHER,),
+}
+
+
+def relations_named(word: str | None) -> tuple[Relation, ...] | None:
+    """The relations a relation word names (None when it names none: ask about everyone)."""
+    return RELATION_WORDS.get(word or "")
+
+
 class TicketCategory(StrEnum):
     INSURANCE = "insurance"
     MEDICAL = "medical"

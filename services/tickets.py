@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 CODE_PREFIX: Final = "1420-"
 CODE_DIGITS: Final = 6
 MAX_TEXT_LENGTH: Final = 4000
+# A complaint's description shorter than this cannot say what went wrong.
+MIN_DESCRIPTION_LENGTH: Final = 10
 MAX_ATTACHMENTS: Final = 10
 _CREATE_ATTEMPTS: Final = 3
 _CODE_PATTERN: Final = re.compile(r"^(?:1420)?[\s\-_]*(\d{6})$")
@@ -101,6 +103,18 @@ class TicketInfo:
         return (
             self.status in (TicketStatus.OPEN, TicketStatus.IN_PROGRESS) and today > self.due_date
         )
+
+
+def check_description(text: str) -> str:
+    """Return a complaint's description stripped, or raise :class:`InvalidTicketText`
+    (``too_short`` under :data:`MIN_DESCRIPTION_LENGTH`, ``too_long`` over
+    :data:`MAX_TEXT_LENGTH`)."""
+    body = text.strip()
+    if len(body) < MIN_DESCRIPTION_LENGTH:
+        raise InvalidTicketText("too_short", MAX_TEXT_LENGTH)
+    if len(body) > MAX_TEXT_LENGTH:
+        raise InvalidTicketText("too_long", MAX_TEXT_LENGTH)
+    return body
 
 
 def normalize_ticket_code(raw: str) -> str | None:

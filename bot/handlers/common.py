@@ -1,35 +1,39 @@
-"""What the feature routers share: the ``Turn`` an intent handler gets, the intent registry,
-the NLU filter and middleware, and the small input problems a flow reports.
+"""What the feature routers share: the ``Intent`` filter and the middleware that understands a
+message once, the ``personal`` flag, free-text checks and the input problems a flow reports.
 
-An intent handler is ``async def handler(turn: Turn) -> None``: it reads the turn, calls one
-service and renders. The registry registers it for the intent's messages (NLU or menu) and for
-the intent's "did you mean …?" button, marks personal intents so that an unverified user is
-verified first, and can run an intent again later — which is how a personal request made before
-verification is answered right after it, without asking again.
+An intent handler is an ordinary aiogram handler on its feature's router::
+
+    @router.message(Intent("check_eligibility"), flags=PERSONAL)
+    @router.callback_query(Intent("check_eligibility"), flags=PERSONAL)
+    async def check_eligibility(
+        event: Message | CallbackQuery, understanding: Understanding, reply: Reply
+    ) -> None: ...
+
+``UnderstandMiddleware`` (outer, on the intent router) puts ``understanding`` into the data: the
+NLU's reading of a message, or the intent a "did you mean …?" button names; ``Intent`` matches
+it. ``PERSONAL`` marks a handler that needs a verified user: the verification gate
+(``bot.handlers.verification.PersonalGate``) is the one place that reads it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Container, Mapping
-from dataclasses import dataclass, replace
-from typing import Any, Final
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final, cast
 
-from aiogram import BaseMiddleware, F, Router
+from aiogram import BaseMiddleware, F
 from aiogram.filters import BaseFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot import texts
-from bot.deps import Services
 from bot.filters import inline
-from bot.keyboards import IntentPick
-from bot.nlu import OUT_OF_SCOPE, Understander, Understanding
-from bot.reply import Reply
-from services.clock import Clock
-from services.identity import ChatUserInfo
-from services.settings import Settings
+from bot.keyboards import DependantRequest, IntentPick
+from bot.nlu import Understanding
+
+if TYPE_CHECKING:
+    from bot.context import UpdateContext
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +42,11 @@ logger = logging.getLogger(__name__)
 MAX_UNDERSTOOD_LENGTH: Final = 1000
 # Text that is a command or a main-menu button is never the answer to a flow's question.
 _COMMAND: Final = re.compile(r"^/\w")
+
+# The handler flag of intents that need a verified user (read by the verification gate only).
+PERSONAL: Final = {"personal": True}
+# The action behind the dependant-request button: personal, and no message names it.
+DEPENDANT_REQUEST: Final = "dependant_request"
 
 
 def is_free_text(text: str | None) -> bool:
@@ -60,111 +69,23 @@ class InputProblem(Exception):
         self.values = values
 
 
-@dataclass(frozen=True)
-class Turn:
-    """Everything an intent handler needs for one message or button press."""
+class Intent(BaseFilter):
+    """Match a message understood as one of ``names``, or a button that names one of them."""
 
-    reply: Reply
-    services: Services
-    user: ChatUserInfo
-    state: FSMContext
-    understanding: Understanding
-    settings: Settings
-    clock: Clock
-    registry: IntentRegistry
-    text: str = ""
+    def __init__(self, *names: str) -> None:
+        self.names = frozenset(names)
 
-    def with_understanding(self, understanding: Understanding) -> Turn:
-        return replace(self, understanding=understanding)
-
-    def with_user(self, user: ChatUserInfo) -> Turn:
-        return replace(self, user=user)
-
-
-IntentHandler = Callable[[Turn], Awaitable[None]]
-Gate = Callable[[Turn], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class _Entry:
-    handler: IntentHandler
-    personal: bool
-
-
-class IntentRegistry:
-    """Intent name → handler, with the verification gate for personal intents.
-
-    The intent router has one message handler and one button handler for all intents
-    (``attach``), which look the handler up by name: one filter per update instead of one per
-    intent, since aiogram tries a router's handlers one by one.
-    """
-
-    def __init__(self) -> None:
-        self._entries: dict[str, _Entry] = {}
-        self._routed: set[str] = set()
-        self._gate: Gate | None = None
-
-    def set_gate(self, gate: Gate) -> None:
-        """Use ``gate`` for personal intents of unverified users (it starts verification)."""
-        self._gate = gate
-
-    def add(self, intent: str, handler: IntentHandler, *, personal: bool = False) -> None:
-        """Answer ``intent``'s messages (NLU or menu) and its buttons with ``handler``."""
-        self.add_action(intent, handler, personal=personal)
-        self._routed.add(intent)
-
-    def add_action(self, name: str, handler: IntentHandler, *, personal: bool = False) -> None:
-        """Register a runnable action that no message triggers directly (e.g. a button's)."""
-        if name in self._entries:
-            raise ValueError(f"intent {name!r} registered twice")
-        self._entries[name] = _Entry(handler, personal)
-
-    def attach(self, router: Router) -> None:
-        """Route the messages and the buttons of every intent added with ``add`` on ``router``."""
-
-        async def on_intent(message: Message, turn: Turn) -> None:
-            await self.run(turn)
-
-        async def on_intent_button(query: CallbackQuery, turn: Turn) -> None:
-            await self.run(turn)
-
-        router.message.register(on_intent, Understood(self._routed))
-        router.callback_query.register(
-            on_intent_button, IntentPick.filter(F.intent.func(self._routed.__contains__))
-        )
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._entries
-
-    def is_personal(self, name: str) -> bool:
-        entry = self._entries.get(name)
-        return entry is not None and entry.personal
-
-    async def run(self, turn: Turn) -> None:
-        """Run the turn's intent, verifying the user first when it is personal."""
-        entry = self._entries[turn.understanding.intent]
-        if entry.personal and not turn.user.is_verified:
-            if self._gate is None:
-                raise RuntimeError("no verification gate configured")
-            await self._gate(turn)
-            return
-        if turn.understanding.intent != OUT_OF_SCOPE:
-            await note_understood(turn.state)
-        await entry.handler(turn)
-
-
-class Understood(BaseFilter):
-    """Match a message the NLU (or the menu) understood as one of ``intents``."""
-
-    def __init__(self, intents: Container[str]) -> None:
-        self.intents = intents
-
-    async def __call__(self, message: Message, understanding: Understanding | None = None) -> bool:
+    async def __call__(
+        self, event: TelegramObject, understanding: Understanding | None = None
+    ) -> bool:
         return (
             understanding is not None
             and not understanding.unsure
-            and understanding.intent in self.intents
+            and understanding.intent in self.names
         )
+
+    def __str__(self) -> str:
+        return f"Intent({', '.join(sorted(self.names))})"
 
 
 class Unsure(BaseFilter):
@@ -174,12 +95,32 @@ class Unsure(BaseFilter):
         return understanding is not None and understanding.unsure
 
 
-class UnderstandMiddleware(BaseMiddleware):
-    """Outer middleware of the intent router: classify a text message once.
+def button_understanding(data: str | None) -> Understanding | None:
+    """The request a button's callback data makes (None for a button that names no intent)."""
+    if not data:
+        return None
+    intent = relation = ""
+    try:
+        if data.startswith(f"{IntentPick.__prefix__}{IntentPick.__separator__}"):
+            pick = IntentPick.unpack(data)
+            intent, relation = pick.intent, pick.relation
+        elif data.startswith(f"{DependantRequest.__prefix__}{DependantRequest.__separator__}"):
+            intent, relation = DEPENDANT_REQUEST, DependantRequest.unpack(data).relation
+        else:
+            return None
+    except (TypeError, ValueError):  # an old or forged button: the fallback answers it
+        return None
+    entities = ({"entity": "relation", "value": relation},) if relation else ()
+    return Understanding(intent=intent, confidence=1.0, entities=entities, from_menu=True)
 
-    What was understood is logged for the dashboard and the escalation transcript (through the
-    batching intent log writer). A main-menu button also ends any flow in progress: the user
-    chose to do something else.
+
+class UnderstandMiddleware(BaseMiddleware):
+    """Outer middleware of the intent router: put ``understanding`` into the data.
+
+    A text message is classified once; what was understood is logged for the dashboard and
+    the escalation transcript (through the batching intent log writer). A main-menu button
+    also ends any flow in progress: the user chose to do something else. A button press gets
+    the understanding its button names (``button_understanding``), if any.
     """
 
     async def __call__(
@@ -188,73 +129,43 @@ class UnderstandMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        if isinstance(event, Message) and event.text and len(event.text) <= MAX_UNDERSTOOD_LENGTH:
-            understander: Understander = data["understander"]
-            understanding = understander(event.text)
-            data["understanding"] = understanding
-            # Batched by the writer, not part of the unit of work (a write per message cost a
-            # database round trip per update). An escalation flushes the writer before it reads
-            # the transcript, so this message is in it.
-            services: Services = data["services"]
-            services.intent_log.record(
-                platform=str(data["platform"]),
-                chat_id=event.chat.id,
-                text=event.text,
-                intent=understanding.intent,
-                confidence=understanding.confidence,
-                fallback=understanding.unsure,
-            )
-            state: FSMContext | None = data.get("state")
-            # raw_state: the state aiogram read for this update (no other router has run a
-            # handler before this one), so a menu press costs no second read of the storage.
-            if understanding.from_menu and state is not None and data.get("raw_state"):
-                await state.set_state(None)
-            logger.debug(
-                "understood %s (%.2f)%s",
-                understanding.intent,
-                understanding.confidence,
-                " unsure" if understanding.unsure else "",
-            )
+        context = cast("UpdateContext", data)
+        if isinstance(event, CallbackQuery):
+            understanding = button_understanding(event.data)
+            if understanding is not None:
+                context["understanding"] = understanding
+        elif (
+            isinstance(event, Message) and event.text and len(event.text) <= MAX_UNDERSTOOD_LENGTH
+        ):
+            await self._understand(event, event.text, context)
         return await handler(event, data)
 
-
-class TurnMiddleware(BaseMiddleware):
-    """Inner middleware of the intent router: build the ``Turn`` of a matched handler."""
-
-    def __init__(self, registry: IntentRegistry) -> None:
-        self.registry = registry
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        understanding: Understanding | None = data.get("understanding")
-        pick = data.get("callback_data")
-        if isinstance(pick, IntentPick):
-            entities = ({"entity": "relation", "value": pick.relation},) if pick.relation else ()
-            understanding = Understanding(
-                intent=pick.intent, confidence=1.0, entities=entities, from_menu=True
-            )
-        text = event.text or "" if isinstance(event, Message) else ""
-        data["turn"] = build_turn(data, understanding or Understanding("out_of_scope", 0.0), text)
-        return await handler(event, data)
-
-
-def build_turn(data: Mapping[str, Any], understanding: Understanding, text: str = "") -> Turn:
-    """Return the ``Turn`` of an update from its middleware data."""
-    return Turn(
-        reply=data["reply"],
-        services=data["services"],
-        user=data["chat_user"],
-        state=data["state"],
-        understanding=understanding,
-        settings=data["settings"],
-        clock=data["clock"],
-        registry=data["registry"],
-        text=text,
-    )
+    @staticmethod
+    async def _understand(message: Message, text: str, context: UpdateContext) -> None:
+        understanding = context["understander"](text)
+        context["understanding"] = understanding
+        # Batched by the writer, not part of the unit of work (a write per message cost a
+        # database round trip per update). An escalation flushes the writer before it reads
+        # the transcript, so this message is in it.
+        context["services"].intent_log.record(
+            platform=str(context["platform"]),
+            chat_id=message.chat.id,
+            text=text,
+            intent=understanding.intent,
+            confidence=understanding.confidence,
+            fallback=understanding.unsure,
+        )
+        state = context.get("state")
+        # raw_state: the state aiogram read for this update (no other router has run a
+        # handler before this one), so a menu press costs no second read of the storage.
+        if understanding.from_menu and state is not None and context.get("raw_state"):
+            await state.set_state(None)
+        logger.debug(
+            "understood %s (%.2f)%s",
+            understanding.intent,
+            understanding.confidence,
+            " unsure" if understanding.unsure else "",
+        )
 
 
 async def note_understood(state: FSMContext) -> None:

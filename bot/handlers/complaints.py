@@ -19,15 +19,14 @@ from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
 from bot.filters import inline
-from bot.handlers.common import FREE_TEXT, InputProblem, IntentRegistry, Turn
+from bot.handlers.common import FREE_TEXT, InputProblem, Intent
 from bot.keyboards import CategoryPick, Confirm, SkipAttachment, TicketPick
+from bot.nlu import Understanding
 from bot.reply import Reply
 from services.enums import TicketCategory
 from services.identity import ChatUserInfo
-from services.tickets import MAX_ATTACHMENTS, MAX_TEXT_LENGTH, AttachmentRef, TicketInfo
+from services.tickets import MAX_ATTACHMENTS, AttachmentRef, TicketInfo, check_description
 
-# A description shorter than this cannot say what went wrong.
-MIN_DESCRIPTION_LENGTH = 10
 # Tickets offered under "my tickets".
 MY_TICKETS_SHOWN = 8
 
@@ -40,11 +39,11 @@ class ComplaintForm(StatesGroup):
 
 
 # --- filing ----------------------------------------------------------------------------
-async def file_complaint(turn: Turn) -> None:
+async def file_complaint(event: Message | CallbackQuery, state: FSMContext, reply: Reply) -> None:
     """Start a complaint: ask its category."""
-    await turn.state.set_state(ComplaintForm.category)
-    await turn.state.update_data(tkt_attachments=[])
-    await turn.reply(texts.ASK_TICKET_CATEGORY, keyboard=keyboards.ticket_categories())
+    await state.set_state(ComplaintForm.category)
+    await state.update_data(tkt_attachments=[])
+    await reply(texts.ASK_TICKET_CATEGORY, keyboard=keyboards.ticket_categories())
 
 
 async def on_category(
@@ -68,11 +67,7 @@ async def on_category_typed(message: Message, reply: Reply) -> None:
 
 async def on_description(message: Message, state: FSMContext, reply: Reply) -> None:
     """Take the description and offer to attach a photo or document."""
-    text = (message.text or "").strip()
-    if len(text) < MIN_DESCRIPTION_LENGTH:
-        raise InputProblem(texts.TICKET_DESCRIPTION_TOO_SHORT)
-    if len(text) > MAX_TEXT_LENGTH:
-        raise InputProblem(texts.TICKET_DESCRIPTION_TOO_LONG, limit=fmt.digits(MAX_TEXT_LENGTH))
+    text = check_description(message.text or "")
     await state.update_data(tkt_text=text)
     await state.set_state(ComplaintForm.attachment)
     await reply(
@@ -185,17 +180,23 @@ def ticket_status_text(reply: Reply, ticket: TicketInfo) -> str:
     return text
 
 
-async def track_ticket(turn: Turn) -> None:
+async def track_ticket(
+    event: Message | CallbackQuery,
+    understanding: Understanding,
+    services: Services,
+    chat_user: ChatUserInfo,
+    reply: Reply,
+) -> None:
     """Show the ticket named in the message, or offer the user's tickets to choose from."""
-    code = turn.understanding.entity("ticket_id")
-    service = turn.services.tickets
+    code = understanding.entity("ticket_id")
+    service = services.tickets
     if code is not None:
-        ticket = await service.get_for_owner(turn.user, code)
-        await turn.reply.raw(ticket_status_text(turn.reply, ticket))
+        ticket = await service.get_for_owner(chat_user, code)
+        await reply.raw(ticket_status_text(reply, ticket))
         return
-    mine = await service.list_mine(turn.user, limit=MY_TICKETS_SHOWN)
+    mine = await service.list_mine(chat_user, limit=MY_TICKETS_SHOWN)
     if not mine:
-        await turn.reply(texts.NO_TICKETS)
+        await reply(texts.NO_TICKETS)
         return
     choices = [
         (
@@ -207,7 +208,7 @@ async def track_ticket(turn: Turn) -> None:
         )
         for t in mine
     ]
-    await turn.reply(texts.MY_TICKETS, keyboard=keyboards.tickets(choices))
+    await reply(texts.MY_TICKETS, keyboard=keyboards.tickets(choices))
 
 
 async def on_ticket_pick(
@@ -222,15 +223,19 @@ async def on_ticket_pick(
     await reply.raw(ticket_status_text(reply, ticket))
 
 
-def register(registry: IntentRegistry) -> Router:
+def build_router() -> Router:
+    """The intents and the "my tickets" buttons (answered outside any flow too)."""
     router = Router(name=__name__)
-    registry.add("file_complaint", file_complaint)
-    registry.add("track_ticket", track_ticket)
+    router.message.register(file_complaint, Intent("file_complaint"))
+    router.callback_query.register(file_complaint, Intent("file_complaint"))
+    router.message.register(track_ticket, Intent("track_ticket"))
+    router.callback_query.register(track_ticket, Intent("track_ticket"))
     router.callback_query.register(on_ticket_pick, TicketPick.filter())
     return router
 
 
 def build_steps() -> Router:
+    """The filing steps."""
     router = Router(name=f"{__name__}.steps")
     # Only chats in this flow get past one check (rather than every step's state filter).
     router.message.filter(StateFilter(ComplaintForm))

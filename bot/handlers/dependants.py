@@ -7,7 +7,6 @@ the dependant's national ID → birth date → confirm → a tracking code, "und
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import StateFilter
@@ -17,26 +16,18 @@ from aiogram.types import CallbackQuery, Message
 
 from bot import formatting as fmt
 from bot import keyboards, texts
-from bot.handlers.common import FREE_TEXT, InputProblem, IntentRegistry, Turn, build_turn
-from bot.keyboards import Confirm, DependantRequest, RelationPick
+from bot.deps import Services
+from bot.handlers.common import DEPENDANT_REQUEST, FREE_TEXT, PERSONAL, InputProblem, Intent
+from bot.keyboards import Confirm, RelationPick
 from bot.nlu import Understanding
 from bot.reply import Reply
 from persian import InvalidNationalId, normalize_national_id, parse_jalali
+from services.clock import Clock
 from services.dependants import DependantFacts
-from services.enums import Gender, Relation
+from services.enums import Gender, Relation, relations_named
 from services.errors import InvalidNationalIdError
+from services.identity import ChatUserInfo
 from services.settings import Settings
-
-REQUEST_ACTION = "dependant_request"
-ALL_RELATIONS = tuple(r.value for r in Relation)
-_ENTITY_CHOICES: dict[str, tuple[str, ...]] = {
-    "spouse": (Relation.WIFE.value, Relation.HUSBAND.value),
-    "child": (Relation.SON.value, Relation.DAUGHTER.value),
-    "son": (Relation.SON.value,),
-    "daughter": (Relation.DAUGHTER.value,),
-    "father": (Relation.FATHER.value,),
-    "mother": (Relation.MOTHER.value,),
-}
 
 
 class DependantForm(StatesGroup):
@@ -62,18 +53,26 @@ def conditions_text(reply: Reply, settings: Settings, relation: str) -> str:
     )
 
 
-async def add_dependent(turn: Turn) -> None:
+async def add_dependent(
+    event: Message | CallbackQuery,
+    understanding: Understanding,
+    services: Services,
+    chat_user: ChatUserInfo,
+    settings: Settings,
+    reply: Reply,
+) -> None:
     """Give the conditions for the relation asked about (ask which one if unclear)."""
-    asked = turn.understanding.entity("relation")
-    choices = _ENTITY_CHOICES.get(asked or "", ALL_RELATIONS)
-    if asked == "spouse" and turn.user.is_verified:
-        identity = await turn.services.identity.verified_identity(turn.user)
-        wife = identity.person.gender is Gender.MALE
-        choices = (Relation.WIFE.value if wife else Relation.HUSBAND.value,)
+    asked = understanding.entity("relation")
+    choices = relations_named(asked) or tuple(Relation)
+    if asked == "spouse" and chat_user.is_verified:
+        identity = await services.identity.verified_identity(chat_user)
+        choices = (Relation.WIFE if identity.person.gender is Gender.MALE else Relation.HUSBAND,)
     if len(choices) == 1:
-        await show_conditions(turn.reply, turn.settings, choices[0])
+        await show_conditions(reply, settings, choices[0].value)
         return
-    await turn.reply(texts.ASK_DEPENDANT_RELATION, keyboard=keyboards.relations(choices))
+    await reply(
+        texts.ASK_DEPENDANT_RELATION, keyboard=keyboards.relations(c.value for c in choices)
+    )
 
 
 async def show_conditions(reply: Reply, settings: Settings, relation: str) -> None:
@@ -90,29 +89,18 @@ async def on_relation_pick(
     await show_conditions(reply, settings, callback_data.relation)
 
 
-async def start_request(turn: Turn) -> None:
-    """Start the guided request: ask the dependant's national ID."""
-    relation = turn.understanding.entity("relation") or ""
-    await turn.state.set_state(DependantForm.national_id)
-    await turn.state.update_data(dep_relation=relation)
-    await turn.reply(
+async def start_request(
+    event: Message | CallbackQuery, understanding: Understanding, state: FSMContext, reply: Reply
+) -> None:
+    """Start the guided request (personal): ask the dependant's national ID."""
+    relation = understanding.entity("relation") or ""
+    await state.set_state(DependantForm.national_id)
+    await state.update_data(dep_relation=relation)
+    await reply(
         texts.ASK_DEPENDANT_NATIONAL_ID,
         relation=fmt.relation_label(relation),
         keyboard=keyboards.remove(),
     )
-
-
-async def on_request_button(
-    query: CallbackQuery, callback_data: DependantRequest, **data: Any
-) -> None:
-    """Run the (personal) request action for the relation on the button."""
-    understanding = Understanding(
-        intent=REQUEST_ACTION,
-        confidence=1.0,
-        entities=({"entity": "relation", "value": callback_data.relation},),
-    )
-    registry: IntentRegistry = data["registry"]
-    await registry.run(build_turn(data, understanding))
 
 
 async def on_national_id(message: Message, state: FSMContext, reply: Reply) -> None:
@@ -126,13 +114,13 @@ async def on_national_id(message: Message, state: FSMContext, reply: Reply) -> N
     await reply(texts.ASK_DEPENDANT_BIRTH_DATE, relation=fmt.relation_label(data["dep_relation"]))
 
 
-async def on_birth_date(message: Message, state: FSMContext, reply: Reply, **data: Any) -> None:
+async def on_birth_date(message: Message, state: FSMContext, clock: Clock, reply: Reply) -> None:
     """Take the birth date and ask to confirm the request."""
     try:
         birth = parse_jalali(message.text or "")
     except ValueError:
         raise InputProblem(texts.BIRTH_DATE_NOT_UNDERSTOOD) from None
-    if birth > data["clock"].today():
+    if birth > clock.today():
         raise InputProblem(texts.BIRTH_DATE_IN_FUTURE)
     form = await state.update_data(dep_birth_date=birth.isoformat())
     await state.set_state(DependantForm.confirm)
@@ -145,22 +133,26 @@ async def on_birth_date(message: Message, state: FSMContext, reply: Reply, **dat
     )
 
 
-async def on_confirm(query: CallbackQuery, callback_data: Confirm, **data: Any) -> None:
+async def on_confirm(
+    query: CallbackQuery,
+    callback_data: Confirm,
+    state: FSMContext,
+    services: Services,
+    chat_user: ChatUserInfo,
+    reply: Reply,
+) -> None:
     """Record the request (or drop it) and say what happens next."""
-    state: FSMContext = data["state"]
-    reply: Reply = data["reply"]
     form = await state.get_data()
     if not callback_data.yes:
         await state.clear()
         await reply(texts.DEPENDANT_CANCELLED, keyboard=keyboards.main_menu())
         return
-    turn = build_turn(data, Understanding(REQUEST_ACTION, 1.0))
     relation = Relation(form["dep_relation"])
     birth = dt.date.fromisoformat(form["dep_birth_date"])
-    service = turn.services.dependants
+    service = services.dependants
     async with reply.typing():
         application = await service.record_application(
-            turn.user, relation, form["dep_national_id"], birth
+            chat_user, relation, form["dep_national_id"], birth
         )
     await state.clear()
     decision = service.assess(DependantFacts(relation=relation, birth_date=birth))
@@ -182,13 +174,17 @@ async def on_use_buttons(message: Message, reply: Reply) -> None:
     await reply(texts.PLEASE_USE_BUTTONS)
 
 
-def register(registry: IntentRegistry) -> Router:
-    """The intent and its buttons (they are answered outside any flow too)."""
+def build_router() -> Router:
+    """The intent, and its buttons (they are answered outside any flow too).
+
+    The request button names the ``dependant_request`` action (``bot.handlers.common``), which
+    no message names: it is personal, so an unverified user is verified first.
+    """
     router = Router(name=__name__)
-    registry.add("add_dependent", add_dependent)
-    registry.add_action(REQUEST_ACTION, start_request, personal=True)
+    router.message.register(add_dependent, Intent("add_dependent"))
+    router.callback_query.register(add_dependent, Intent("add_dependent"))
+    router.callback_query.register(start_request, Intent(DEPENDANT_REQUEST), flags=PERSONAL)
     router.callback_query.register(on_relation_pick, RelationPick.filter())
-    router.callback_query.register(on_request_button, DependantRequest.filter())
     return router
 
 

@@ -6,48 +6,51 @@
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.types import CallbackQuery, Message
 
 from bot import formatting as fmt
 from bot import texts
-from bot.handlers.common import IntentRegistry, Turn
+from bot.deps import Services
+from bot.handlers.common import PERSONAL, Intent
+from bot.nlu import Understanding
+from bot.reply import Reply
 from services.eligibility import EligibilityResult, EligibilityRow, NextStep, NotCoveredReason
-from services.enums import Relation
+from services.enums import relations_named
 from services.errors import NoSuchDependant
-
-# NLU relation values that name one registry relation, and those that name several.
-_ONE: dict[str, Relation] = {
-    "son": Relation.SON,
-    "daughter": Relation.DAUGHTER,
-    "father": Relation.FATHER,
-    "mother": Relation.MOTHER,
-}
-_SEVERAL: dict[str, frozenset[Relation]] = {
-    "spouse": frozenset({Relation.WIFE, Relation.HUSBAND}),
-    "child": frozenset({Relation.SON, Relation.DAUGHTER}),
-}
+from services.identity import ChatUserInfo
+from services.settings import Settings
 
 
-async def check_eligibility(turn: Turn) -> None:
+async def check_eligibility(
+    event: Message | CallbackQuery,
+    understanding: Understanding,
+    services: Services,
+    chat_user: ChatUserInfo,
+    settings: Settings,
+    reply: Reply,
+) -> None:
     """Answer whether the user (and family) have treatment cover now."""
-    asked = turn.understanding.entity("relation")
-    service = turn.services.eligibility
-    async with turn.reply.typing():
-        if asked in _ONE:
-            result = await service.inquire(turn.user, _ONE[asked])
+    asked = understanding.entity("relation")
+    named = relations_named(asked)
+    async with reply.typing():
+        if named is not None and len(named) == 1:
+            result = await services.eligibility.inquire(chat_user, named[0])
         else:
-            result = await service.inquire(turn.user)
+            result = await services.eligibility.inquire(chat_user)
     rows = result.rows
-    if asked in _SEVERAL:
-        rows = tuple(r for r in rows if r.relation in _SEVERAL[asked])
+    if named is not None and len(named) > 1:
+        rows = tuple(r for r in rows if r.relation in named)
         if not rows:
-            raise NoSuchDependant(asked)
-    await turn.reply.raw(render_result(turn, result, rows))
+            raise NoSuchDependant(asked or "")
+    await reply.raw(render_result(reply, settings, result, rows))
 
 
-def render_result(turn: Turn, result: EligibilityResult, rows: tuple[EligibilityRow, ...]) -> str:
+def render_result(
+    reply: Reply, settings: Settings, result: EligibilityResult, rows: tuple[EligibilityRow, ...]
+) -> str:
     """Return the rendered answer: the tracking code, one block per person, how to dispute."""
-    render = turn.reply.render
-    son_age = fmt.digits(turn.settings.config.dependants.son_age_limit_years)
+    render = reply.render
+    son_age = fmt.digits(settings.config.dependants.son_age_limit_years)
     parts = [render.text(texts.ELIGIBILITY_HEADER, code=fmt.digits(result.tracking_code))]
     for row in rows:
         person = {"name": row.full_name, "relation": fmt.relation_label(row.relation)}
@@ -82,7 +85,8 @@ def _reason(row: EligibilityRow, son_age: str) -> str:
     return texts.ELIGIBILITY_REASONS[row.reason.value].format(son_age=son_age)
 
 
-def register(registry: IntentRegistry) -> Router:
+def build_router() -> Router:
     router = Router(name=__name__)
-    registry.add("check_eligibility", check_eligibility, personal=True)
+    router.message.register(check_eligibility, Intent("check_eligibility"), flags=PERSONAL)
+    router.callback_query.register(check_eligibility, Intent("check_eligibility"), flags=PERSONAL)
     return router

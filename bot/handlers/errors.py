@@ -210,28 +210,28 @@ ANSWERS: dict[str, Answer] = {
 }
 
 
-async def on_domain_error(event: ErrorEvent, **data: Any) -> None:
+async def on_domain_error(
+    event: ErrorEvent, reply: Reply | None = None, state: FSMContext | None = None
+) -> None:
     """Word a service's refusal for the user."""
     err = event.exception
     assert isinstance(err, e.DomainError)
-    reply: Reply | None = data.get("reply")
     logger.info("domain error %s in update %s", err.code, event.update.update_id)
     if reply is None:
         return
     answer = ANSWERS.get(err.code, _plain(texts.DOMAIN_ERRORS["generic"]))
-    await answer(err, reply, data.get("state"), event)
+    await answer(err, reply, state, event)
 
 
-async def on_input_problem(event: ErrorEvent, **data: Any) -> None:
+async def on_input_problem(event: ErrorEvent, reply: Reply | None = None) -> None:
     """Say why what the user typed cannot be used (the flow waits for a better answer)."""
     err = event.exception
     assert isinstance(err, InputProblem)
-    reply: Reply | None = data.get("reply")
     if reply is not None:
         await reply(err.template, **err.values)
 
 
-async def on_unexpected(event: ErrorEvent, **data: Any) -> None:
+async def on_unexpected(event: ErrorEvent, reply: Reply | None = None) -> None:
     """Log the failure without personal data and apologise."""
     err = event.exception
     logger.error(
@@ -240,7 +240,6 @@ async def on_unexpected(event: ErrorEvent, **data: Any) -> None:
         event.update.update_id,
         exc_info=err,
     )
-    reply: Reply | None = data.get("reply")
     if reply is None:
         return
     try:

@@ -9,27 +9,42 @@ the services already answered, so the user does not repeat themselves.
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
 
-from bot.handlers.common import IntentRegistry, Turn
+from bot.deps import Services
+from bot.handlers.common import Intent
 from bot.handlers.relay import hand_over
+from bot.nlu import Understanding
+from bot.reply import Reply
 from services.handoff import HandoffReason
+from services.identity import ChatUserInfo
 
 
-async def human_agent(turn: Turn) -> None:
+async def human_agent(
+    event: Message | CallbackQuery,
+    understanding: Understanding,
+    services: Services,
+    chat_user: ChatUserInfo,
+    state: FSMContext,
+    reply: Reply,
+) -> None:
     """Escalate to a person: queued with a place and a wait, or a ticket when nobody can."""
     await hand_over(
-        services=turn.services,
-        reply=turn.reply,
-        state=turn.state,
-        platform=turn.user.platform,
-        chat_id=turn.reply.chat_id,
-        chat_user=turn.user,
+        services=services,
+        reply=reply,
+        state=state,
+        platform=chat_user.platform,
+        chat_id=reply.chat_id,
+        chat_user=chat_user,
         reason=HandoffReason.HUMAN_AGENT,
-        user_text=turn.text if turn.text and not turn.understanding.from_menu else None,
+        # What the user wrote goes into the ticket; a menu button's label says nothing more.
+        user_text=None if understanding.from_menu else understanding.text or None,
     )
 
 
-def register(registry: IntentRegistry) -> Router:
+def build_router() -> Router:
     router = Router(name=__name__)
-    registry.add("human_agent", human_agent)
+    router.message.register(human_agent, Intent("human_agent"))
+    router.callback_query.register(human_agent, Intent("human_agent"))
     return router

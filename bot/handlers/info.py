@@ -8,10 +8,12 @@ from __future__ import annotations
 import datetime as dt
 
 from aiogram import Router
+from aiogram.types import CallbackQuery, Message
 
 from bot import formatting as fmt
 from bot import texts
-from bot.handlers.common import IntentRegistry, Turn
+from bot.deps import Services
+from bot.handlers.common import Intent
 from bot.reply import Reply
 from services.info import Channels, InfoService
 
@@ -53,11 +55,11 @@ def open_now_text(info: InfoService) -> str:
     return texts.CONTACT_CLOSED_NOW.format(next_open=next_open)
 
 
-async def contact_info(turn: Turn) -> None:
+async def contact_info(event: Message | CallbackQuery, services: Services, reply: Reply) -> None:
     """List the channels, the hours and whether 1420 is open now."""
-    info = turn.services.info
+    info = services.info
     channels = info.channels()
-    await turn.reply(
+    await reply(
         texts.CONTACT_INFO,
         phone=fmt.digits(channels.phone),
         hours=hours_text(channels),
@@ -69,10 +71,12 @@ async def contact_info(turn: Turn) -> None:
     )
 
 
-async def eservices_registration(turn: Turn) -> None:
+async def eservices_registration(
+    event: Message | CallbackQuery, services: Services, reply: Reply
+) -> None:
     """Give the portal registration steps."""
-    channels = turn.services.info.channels()
-    await turn.reply(
+    channels = services.info.channels()
+    await reply(
         texts.PORTAL_REGISTRATION,
         portal=channels.portal_url,
         app=channels.app_name,
@@ -80,12 +84,11 @@ async def eservices_registration(turn: Turn) -> None:
     )
 
 
-async def booklet_renewal(turn: Turn) -> None:
+async def booklet_renewal(
+    event: Message | CallbackQuery, services: Services, reply: Reply
+) -> None:
     """Say that booklets need no renewal, and how to check eligibility instead."""
-    await send_booklet(turn.reply, turn.services.info.channels())
-
-
-async def send_booklet(reply: Reply, channels: Channels) -> None:
+    channels = services.info.channels()
     await reply(
         texts.BOOKLET_RENEWAL,
         ussd=fmt.digits(channels.ussd),
@@ -94,9 +97,12 @@ async def send_booklet(reply: Reply, channels: Channels) -> None:
     )
 
 
-def register(registry: IntentRegistry) -> Router:
+def build_router() -> Router:
     router = Router(name=__name__)
-    registry.add("contact_info", contact_info)
-    registry.add("eservices_registration", eservices_registration)
-    registry.add("booklet_renewal", booklet_renewal)
+    router.message.register(contact_info, Intent("contact_info"))
+    router.callback_query.register(contact_info, Intent("contact_info"))
+    router.message.register(eservices_registration, Intent("eservices_registration"))
+    router.callback_query.register(eservices_registration, Intent("eservices_registration"))
+    router.message.register(booklet_renewal, Intent("booklet_renewal"))
+    router.callback_query.register(booklet_renewal, Intent("booklet_renewal"))
     return router

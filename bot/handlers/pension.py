@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.types import CallbackQuery, Message
 
 from bot import formatting as fmt
 from bot import texts
-from bot.handlers.common import IntentRegistry, Turn
+from bot.deps import Services
+from bot.handlers.common import PERSONAL, Intent
+from bot.reply import Reply
+from services.identity import ChatUserInfo
 
 RECENT_MONTHS = 6
 
 
-async def pension_slip(turn: Turn) -> None:
+async def pension_slip(
+    event: Message | CallbackQuery, services: Services, chat_user: ChatUserInfo, reply: Reply
+) -> None:
     """Show the last payslip and the recent months."""
-    async with turn.reply.typing():
-        slips = await turn.services.pension.recent(turn.user, months=RECENT_MONTHS)
-    render = turn.reply.render
+    async with reply.typing():
+        slips = await services.pension.recent(chat_user, months=RECENT_MONTHS)
+    render = reply.render
     last = slips[0]
     parts = [
         render.text(
@@ -37,10 +43,11 @@ async def pension_slip(turn: Turn) -> None:
                     net=fmt.amount(slip.net),
                 )
             )
-    await turn.reply.raw("".join(parts))
+    await reply.raw("".join(parts))
 
 
-def register(registry: IntentRegistry) -> Router:
+def build_router() -> Router:
     router = Router(name=__name__)
-    registry.add("pension_slip", pension_slip, personal=True)
+    router.message.register(pension_slip, Intent("pension_slip"), flags=PERSONAL)
+    router.callback_query.register(pension_slip, Intent("pension_slip"), flags=PERSONAL)
     return router

@@ -7,21 +7,26 @@ they can see instead).
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.types import CallbackQuery, Message
 
 from bot import formatting as fmt
 from bot import texts
-from bot.handlers.common import IntentRegistry, Turn
-from persian import to_jalali
+from bot.deps import Services
+from bot.handlers.common import PERSONAL, Intent
+from bot.reply import Reply
+from services.identity import ChatUserInfo
 
 # Years listed under the total: enough for the recent history without a wall of text.
 YEARS_SHOWN = 10
 
 
-async def last_contribution(turn: Turn) -> None:
-    """Show the newest month of record."""
-    async with turn.reply.typing():
-        last = await turn.services.contributions.last_record(turn.user)
-    render = turn.reply.render
+async def last_contribution(
+    event: Message | CallbackQuery, services: Services, chat_user: ChatUserInfo, reply: Reply
+) -> None:
+    """Show the newest month of record, and say so when it is overdue."""
+    async with reply.typing():
+        last = await services.contributions.last_record(chat_user)
+    render = reply.render
     text = render.text(
         texts.LAST_RECORD,
         month=fmt.month(last.year, last.month),
@@ -29,19 +34,19 @@ async def last_contribution(turn: Turn) -> None:
         days=fmt.digits(last.days),
         wage=fmt.amount(last.wage),
     )
-    year, month, _ = to_jalali(turn.clock.today())
-    gap = (year * 12 + month) - (last.year * 12 + last.month)
-    # Employers have until the end of the following month, so one month behind is normal.
-    if gap > 2:
+    gap = services.contributions.months_overdue(last)
+    if gap is not None:
         text += render.text(texts.LAST_RECORD_STALE, gap=fmt.digits(gap))
-    await turn.reply.raw(text)
+    await reply.raw(text)
 
 
-async def insurance_record(turn: Turn) -> None:
+async def insurance_record(
+    event: Message | CallbackQuery, services: Services, chat_user: ChatUserInfo, reply: Reply
+) -> None:
     """Show the total record in years/months/days, and the days of each recent year."""
-    async with turn.reply.typing():
-        summary = await turn.services.contributions.summary(turn.user)
-    render = turn.reply.render
+    async with reply.typing():
+        summary = await services.contributions.summary(chat_user)
+    render = reply.render
     total = summary.total
     parts = [
         render.text(
@@ -58,11 +63,13 @@ async def insurance_record(turn: Turn) -> None:
                 texts.TOTAL_RECORD_YEAR, year=fmt.digits(year.year), days=fmt.digits(year.days)
             )
         )
-    await turn.reply.raw("".join(parts))
+    await reply.raw("".join(parts))
 
 
-def register(registry: IntentRegistry) -> Router:
+def build_router() -> Router:
     router = Router(name=__name__)
-    registry.add("last_contribution", last_contribution, personal=True)
-    registry.add("insurance_record", insurance_record, personal=True)
+    router.message.register(last_contribution, Intent("last_contribution"), flags=PERSONAL)
+    router.callback_query.register(last_contribution, Intent("last_contribution"), flags=PERSONAL)
+    router.message.register(insurance_record, Intent("insurance_record"), flags=PERSONAL)
+    router.callback_query.register(insurance_record, Intent("insurance_record"), flags=PERSONAL)
     return router

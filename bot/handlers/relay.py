@@ -36,22 +36,15 @@ from typing import Any
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import BaseFilter, Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.types import (
-    CallbackQuery,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-)
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
 from bot.filters import inline
+from bot.keyboards import SatisfactionVote
 from bot.reply import Reply
 from services.handoff import (
     ActiveConversation,
@@ -68,31 +61,6 @@ from services.handoff import (
 from services.identity import ChatUserInfo
 
 logger = logging.getLogger(__name__)
-
-
-class SatisfactionVote(CallbackData, prefix="cs"):
-    conversation_id: int
-    rating: int
-
-
-def back_to_bot_keyboard() -> ReplyKeyboardMarkup:
-    """The one button shown while a person handles the chat."""
-    return ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=texts.BTN_BACK_TO_BOT)]],
-        resize_keyboard=True,
-        is_persistent=True,
-    )
-
-
-def satisfaction_keyboard(conversation_id: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for rating, label in texts.RATING_BUTTONS.items():
-        builder.button(
-            text=label,
-            callback_data=SatisfactionVote(conversation_id=conversation_id, rating=rating),
-        )
-    builder.adjust(5)
-    return builder.as_markup()
 
 
 # --- escalation (called by the human_agent intent) -------------------------------------------
@@ -132,7 +100,7 @@ async def hand_over(
             position=fmt.digits(outcome.position),
             wait=fmt.digits(outcome.wait_minutes),
             button=texts.BTN_BACK_TO_BOT,
-            keyboard=back_to_bot_keyboard(),
+            keyboard=keyboards.back_to_bot(),
         )
     elif isinstance(outcome, Ticketed):
         next_opening = ""
@@ -152,7 +120,7 @@ async def hand_over(
             keyboard=keyboards.main_menu(),
         )
     else:
-        await reply(texts.HANDOFF_WITH_AGENT, keyboard=back_to_bot_keyboard())
+        await reply(texts.HANDOFF_WITH_AGENT, keyboard=keyboards.back_to_bot())
     return outcome
 
 

@@ -11,7 +11,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards, texts
-from bot.handlers.common import IntentRegistry, Turn, Unsure, note_missed
+from bot.handlers.common import Intent, Unsure, note_missed
 from bot.keyboards import NoneOfThese
 from bot.nlu import OUT_OF_SCOPE, Understanding
 from bot.reply import Reply
@@ -21,44 +21,40 @@ from services.identity import ChatUserInfo
 _NOT_OFFERED = frozenset({OUT_OF_SCOPE, "greet", "goodbye", "thanks", "affirm", "deny"})
 
 
-def _name(user: ChatUserInfo) -> str:
-    return f" {user.first_name}" if user.first_name else ""
-
-
-async def greet(turn: Turn) -> None:
+async def greet(message: Message, chat_user: ChatUserInfo, reply: Reply) -> None:
     """Greet back."""
-    await turn.reply(texts.GREET, name=_name(turn.user))
+    await reply(texts.GREET, name=f" {chat_user.first_name}" if chat_user.first_name else "")
 
 
-async def thanks(turn: Turn) -> None:
+async def thanks(message: Message, reply: Reply) -> None:
     """Answer thanks."""
-    await turn.reply(texts.THANKS)
+    await reply(texts.THANKS)
 
 
-async def goodbye(turn: Turn) -> None:
+async def goodbye(message: Message, reply: Reply) -> None:
     """Say goodbye."""
-    await turn.reply(texts.GOODBYE)
+    await reply(texts.GOODBYE)
 
 
-async def help_(turn: Turn) -> None:
+async def help_(event: Message | CallbackQuery, reply: Reply) -> None:
     """Say what the bot can do."""
-    await turn.reply(texts.HELP, keyboard=keyboards.main_menu())
+    await reply(texts.HELP, keyboard=keyboards.main_menu())
 
 
-async def affirm(turn: Turn) -> None:
+async def affirm(message: Message, reply: Reply) -> None:
     """Answer a bare "yes"."""
-    await turn.reply(texts.AFFIRM)
+    await reply(texts.AFFIRM)
 
 
-async def deny(turn: Turn) -> None:
-    """Answer a bare "no"."""
-    await turn.reply(texts.DENY, keyboard=keyboards.main_menu())
+async def deny(event: Message | CallbackQuery, reply: Reply) -> None:
+    """Answer a bare "no" (or the «نه، ممنون» button)."""
+    await reply(texts.DENY, keyboard=keyboards.main_menu())
 
 
-async def out_of_scope(turn: Turn) -> None:
+async def out_of_scope(message: Message, state: FSMContext, reply: Reply) -> None:
     """Say politely what the bot can do; offer a human after a second miss."""
-    misses = await note_missed(turn.state)
-    await turn.reply(texts.OUT_OF_SCOPE, keyboard=keyboards.offer_human() if misses >= 2 else None)
+    misses = await note_missed(state)
+    await reply(texts.OUT_OF_SCOPE, keyboard=keyboards.offer_human() if misses >= 2 else None)
 
 
 def top_two(understanding: Understanding) -> list[str]:
@@ -84,16 +80,19 @@ async def on_none_of_these(query: CallbackQuery, reply: Reply) -> None:
     await reply(texts.NONE_OF_THESE, keyboard=keyboards.offer_human())
 
 
-def register(registry: IntentRegistry) -> Router:
+def build_router() -> Router:
     router = Router(name=__name__)
+    router.message.register(greet, Intent("greet"))
+    router.message.register(thanks, Intent("thanks"))
+    router.message.register(goodbye, Intent("goodbye"))
+    router.message.register(help_, Intent("help"))
+    router.callback_query.register(help_, Intent("help"))
+    router.message.register(affirm, Intent("affirm"))
+    # «نه، ممنون» under a dependant's conditions is a "deny" button.
+    router.message.register(deny, Intent("deny"))
+    router.callback_query.register(deny, Intent("deny"))
+    router.message.register(out_of_scope, Intent(OUT_OF_SCOPE))
     # An unsure result (no intent handler matches it) is answered with "did you mean …?".
     router.message.register(on_unsure, Unsure())
     router.callback_query.register(on_none_of_these, NoneOfThese.filter())
-    registry.add("greet", greet)
-    registry.add("thanks", thanks)
-    registry.add("goodbye", goodbye)
-    registry.add("help", help_)
-    registry.add("affirm", affirm)
-    registry.add("deny", deny)
-    registry.add(OUT_OF_SCOPE, out_of_scope)
     return router

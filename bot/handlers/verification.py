@@ -1,34 +1,47 @@
-"""Verification: the user's own contact, then their national ID, checked against the registry.
+"""Verification: the user's own contact, then their national ID, checked against the registry;
+and the gate in front of personal intents.
 
-The gate (``require_verification``) starts this flow when an unverified user asks for something
-personal, and keeps the request; once verified, the request is answered at once. Refusals
-(someone else's contact, a bad checksum, a mismatch, the lockout) are domain errors that the
-error router words. Verification lives in the database, so it survives restarts.
+``PersonalGate`` is the one place that reads the ``personal`` handler flag. When an unverified
+user asks for something personal it keeps the request (intent and entities, in the FSM data)
+and starts this flow instead of the handler; once the national ID is verified it runs the
+kept request's handler at once, so the user does not ask again. Refusals (someone else's
+contact, a bad checksum, a mismatch, the lockout) are domain errors that the error router
+words. Verification lives in the database, so it survives restarts.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, cast
 
-from aiogram import F, Router
+from aiogram import BaseMiddleware, F, Router
+from aiogram.dispatcher.event.handler import HandlerObject
+from aiogram.dispatcher.flags import get_flag
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import Message
+from aiogram.types import Message, TelegramObject
 
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
 from bot.filters import inline
-from bot.handlers.common import FREE_TEXT, IntentRegistry, Turn, build_turn
-from bot.nlu import Understanding
+from bot.handlers.common import FREE_TEXT, Intent, note_understood
+from bot.nlu import OUT_OF_SCOPE, Understanding
 from bot.reply import Reply
 from persian import mask_mobile, try_normalize_mobile
+from services.clock import Clock
 from services.identity import ChatUserInfo
+
+if TYPE_CHECKING:
+    from bot.context import UpdateContext
 
 # A run of digits (any script) with the separators people type inside numbers.
 _DIGITS_RUN: Final = re.compile(r"\d[\d\s\-_.]*\d|\d")
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class Verification(StatesGroup):
@@ -36,28 +49,106 @@ class Verification(StatesGroup):
     national_id = State()
 
 
-async def require_verification(turn: Turn) -> None:
+@dataclass(frozen=True)
+class JustVerified:
+    """What the national-ID step returns when it verified the user (the gate then answers the
+    request that was kept)."""
+
+    user: ChatUserInfo
+
+
+async def ask_to_verify(
+    understanding: Understanding,
+    state: FSMContext,
+    user: ChatUserInfo,
+    clock: Clock,
+    reply: Reply,
+) -> None:
     """Keep the personal request and ask for what verification still needs."""
-    understanding = turn.understanding
-    await turn.state.update_data(
+    await state.update_data(
         pending={
             "intent": understanding.intent,
             "entities": [dict(e) for e in understanding.entities],
         }
     )
-    locked = turn.user.locked_until
-    if locked is not None and locked > turn.clock.now():
-        await turn.state.set_state(None)
-        await turn.reply(texts.VERIFICATION_LOCKED, until=fmt.jalali_moment(locked))
+    locked = user.locked_until
+    if locked is not None and locked > clock.now():
+        await state.set_state(None)
+        await reply(texts.VERIFICATION_LOCKED, until=fmt.jalali_moment(locked))
         return
-    if turn.user.has_contact:
-        await turn.state.set_state(Verification.national_id)
-        await turn.reply(texts.ASK_NATIONAL_ID_FOR_REQUEST, keyboard=keyboards.remove())
+    if user.has_contact:
+        await state.set_state(Verification.national_id)
+        await reply(texts.ASK_NATIONAL_ID_FOR_REQUEST, keyboard=keyboards.remove())
         return
-    await turn.state.set_state(Verification.contact)
-    await turn.reply(
+    await state.set_state(Verification.contact)
+    await reply(
         texts.ASK_CONTACT, button=texts.BTN_SHARE_CONTACT, keyboard=keyboards.share_contact()
     )
+
+
+class PersonalGate(BaseMiddleware):
+    """Inner middleware of the intent router and of the verification steps.
+
+    Before an intent handler flagged ``personal`` runs for an unverified user, it keeps the
+    request and asks for verification instead. After the national-ID step returns
+    ``JustVerified``, it runs the kept request's handler (found by its ``Intent`` filter under
+    ``intents``). An understood intent also resets the count of misunderstood messages.
+    """
+
+    def __init__(self, intents: Router) -> None:
+        self._intents = intents
+        self._by_intent: dict[str, HandlerObject] | None = None
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        context = cast("UpdateContext", data)
+        understanding = context.get("understanding")
+        if understanding is not None and get_flag(data, "personal"):
+            user = context["chat_user"]
+            if not user.is_verified:
+                await ask_to_verify(
+                    understanding, context["state"], user, context["clock"], context["reply"]
+                )
+                return None
+        if (
+            understanding is not None
+            and not understanding.unsure
+            and understanding.intent != OUT_OF_SCOPE
+        ):
+            await note_understood(context["state"])
+        result = await handler(event, data)
+        if isinstance(result, JustVerified):
+            await self._answer_kept_request(event, data, result.user)
+        return result
+
+    async def _answer_kept_request(
+        self, event: TelegramObject, data: dict[str, Any], user: ChatUserInfo
+    ) -> None:
+        state = cast("UpdateContext", data)["state"]
+        pending = (await state.get_data()).get("pending")
+        await state.clear()
+        if not pending:
+            return
+        understanding = Understanding(
+            intent=str(pending["intent"]),
+            confidence=1.0,
+            entities=tuple(pending.get("entities") or ()),
+        )
+        target = self._handler_of(understanding.intent)
+        if target is not None:  # None: kept by an older version under a name now gone
+            await target.call(event, **{**data, "understanding": understanding, "chat_user": user})
+
+    def _handler_of(self, intent: str) -> HandlerObject | None:
+        if self._by_intent is None:
+            # Built on first use: every feature router is included by then.
+            self._by_intent = {}
+            for router in self._intents.chain_tail:
+                for observer in (router.message, router.callback_query):
+                    for candidate in observer.handlers:
+                        for flt in candidate.filters or ():
+                            if isinstance(flt.callback, Intent):
+                                for name in flt.callback.names:
+                                    self._by_intent.setdefault(name, candidate)
+        return self._by_intent.get(intent)
 
 
 async def on_contact(
@@ -98,28 +189,15 @@ async def on_typed_mobile(message: Message, reply: Reply) -> None:
     )
 
 
-async def on_national_id(message: Message, **data: Any) -> None:
-    """Verify the typed national ID; on success answer the request that was waiting."""
-    state: FSMContext = data["state"]
-    services: Services = data["services"]
-    chat_user: ChatUserInfo = data["chat_user"]
-    reply: Reply = data["reply"]
+async def on_national_id(
+    message: Message, services: Services, chat_user: ChatUserInfo, reply: Reply
+) -> JustVerified:
+    """Verify the typed national ID (the gate then answers the request that was waiting)."""
     typed = _national_id_text(message.text or "")
     async with reply.typing():
         verified = await services.identity.verify(chat_user.id, typed)
-    pending = (await state.get_data()).get("pending")
-    await state.clear()
     await reply(texts.VERIFIED, name=verified.person.first_name, keyboard=keyboards.main_menu())
-    if pending:
-        registry: IntentRegistry = data["registry"]
-        understanding = Understanding(
-            intent=str(pending["intent"]),
-            confidence=1.0,
-            entities=tuple(pending.get("entities") or ()),
-        )
-        if understanding.intent in registry:
-            turn = build_turn(data, understanding).with_user(verified.user)
-            await registry.run(turn)
+    return JustVerified(verified.user)
 
 
 def _national_id_text(text: str) -> str:
@@ -136,9 +214,10 @@ def _is_mobile(text: str | None) -> bool:
     return bool(text) and try_normalize_mobile(text or "") is not None
 
 
-def build_steps() -> Router:
+def build_steps(gate: PersonalGate) -> Router:
     """The verification steps (and a contact shared at any time)."""
     router = Router(name=__name__)
+    router.message.middleware(gate)
     router.message.register(on_contact, inline(F.contact))
     router.message.register(
         on_typed_mobile,

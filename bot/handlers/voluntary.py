@@ -7,8 +7,6 @@ the user says Rial).
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
@@ -18,8 +16,9 @@ from aiogram.types import CallbackQuery, Message
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
-from bot.handlers.common import FREE_TEXT, InputProblem, IntentRegistry, Turn
+from bot.handlers.common import FREE_TEXT, InputProblem, Intent
 from bot.keyboards import VoluntaryEstimate
+from bot.nlu import Understanding
 from bot.reply import Reply
 from persian import parse_amount
 
@@ -32,11 +31,15 @@ class VoluntaryForm(StatesGroup):
     wage = State()
 
 
-async def voluntary_insurance(turn: Turn) -> None:
+async def voluntary_insurance(
+    event: Message | CallbackQuery,
+    understanding: Understanding,
+    services: Services,
+    reply: Reply,
+) -> None:
     """Give the voluntary-insurance rules, and an estimate when the question has a wage."""
-    service = turn.services.voluntary
-    rules = service.rules()
-    render = turn.reply.render
+    rules = services.voluntary.rules()
+    render = reply.render
     text = render.text(
         texts.VOLUNTARY_RULES,
         eservices=rules.portal_url,
@@ -49,12 +52,12 @@ async def voluntary_insurance(turn: Turn) -> None:
         exam_months=fmt.digits(rules.medical_exam_months),
         slip_months=fmt.digits(rules.max_unpaid_slip_months),
     )
-    wage = parse_amount(turn.text) if turn.text else None
+    wage = parse_amount(understanding.text) if understanding.text else None
     if wage is not None and wage >= MIN_PLAUSIBLE_WAGE_RIAL:
-        await turn.reply.raw(text)
-        await reply_estimate(turn.reply, turn.services, wage)
+        await reply.raw(text)
+        await reply_estimate(reply, services, wage)
         return
-    await turn.reply.raw(text, keyboard=keyboards.voluntary_estimate())
+    await reply.raw(text, keyboard=keyboards.voluntary_estimate())
 
 
 async def on_estimate_button(query: CallbackQuery, state: FSMContext, reply: Reply) -> None:
@@ -72,7 +75,8 @@ async def on_wage(message: Message, state: FSMContext, services: Services, reply
     await state.set_state(None)
 
 
-async def reply_estimate(reply: Reply, services: Services, wage: int, **_: Any) -> None:
+async def reply_estimate(reply: Reply, services: Services, wage: int) -> None:
+    """Send the monthly contribution for ``wage`` and this month's payment deadline."""
     service = services.voluntary
     estimate = service.estimate(wage)
     deadline = service.payment_deadline(services.clock.today())
@@ -88,14 +92,17 @@ async def reply_estimate(reply: Reply, services: Services, wage: int, **_: Any) 
     )
 
 
-def register(registry: IntentRegistry) -> Router:
+def build_router() -> Router:
+    """The intent and its estimate button (answered outside any flow too)."""
     router = Router(name=__name__)
-    registry.add("voluntary_insurance", voluntary_insurance)
+    router.message.register(voluntary_insurance, Intent("voluntary_insurance"))
+    router.callback_query.register(voluntary_insurance, Intent("voluntary_insurance"))
     router.callback_query.register(on_estimate_button, VoluntaryEstimate.filter())
     return router
 
 
 def build_steps() -> Router:
+    """The wage-base step."""
     router = Router(name=f"{__name__}.steps")
     router.message.register(on_wage, StateFilter(VoluntaryForm.wage), FREE_TEXT)
     return router

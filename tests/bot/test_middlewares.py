@@ -193,7 +193,7 @@ def test_no_filter_or_handler_runs_in_a_thread() -> None:
 
     from bot.handlers import build_handlers
 
-    routers, _ = build_handlers()
+    routers = build_handlers()
     offenders: list[str] = []
 
     def walk(router: Router) -> None:

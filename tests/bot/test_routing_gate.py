@@ -66,7 +66,7 @@ HANDOFFS: tuple[ActiveConversation | None, ...] = (
 
 
 def _gated() -> Router:
-    routers, _ = build_handlers()
+    routers = build_handlers()
     (gate,) = [r for r in routers if r.name == "before-intents"]
     return gate
 

@@ -45,9 +45,10 @@ from bot.handlers.relay import back_to_bot_keyboard, satisfaction_keyboard
 from bot.platform import Platform
 from bot.render import Renderer
 from services.clock import Clock
-from services.handoff import HandoffService, OutboxKind
-from services.outbox import OutboxConfig, OutboxMessage, OutboxStore
-from services.settings import Settings
+from services.enums import OutboxKind
+from services.handoff import EscalationService
+from services.outbox import OutboxMessage, OutboxStore
+from services.settings import OutboxConfig, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class OutboundSender:
         config: OutboxConfig | None = None,
         owner: str | None = None,
     ) -> None:
-        self.config = config or OutboxConfig.from_settings(settings)
+        self.config = config or settings.config.outbox
         self._session_factory = session_factory
         self._settings = settings
         self._clock = clock
@@ -145,7 +146,7 @@ class OutboundSender:
         """
         try:
             async with self._session_factory() as session:
-                cleared = await HandoffService(
+                cleared = await EscalationService(
                     session, self._settings, self._clock
                 ).prune_transcripts()
             if cleared:

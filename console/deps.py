@@ -16,12 +16,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from console.config import ConsoleConfig
 from services.agents import AgentPublic, AgentService
 from services.clock import Clock
 from services.dashboard import DashboardService
-from services.handoff import HandoffService, TicketDesk
-from services.settings import Settings
+from services.handoff import AgentDesk, Catalogue, ConversationViews, TicketDesk
+from services.settings import ConsoleConfig, Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
@@ -120,8 +119,16 @@ async def require_supervisor(agent: CurrentAgent) -> AgentPublic:
 Supervisor = Annotated[AgentPublic, Depends(require_supervisor)]
 
 
-def get_handoff(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> HandoffService:
-    return HandoffService(session, settings, clock)
+def get_views(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> ConversationViews:
+    return ConversationViews(session, settings, clock)
+
+
+def get_desk(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> AgentDesk:
+    return AgentDesk(session, settings, clock)
+
+
+def get_catalogue(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> Catalogue:
+    return Catalogue(session, settings, clock)
 
 
 def get_ticket_desk(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> TicketDesk:
@@ -136,7 +143,9 @@ def get_dashboard(session: SessionDep, settings: SettingsDep, clock: ClockDep) -
     return DashboardService(session, settings, clock)
 
 
-HandoffDep = Annotated[HandoffService, Depends(get_handoff)]
+ViewsDep = Annotated[ConversationViews, Depends(get_views)]
+DeskDep = Annotated[AgentDesk, Depends(get_desk)]
+CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 TicketDeskDep = Annotated[TicketDesk, Depends(get_ticket_desk)]
 AgentsDep = Annotated[AgentService, Depends(get_agents)]
 DashboardDep = Annotated[DashboardService, Depends(get_dashboard)]

@@ -20,7 +20,6 @@ from typing import ClassVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +27,7 @@ from services.clock import Clock
 from services.common import audit
 from services.db.handoff_models import Agent, AgentSession, LoginAttempt
 from services.errors import DomainError
-from services.settings import Settings
+from services.settings import AgentsConfig, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -36,36 +35,12 @@ USERNAME_MAX = 64
 PASSWORD_MIN = 8
 
 
-class AgentsConfig(BaseModel):
-    """The ``agents`` section of ``config.yml``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    login_max_failures: int = Field(5, ge=1)
-    login_window_minutes: int = Field(15, ge=1)
-    login_lockout_minutes: int = Field(15, ge=1)
-    session_hours: int = Field(12, ge=1)
-    online_window_seconds: int = Field(120, ge=10)
-    # ``last_seen_at`` is written at most this often, so polling pages do not write every time.
-    touch_interval_seconds: int = Field(30, ge=1)
-    # argon2id cost (RFC 9106's second recommended option, argon2-cffi's defaults): 3 passes
-    # over 64 MiB with 4 lanes. Hashes carry their parameters, so changing these only makes
-    # each password rehash at its next sign-in.
-    argon2_time_cost: int = Field(3, ge=1)
-    argon2_memory_kib: int = Field(65536, ge=8)
-    argon2_parallelism: int = Field(4, ge=1)
-
-    def hasher(self) -> PasswordHasher:
-        return PasswordHasher(
-            time_cost=self.argon2_time_cost,
-            memory_cost=self.argon2_memory_kib,
-            parallelism=self.argon2_parallelism,
-        )
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AgentsConfig:
-        extra = settings.config.model_extra or {}
-        return cls.model_validate(extra.get("agents") or {})
+def password_hasher(config: AgentsConfig) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=config.argon2_time_cost,
+        memory_cost=config.argon2_memory_kib,
+        parallelism=config.argon2_parallelism,
+    )
 
 
 class AgentRole(StrEnum):
@@ -186,7 +161,7 @@ def _token_hash(token: str) -> str:
 def _dummy_hash(config: AgentsConfig) -> str:
     """A hash of a random password, verified against when the username is unknown, so that
     the answer takes as long as for a real account (no username probing by timing)."""
-    return hash_password(secrets.token_urlsafe(16), config.hasher())
+    return hash_password(secrets.token_urlsafe(16), password_hasher(config))
 
 
 class AgentService:
@@ -195,8 +170,8 @@ class AgentService:
     def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
         self._session = session
         self._clock = clock
-        self.config = AgentsConfig.from_settings(settings)
-        self._hasher = self.config.hasher()
+        self.config = settings.config.agents
+        self._hasher = password_hasher(self.config)
 
     # --- accounts ---------------------------------------------------------------------------
 

@@ -17,8 +17,7 @@ from services.agents import AgentService
 from services.clock import TEHRAN, Clock
 from services.db.handoff_models import Conversation, IntentLogEntry
 from services.db.models import AuditLog, Ticket, TicketEvent
-from services.enums import TicketStatus
-from services.handoff import ConversationStatus, Resolution
+from services.enums import ConversationStatus, Resolution, TicketStatus
 from services.settings import Settings
 
 # Intent name used for messages the bot did not understand at all.
@@ -109,7 +108,7 @@ class DashboardService:
         pending = (
             await s.execute(
                 select(func.count(), func.min(Conversation.created_at)).where(
-                    Conversation.status == ConversationStatus.PENDING.value
+                    Conversation.status == ConversationStatus.QUEUED.value
                 )
             )
         ).one()

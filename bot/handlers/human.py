@@ -12,7 +12,7 @@ from aiogram import Router
 
 from bot.handlers.common import IntentRegistry, Turn
 from bot.handlers.relay import hand_over
-from services.handoff import HandoffReason
+from services.enums import HandoffReason
 
 
 async def human_agent(turn: Turn) -> None:

@@ -28,7 +28,8 @@ from services.clock import SystemClock
 from services.db import create_engine, create_session_factory, upgrade_database
 from services.demo import load_personas
 from services.settings import Settings
-from tests.handoff.conftest import FAST_ARGON2, PASSWORD, with_extra
+from tests.conftest import with_config
+from tests.handoff.conftest import FAST_ARGON2, PASSWORD
 
 MARYAM = ("6508124226", "09121234567")
 
@@ -38,8 +39,8 @@ def stack_settings(settings: Settings, db_path: Path) -> Settings:
     centre = settings.config.contact_centre.model_copy(update={"always_open": True})
     config = settings.config.model_copy(update={"contact_centre": centre})
     out = settings.model_copy(update={"env": env, "config": config})
-    out = with_extra(out, "agents", **FAST_ARGON2)
-    return with_extra(out, "console", poll_seconds=1)
+    out = with_config(out, "agents", **FAST_ARGON2)
+    return with_config(out, "console", poll_seconds=1)
 
 
 @dataclass

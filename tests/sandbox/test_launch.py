@@ -9,7 +9,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from sandbox.launch import needs_sandbox, sandbox_run_config, start_sandbox_for
-from services.settings import load_settings
+from services.settings import SandboxConfig, load_settings
 
 
 async def test_start_sandbox_for_settings_without_tokens() -> None:
@@ -24,7 +24,7 @@ async def test_start_sandbox_for_settings_without_tokens() -> None:
         overridden = settings.model_copy(
             update={
                 "config": settings.config.model_copy(
-                    update={"sandbox": {"port": taken, "bale": True}}
+                    update={"sandbox": SandboxConfig(port=taken, bale=True)}
                 )
             }
         )

@@ -145,7 +145,7 @@ class OutboundSender:
         Done by this worker because it is the one long-running task of the handoff.
         """
         try:
-            async with self._session_factory() as session:
+            async with self._session_factory() as session, session.begin():
                 cleared = await EscalationService(
                     session, self._settings, self._clock
                 ).prune_transcripts()

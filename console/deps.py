@@ -1,6 +1,6 @@
 """The console's dependencies, as ``Annotated`` aliases routes ask for by type.
 
-``SessionDep`` (one database session per request), ``CurrentAgent`` (the signed-in agent, or
+``SessionDep`` (one database session per request, its unit of work), ``CurrentAgent`` (the signed-in agent, or
 the request is refused), ``Supervisor`` (a signed-in supervisor), the services built on that
 session, and ``verify_csrf`` (applied to the whole app: every unsafe request must carry the
 session's CSRF token). Long-lived objects live on ``app.state``; tests override these
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.agents import AgentPublic, AgentService
 from services.clock import Clock
 from services.dashboard import DashboardService
+from services.errors import DomainError
 from services.handoff import AgentDesk, Catalogue, ConversationViews, TicketDesk
 from services.settings import ConsoleConfig, Settings
 
@@ -56,16 +57,33 @@ def get_console_config(request: Request) -> ConsoleConfig:
     return config
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session, committed once after the route (before the response is sent).
+
+    Services only flush. A route that fails is rolled back; a refusal (a ``DomainError``,
+    which the app's handlers turn into a page) is an answer, so what the service recorded
+    before refusing stays (a failed sign-in counts towards the throttle).
+    """
     factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     async with factory() as session:
-        yield session
+        try:
+            yield session
+        except DomainError:
+            await session.commit()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
+            await session.commit()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 ConsoleConfigDep = Annotated[ConsoleConfig, Depends(get_console_config)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# "function" scope: the commit happens when the route returns, before the response is sent,
+# so a redirect never shows a page read before the change it follows is committed.
+SessionDep = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
 
 
 def csrf_token(request: Request) -> str:

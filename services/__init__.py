@@ -1,8 +1,11 @@
 """Framework-free business rules of the assistant, one module per capability.
 
 Nothing here imports aiogram, FastAPI or the NLU: plain typed objects in and out, domain errors
-raised (:mod:`services.errors`, each with a stable ``code``), transactions owned by the service
-(or the caller's unit of work).
+raised (:mod:`services.errors`, each with a stable ``code``). Transactions have one owner, the
+caller's unit of work (the bot's per update, the console's per request, a command's for its
+run): services flush and never commit, except the two writers that run beside the updates in
+transactions of their own, the eligibility store's group commit and the outbox's sender (and,
+likewise, the bot's buffered intent-log writer). A refusal commits what was recorded before it.
 
 - :mod:`services.settings` — the one settings object (``config.yml`` + environment);
 - :mod:`services.clock` — ``Clock``, ``SystemClock``, ``FixedClock`` (Asia/Tehran);

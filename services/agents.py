@@ -165,7 +165,7 @@ def _dummy_hash(config: AgentsConfig) -> str:
 
 
 class AgentService:
-    """Agent accounts, sign-in and console sessions; every changing method commits."""
+    """Agent accounts, sign-in and console sessions (the caller's unit of work commits)."""
 
     def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
         self._session = session
@@ -222,7 +222,7 @@ class AgentService:
             subject=f"agent:{name}",
             details={"role": agent_role.value},
         )
-        await self._session.commit()
+        await self._session.flush()
         return _public(agent)
 
     async def ensure(
@@ -263,7 +263,7 @@ class AgentService:
             action="agent.password",
             subject=f"agent:{agent.username}",
         )
-        await self._session.commit()
+        await self._session.flush()
 
     async def set_active(self, agent_id: int, active: bool, *, actor: str) -> None:
         """Enable or disable an account; disabling ends its sessions."""
@@ -280,7 +280,7 @@ class AgentService:
             action="agent.enable" if active else "agent.disable",
             subject=f"agent:{agent.username}",
         )
-        await self._session.commit()
+        await self._session.flush()
 
     async def set_available(self, agent: AgentPublic, available: bool) -> None:
         """The agent's own online/away switch."""
@@ -292,7 +292,7 @@ class AgentService:
             actor=agent.actor,
             action="agent.available" if available else "agent.away",
         )
-        await self._session.commit()
+        await self._session.flush()
 
     async def _get(self, agent_id: int) -> Agent:
         agent = await self._session.get(Agent, agent_id)
@@ -369,7 +369,11 @@ class AgentService:
         return until
 
     async def authenticate(self, *, username: str, password: str, ip: str) -> AgentPublic:
-        """Check a sign-in and record the attempt (committed whether it succeeds or not)."""
+        """Check a sign-in and record the attempt, whether it succeeds or not.
+
+        A refused sign-in raises after recording: the unit of work commits what a service
+        recorded before a :class:`DomainError`, so the throttle counts it.
+        """
         now = self._clock.now()
         name = normalize_username(username)[:USERNAME_MAX]
         ip = ip[:64]
@@ -389,7 +393,7 @@ class AgentService:
                 action="agent.login_failed",
                 subject=f"agent:{name}",
             )
-            await self._session.commit()
+            await self._session.flush()
             until = await self._throttled_until(now, name, ip)
             if until is not None:
                 raise LoginThrottled(until)
@@ -398,7 +402,7 @@ class AgentService:
             agent.password_hash = self._hasher.hash(password)
         agent.last_seen_at = now
         audit(self._session, self._clock, actor=f"agent:{agent.username}", action="agent.login")
-        await self._session.commit()
+        await self._session.flush()
         return _public(agent)
 
     async def open_session(self, agent: AgentPublic) -> str:
@@ -420,7 +424,7 @@ class AgentService:
         await self._session.execute(
             delete(LoginAttempt).where(LoginAttempt.at < now - dt.timedelta(days=1))
         )
-        await self._session.commit()
+        await self._session.flush()
         return token
 
     async def session_agent(self, token: str) -> AgentPublic | None:
@@ -448,7 +452,7 @@ class AgentService:
             agent.last_seen_at = now
             dirty = True
         if dirty:
-            await self._session.commit()
+            await self._session.flush()
         return _public(agent)
 
     async def close_session(self, token: str) -> None:
@@ -472,4 +476,4 @@ class AgentService:
         if not others:
             agent.last_seen_at = None
         audit(self._session, self._clock, actor=f"agent:{agent.username}", action="agent.logout")
-        await self._session.commit()
+        await self._session.flush()

@@ -12,6 +12,7 @@ from typing import Any, TypeVarTuple, overload
 
 import jdatetime
 from sqlalchemy import Executable, Result, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.selectable import TypedReturnsRows
@@ -152,6 +153,23 @@ def audit(
             details=details or {},
         )
     )
+
+
+async def insert_unless_taken(
+    session: AsyncSession, entity: Any, values: Mapping[str, Any]
+) -> int | None:
+    """Insert one row of ``entity`` unless a unique key already holds it; its id, or None.
+
+    How two updates racing to create the same row both end well without a rollback, which is
+    the unit of work's alone: the later one inserts nothing (``ON CONFLICT DO NOTHING``, on
+    SQLite and PostgreSQL alike, for any unique constraint or index, partial ones included)
+    and can read the row the other one wrote.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(entity).values(**values).on_conflict_do_nothing().returning(entity.id)
+    new_id: int | None = await session.scalar(statement)
+    return new_id
 
 
 async def load_chat_user(session: AsyncSession, user: UserRef) -> ChatUser:

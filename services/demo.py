@@ -931,7 +931,7 @@ async def run_demo_data(
         from services.agents import DEMO_AGENTS, AgentService
         from services.db.engine import create_session_factory
 
-        async with create_session_factory(engine)() as session:
+        async with create_session_factory(engine)() as session, session.begin():
             await AgentService(session, settings, clock or SystemClock()).ensure_demo_agents()
     finally:
         await engine.dispose()

@@ -356,7 +356,7 @@ class DependantsService:
             subject=code,
             details={"relation": relation.value, "dependant": mask_national_id(dependant_id)},
         )
-        await self._session.commit()
+        await self._session.flush()
         logger.info("dependant application %s recorded (%s)", code, relation.value)
         return _application(request)
 

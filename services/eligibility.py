@@ -138,8 +138,9 @@ class EligibilityService:
         self._settings = settings
         self._clock = clock
         self._registry = registry or SqlRegistryGateway(session)
-        # The bot passes its process-wide group-commit store; alone, one transaction each.
-        self._store = store or SessionInquiryStore(session)
+        # The bot passes its process-wide group-commit store; alone, in the caller's session.
+        self._shared_store = store
+        self._session_store = SessionInquiryStore(session)
 
     async def inquire(self, user: UserRef, who: Who = None) -> EligibilityResult:
         """Answer for the verified user and each dependant, or only for ``who``.
@@ -148,8 +149,13 @@ class EligibilityService:
 
         ``who`` is a :class:`Relation` («پسرم» → ``Relation.SON``: every son), ``"self"`` or
         ``None`` (everyone). Raises :class:`NotVerified`, :class:`NoSuchDependant` when no
-        dependant has that relation. Returns once the inquiry is stored with its tracking code
-        (committed: by default in the service's session, else by the given store).
+        dependant has that relation. Returns once the inquiry is stored with its tracking code:
+        by the given store in its own transaction, else in the caller's unit of work.
+
+        An update whose session has begun a transaction (it wrote: a verification just made,
+        a message relayed to an agent) stores its inquiry in that transaction rather than in
+        the shared store's: on SQLite the store's write would wait for the update's own write
+        lock, which its unit of work releases only after this returns.
         """
         national_id = await verified_national_id(self._session, user)
         household = await self._registry.household(national_id)
@@ -168,10 +174,10 @@ class EligibilityService:
         stored = [_stored(row) for row in rows]
 
         now = self._clock.now()
-        # End this session's reads first: it gives its connection back to the pool instead of
-        # holding it while a shared store waits for one (free when nothing was written).
-        await self._session.commit()
-        code = await self._store.store(
+        store = self._shared_store
+        if store is None or self._session.in_transaction():
+            store = self._session_store
+        code = await store.store(
             {
                 "chat_user_id": user_id(user),
                 "national_id": national_id,

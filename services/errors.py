@@ -260,7 +260,7 @@ class NotAllowed(DomainError):
 
 class InvalidConversationState(DomainError):
     """The action does not fit the conversation's state (take an open chat, reply to a
-    pending one…); ``current`` is the state it is in."""
+    queued one…); ``current`` is the state it is in."""
 
     code: ClassVar[str] = "invalid_conversation_state"
 

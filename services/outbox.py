@@ -16,6 +16,11 @@ neither does. The sender (``bot.outbound``) works through :class:`OutboxStore`:
 Pacing and leases are kept in the database rather than in memory, so a restart in between
 loses nothing and sends nothing twice (a message in flight when the process died is retried
 once its lease has run out: at least once, which is the best any Bot API client can do).
+
+Transactions: :func:`enqueue` only adds to the caller's session (its unit of work commits).
+:class:`OutboxStore` is, with the eligibility store, one of the two places in the services that
+commit their own transactions: a claim, a lease and a delivery must each be committed at once,
+by the sender, whatever else happens.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ class Catalogue(HandoffBase):
             subject=f"canned:{row.id}",
             details={"short_code": code},
         )
-        await self._session.commit()
+        await self._session.flush()
         return row.id
 
     async def delete_canned_reply(self, agent: AgentPublic, reply_id: int) -> None:
@@ -76,7 +76,7 @@ class Catalogue(HandoffBase):
             action="canned.delete",
             subject=f"canned:{reply_id}",
         )
-        await self._session.commit()
+        await self._session.flush()
 
     async def labels(self) -> list[LabelView]:
         rows = await self._session.scalars(select(Label).order_by(Label.name))
@@ -101,7 +101,7 @@ class Catalogue(HandoffBase):
             subject=f"label:{label.id}",
             details={"name": clean},
         )
-        await self._session.commit()
+        await self._session.flush()
         return label.id
 
     async def delete_label(self, agent: AgentPublic, label_id: int) -> None:
@@ -114,4 +114,4 @@ class Catalogue(HandoffBase):
             action="label.delete",
             subject=f"label:{label_id}",
         )
-        await self._session.commit()
+        await self._session.flush()

@@ -80,7 +80,7 @@ class AgentDesk(HandoffBase):
             action="conversation.take",
             subject=f"conversation:{conversation.id}",
         )
-        await self._session.commit()
+        await self._session.flush()
         return self._summary(conversation, {agent.id: agent.display_name})
 
     async def start_with_chat_user(
@@ -128,7 +128,7 @@ class AgentDesk(HandoffBase):
             subject=f"conversation:{conversation.id}",
             details={"ticket": ticket_code} if ticket_code else {},
         )
-        await self._session.commit()
+        await self._session.flush()
         return conversation.id
 
     async def reply(self, agent: AgentPublic, conversation_id: int, text: str) -> int:
@@ -168,7 +168,7 @@ class AgentDesk(HandoffBase):
             action="conversation.reply",
             subject=f"conversation:{conversation.id}",
         )
-        await self._session.commit()
+        await self._session.flush()
         return message.id
 
     async def add_note(self, agent: AgentPublic, conversation_id: int, text: str) -> int:
@@ -195,7 +195,7 @@ class AgentDesk(HandoffBase):
             action="conversation.note",
             subject=f"conversation:{conversation.id}",
         )
-        await self._session.commit()
+        await self._session.flush()
         return note.id
 
     async def set_label(
@@ -225,7 +225,7 @@ class AgentDesk(HandoffBase):
             subject=f"conversation:{conversation.id}",
             details={"label": label.name},
         )
-        await self._session.commit()
+        await self._session.flush()
         await self._session.refresh(conversation, ["labels"])
 
     async def transfer(
@@ -275,7 +275,7 @@ class AgentDesk(HandoffBase):
             subject=f"conversation:{conversation.id}",
             details={"to": target},
         )
-        await self._session.commit()
+        await self._session.flush()
 
     async def resolve(self, agent: AgentPublic, conversation_id: int) -> None:
         """Close the conversation: the bot takes over and asks the user for a rating."""
@@ -303,4 +303,4 @@ class AgentDesk(HandoffBase):
             action="conversation.resolve",
             subject=f"conversation:{conversation.id}",
         )
-        await self._session.commit()
+        await self._session.flush()

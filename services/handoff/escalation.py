@@ -12,10 +12,9 @@ import datetime as dt
 import logging
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from services.agents import AgentService
-from services.common import audit
+from services.common import audit, insert_unless_taken
 from services.db.handoff_models import (
     Agent,
     Conversation,
@@ -63,11 +62,11 @@ class EscalationService(HandoffBase):
             .where(IntentLogEntry.created_at < before, IntentLogEntry.text.is_not(None))
             .values(text=None)
         )
-        await self._session.commit()
+        await self._session.flush()
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def active(self, platform: str, chat_id: int) -> ActiveConversation | None:
-        """Return the chat's pending or open conversation, if any."""
+        """Return the chat's queued or open conversation, if any."""
         row = (
             await self._session.execute(
                 select(Conversation.id, Conversation.status, Conversation.agent_id).where(
@@ -106,37 +105,35 @@ class EscalationService(HandoffBase):
         record = await self._escalation_record(platform, chat_id, chat_user_id)
         identity = await self._identity_snapshot(chat_user_id)
         now = self._clock.now()
-        conversation = Conversation(
-            platform=platform,
-            chat_id=chat_id,
-            chat_user_id=chat_user_id,
-            reason=reason.value,
-            national_id=identity[0],
-            mobile=identity[1],
-            user_name=identity[2],
-            escalation=record,
-            created_at=now,
-            last_message_at=now,
-        )
+        values = {
+            "platform": platform,
+            "chat_id": chat_id,
+            "chat_user_id": chat_user_id,
+            "reason": reason.value,
+            "national_id": identity[0],
+            "mobile": identity[1],
+            "user_name": identity[2],
+            "escalation": record,
+            "created_at": now,
+            "last_message_at": now,
+        }
         if not status.open or online == 0:
             because = (
                 ClosedBecause.OUTSIDE_HOURS if not status.open else ClosedBecause.NOBODY_ONLINE
             )
             return await self._ticket_instead(
-                conversation, chat_user_id, ticket_text, because, status.next_opening
+                Conversation(**values), chat_user_id, ticket_text, because, status.next_opening
             )
 
-        conversation.status = ConversationStatus.QUEUED.value
-        self._session.add(conversation)
-        try:
-            await self._session.flush()
-        except IntegrityError:
-            # Another update of the same chat queued it a moment ago (the partial unique index).
-            await self._session.rollback()
+        queued = {**values, "status": ConversationStatus.QUEUED.value}
+        while (new_id := await insert_unless_taken(self._session, Conversation, queued)) is None:
+            # Another update of the same chat queued it a moment ago (the partial unique
+            # index); if that one has ended meanwhile, the chat may be queued afresh.
             current = await self._active_row(platform, chat_id)
-            if current is None:
-                raise
-            return await self._current_outcome(current)
+            if current is not None:
+                return await self._current_outcome(current)
+        conversation = await self._session.get(Conversation, new_id)
+        assert conversation is not None
         self._event(conversation, Event.QUEUED, now)
         audit(
             self._session,
@@ -146,7 +143,7 @@ class EscalationService(HandoffBase):
             subject=f"conversation:{conversation.id}",
             details={"reason": reason.value},
         )
-        await self._session.commit()
+        await self._session.flush()
         position, wait = await self._position_and_wait(conversation, online)
         logger.info("conversation %s queued at %s", conversation.id, position)
         return Queued(conversation.id, position, wait)
@@ -186,7 +183,7 @@ class EscalationService(HandoffBase):
             subject=f"conversation:{conversation.id}",
             details={"ticket": info.tracking_code, "because": because.value},
         )
-        await self._session.commit()
+        await self._session.flush()
         return Ticketed(conversation.id, info.tracking_code, info.due_date, because, next_opening)
 
     async def _current_outcome(self, conversation: Conversation) -> EscalationOutcome:
@@ -241,7 +238,7 @@ class EscalationService(HandoffBase):
                 ConversationAttachment(message_id=message.id, content=content, size=len(content))
             )
         conversation.last_message_at = now
-        await self._session.commit()
+        await self._session.flush()
         return message.id
 
     async def leave(self, platform: str, chat_id: int) -> LeftConversation | None:
@@ -263,7 +260,7 @@ class EscalationService(HandoffBase):
             subject=f"conversation:{conversation.id}",
             details={"was": was.value},
         )
-        await self._session.commit()
+        await self._session.flush()
         return LeftConversation(conversation.id, was)
 
     async def rate(
@@ -296,5 +293,5 @@ class EscalationService(HandoffBase):
             subject=f"conversation:{conversation.id}",
             details={"rating": rating},
         )
-        await self._session.commit()
+        await self._session.flush()
         return RateOutcome.THANKS

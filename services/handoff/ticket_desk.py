@@ -100,7 +100,7 @@ class TicketDesk:
                 action="ticket.reveal_identity",
                 subject=info.tracking_code,
             )
-            await self._session.commit()
+            await self._session.flush()
         name = None
         if ticket.national_id:
             person = await SqlRegistryGateway(self._session).person(ticket.national_id)
@@ -187,23 +187,22 @@ class TicketDesk:
         user = await self._session.get(ChatUser, ticket.chat_user_id)
         if user is None:
             raise NoChatForTicket(info.tracking_code)
-        try:
-            # The outbox row and the answer commit together (TicketService.answer commits).
-            enqueue(
-                self._session,
-                self._clock,
-                platform=user.platform,
-                chat_id=user.platform_user_id,
-                payload={
-                    "kind": OutboxKind.TICKET_ANSWER.value,
-                    "tracking_code": info.tracking_code,
-                    "text": body,
-                },
-            )
-            return await self._tickets.answer(info.tracking_code, body, agent.actor)
-        except BaseException:
-            await self._session.rollback()
-            raise
+        # The answer first: a ticket that cannot take one (closed) refuses before anything is
+        # queued for the user. The outbox row then commits with the answer.
+        answered = await self._tickets.answer(info.tracking_code, body, agent.actor)
+        enqueue(
+            self._session,
+            self._clock,
+            platform=user.platform,
+            chat_id=user.platform_user_id,
+            payload={
+                "kind": OutboxKind.TICKET_ANSWER.value,
+                "tracking_code": info.tracking_code,
+                "text": body,
+            },
+        )
+        await self._session.flush()
+        return answered
 
     async def close(self, agent: AgentPublic, tracking_code: str) -> TicketInfo:
         return await self._tickets.change_status(tracking_code, TicketStatus.CLOSED, agent.actor)

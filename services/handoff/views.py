@@ -110,7 +110,7 @@ class ConversationViews(HandoffBase):
                 action="conversation.reveal_identity",
                 subject=f"conversation:{conversation.id}",
             )
-            await self._session.commit()
+            await self._session.flush()
         names = await self._agent_names(
             {conversation.agent_id} if conversation.agent_id is not None else set()
         )

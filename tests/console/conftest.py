@@ -135,5 +135,6 @@ async def queued(
         chat_user_id=maryam.id,
         ticket_text="درخواست گفتگو با کارشناس",
     )
+    await session.commit()
     assert isinstance(outcome, Queued)
     return outcome.conversation_id

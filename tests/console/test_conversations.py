@@ -52,6 +52,7 @@ async def test_queue_take_reply_poll_resolve(
     await Handoff(session, db_settings, clock).escalation.record_user_message(
         queued, text="پسرم ۲۰ ساله است"
     )
+    await session.commit()
     poll = await sara.get(f"/conversations/{queued}/poll?after={last_id}")
     assert poll.status_code == 200
     data = poll.json()
@@ -212,6 +213,7 @@ async def test_attachment_is_served_safely(
         mime_type="text/html",
         content=b"<script>alert(1)</script>",
     )
+    await session.commit()
     image = await sara.get(f"/conversations/{queued}/files/{photo}")
     assert image.headers["content-type"] == "image/png"
     assert image.headers["content-disposition"].startswith("inline")

@@ -50,7 +50,7 @@ async def make_agent(
     online: bool = True,
 ) -> AgentPublic:
     """Create an agent; ``online`` signs them in (which marks them seen now)."""
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         agents = AgentService(session, settings, clock)
         agent = await agents.create(
             username=username, display_name=f"کارشناس {username}", password=PASSWORD, role=role

@@ -11,11 +11,10 @@ from services.clock import FixedClock
 from services.dashboard import DashboardService
 from services.enums import TicketCategory
 from services.handoff import Queued
-from services.intent_log import log_intent
 from services.settings import Settings
 from services.tickets import TicketService
 from tests.handoff.conftest import AgentFactory, Handoff
-from tests.services.helpers import chat_user
+from tests.services.helpers import chat_user, log_message
 
 
 async def test_overview(
@@ -28,7 +27,7 @@ async def test_overview(
     # Yesterday: two messages, one not understood.
     clock.advance(dt.timedelta(days=-1))
     for intent, fallback in (("check_eligibility", False), (None, True)):
-        await log_intent(
+        await log_message(
             session,
             clock,
             platform="telegram",
@@ -41,7 +40,7 @@ async def test_overview(
     clock.advance(dt.timedelta(days=1))
     # A message the model is sure is none of our topics counts as not understood too.
     for intent in ("check_eligibility", "check_eligibility", "pension_slip", "out_of_scope"):
-        await log_intent(
+        await log_message(
             session,
             clock,
             platform="bale",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.clock import FixedClock
@@ -18,10 +18,10 @@ from services.enums import (
 )
 from services.handoff import Queued, Ticketed
 from services.identity import ChatUserInfo
-from services.intent_log import log_intent
 from services.settings import Settings
 from tests.handoff.conftest import AgentFactory, Handoff
 from tests.handoff.helpers import TICKET_TEXT, escalate
+from tests.services.helpers import log_message
 
 
 async def test_escalation_queues_with_place_wait_and_record(
@@ -33,7 +33,7 @@ async def test_escalation_queues_with_place_wait_and_record(
     clock: FixedClock,
 ) -> None:
     await agent_factory("sara")
-    await log_intent(
+    await log_message(
         session,
         clock,
         platform="telegram",
@@ -43,7 +43,7 @@ async def test_escalation_queues_with_place_wait_and_record(
         confidence=0.93,
         fallback=False,
     )
-    await log_intent(
+    await log_message(
         session,
         clock,
         platform="telegram",
@@ -177,12 +177,27 @@ async def test_one_active_conversation_per_chat_even_when_racing(
     async with session_factory() as one, session_factory() as two:
         first = Handoff(one, db_settings, clock)
         second = Handoff(two, db_settings, clock)
-        # Both see no active conversation before either inserts.
-        assert await first.escalation.active("telegram", maryam.platform_user_id) is None
         a = await escalate(first, maryam)
+        await one.commit()
+        # The second update looked before the first committed, so it saw no active
+        # conversation; its insert then meets the first one's row.
+        looked = second.escalation._active_row
+        looks = 0
+
+        async def stale_first_look(platform: str, chat_id: int) -> Conversation | None:
+            nonlocal looks
+            looks += 1
+            return None if looks == 1 else await looked(platform, chat_id)
+
+        second.escalation._active_row = stale_first_look  # type: ignore[method-assign]
         b = await escalate(second, maryam)
+        await two.commit()
+    assert looks == 2
     assert isinstance(a, Queued) and isinstance(b, Queued)
-    assert a.conversation_id == b.conversation_id
+    assert a.conversation_id == b.conversation_id and b.already and not a.already
+    async with session_factory() as check:
+        count = await check.scalar(select(func.count()).select_from(Conversation))
+    assert count == 1
 
 
 async def test_transcript_texts_are_cleared_after_the_retention(
@@ -190,7 +205,7 @@ async def test_transcript_texts_are_cleared_after_the_retention(
 ) -> None:
     from services.db.handoff_models import IntentLogEntry
 
-    await log_intent(
+    await log_message(
         session,
         clock,
         platform="telegram",
@@ -203,7 +218,7 @@ async def test_transcript_texts_are_cleared_after_the_retention(
     clock.advance(
         dt.timedelta(hours=handoff.escalation.config.transcript_retention_hours, minutes=1)
     )
-    await log_intent(
+    await log_message(
         session,
         clock,
         platform="telegram",

@@ -107,6 +107,7 @@ async def test_queue_relay_resolve_rate(
     # An agent takes the chat (what the console does): from now on the bot is silent.
     handoff = Handoff(session, db_settings, clock)
     await handoff.desk.take(sara, conversation.id)
+    await session.commit()
     await chat.send("سلام، پسرم ۲۰ سالش شده و بیمه ندارد")
     assert chat.last == []
     await chat.send(
@@ -148,6 +149,7 @@ async def test_queue_relay_resolve_rate(
     # The agent resolves; the rating buttons arrive through the outbox (bot.outbound) with
     # callback data "cs:<conversation>:<rating>".
     await handoff.desk.resolve(sara, conversation.id)
+    await session.commit()
     await chat.press(f"cs:{conversation.id}:5")
     names = [c.name for c in chat.last]
     assert "editMessageReplyMarkup" in names and names.count("answerCallbackQuery") == 1
@@ -192,6 +194,7 @@ async def test_leaving_the_queue_and_the_agent(
     await chat.send(ASK_HUMAN)
     conversation = await the_conversation(session, chat)
     await Handoff(session, db_settings, clock).desk.take(sara, conversation.id)
+    await session.commit()
     await chat.send(texts.BTN_BACK_TO_BOT)
     assert sent(chat) == [visible_text(texts.HANDOFF_LEFT_CHAT)]
     assert chat.last[-1].markup.keyboard[0][0].text in texts.MENU

@@ -49,7 +49,9 @@ async def _inquire(
     user = await verified_user(
         session, settings, clock, national_id, mobile or PERSONA_MOBILES[national_id]
     )
-    return await EligibilityService(session, settings, clock).inquire(user.id, who)
+    result = await EligibilityService(session, settings, clock).inquire(user.id, who)
+    await session.commit()
+    return result
 
 
 async def test_maryam_and_her_children(

@@ -75,6 +75,7 @@ async def _verified_users(
                 user.id, contact_user_id=9_000_000 + index, phone_number=mobile
             )
             users.append((await identity.verify(user.id, national_id)).user)
+            await session.commit()
     return users
 
 
@@ -126,7 +127,10 @@ async def _bench(name: str, url: str) -> None:
         ids = [info.id for info in infos]
 
         async def inquiry(session: AsyncSession, user: UserRef) -> object:
-            return await EligibilityService(session, settings, clock).inquire(user)
+            # The benchmark is the unit of work: services only flush.
+            result = await EligibilityService(session, settings, clock).inquire(user)
+            await session.commit()
+            return result
 
         async def last_record(session: AsyncSession, user: UserRef) -> object:
             return await ContributionsService(session, settings, clock).last_record(user)

@@ -29,14 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from persian import national_id_check_digit, validate_national_id
 from persian.digits import to_persian_digits
-from persian.jalali import from_jalali, to_jalali
-from services.clock import Clock, SystemClock
-from services.common import (
+from persian.jalali import (
+    from_jalali,
     jalali_anniversary,
     jalali_month_end,
     jalali_month_length,
     previous_jalali_month,
+    to_jalali,
 )
+from services.clock import Clock, SystemClock
 from services.db.engine import create_engine
 from services.db.migrate import upgrade_database
 from services.db.models import (

@@ -26,10 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persian import InvalidNationalId, mask_national_id, normalize_national_id
+from persian.jalali import age_in_years
 from services.clock import TEHRAN, Clock
 from services.common import (
     UserRef,
-    age_in_years,
     audit,
     random_digits,
     unique_code,

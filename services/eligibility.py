@@ -20,8 +20,9 @@ from typing import Any, Final, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persian import format_jalali, mask_national_id
+from persian.jalali import age_in_years
 from services.clock import Clock
-from services.common import UserRef, age_in_years, user_id, verified_national_id
+from services.common import UserRef, user_id, verified_national_id
 from services.eligibility_store import InquiryStore, SessionInquiryStore
 from services.enums import InsuranceRelation, Relation
 from services.errors import NoSuchDependant, PersonNotFound

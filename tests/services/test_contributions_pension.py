@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from persian.jalali import from_jalali
+from persian.jalali import from_jalali, jalali_month_length
 from services.clock import FixedClock
-from services.common import jalali_month_length
 from services.contributions import (
     PENSIONER_CAN_SEE,
     ContributionsService,

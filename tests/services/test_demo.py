@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persian import validate_national_id
+from persian.jalali import age_in_years
 from services.clock import FixedClock
-from services.common import age_in_years
 from services.db.models import (
     ContributionMonth,
     Dependant,

@@ -9,9 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from persian import format_jalali
-from persian.jalali import from_jalali, to_jalali
+from persian.jalali import from_jalali, jalali_anniversary, jalali_month_end, to_jalali
 from services.clock import FixedClock
-from services.common import jalali_anniversary, jalali_month_end
 from services.db.models import EligibilityInquiry
 from services.demo import (
     ALI_NID,

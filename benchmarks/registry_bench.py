@@ -29,12 +29,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from benchmarks.postgres import PG_HOST, PG_PORT, pg_admin, pg_admin_user
+from demo import load_demo_data
 from services.clock import FixedClock, SystemClock
 from services.common import ChatUserInfo, UserRef
 from services.contributions import ContributionsService
 from services.db import create_engine, create_session_factory, upgrade_database
 from services.db.models import Person
-from services.demo import load_demo_data
 from services.eligibility import EligibilityService
 from services.enums import InsuranceRelation
 from services.identity import IdentityService

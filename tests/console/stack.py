@@ -19,6 +19,7 @@ from bot.outbound import OutboundSender
 from bot.platform import Platform, PlatformBot
 from console.app import create_console_app
 from console.server import ConsoleServer
+from demo import load_personas
 from nlu import NluModel
 from sandbox.client import SandboxClient
 from sandbox.config import DEMO_TELEGRAM_TOKEN, demo_config
@@ -26,7 +27,6 @@ from sandbox.server import SandboxServer
 from services.agents import AgentRole, AgentService
 from services.clock import SystemClock
 from services.db import create_engine, create_session_factory, upgrade_database
-from services.demo import load_personas
 from services.settings import Settings
 from tests.conftest import with_config
 from tests.handoff.conftest import FAST_ARGON2, PASSWORD

@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from persian.jalali import from_jalali, jalali_month_length
-from services.clock import FixedClock
-from services.contributions import (
-    PENSIONER_CAN_SEE,
-    ContributionsService,
-    PensionerView,
-)
-from services.demo import (
+from demo import (
     HASAN_NID,
     MARYAM_NID,
     PERSONA_MOBILES,
@@ -20,6 +13,13 @@ from services.demo import (
     PERSONA_WORKSHOP_NAME,
     REZA_NID,
     ZAHRA_NID,
+)
+from persian.jalali import from_jalali, jalali_month_length
+from services.clock import FixedClock
+from services.contributions import (
+    PENSIONER_CAN_SEE,
+    ContributionsService,
+    PensionerView,
 )
 from services.errors import NoContributions, NotPensioner, NotVerified, PensionerRecordsUnavailable
 from services.pension import PensionService

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from demo import ALI_NID, HASAN_NID, MARYAM_NID, PERSONA_MOBILES, SARA_NID
 from persian.jalali import from_jalali, jalali_anniversary
 from services.clock import FixedClock
-from services.demo import ALI_NID, HASAN_NID, MARYAM_NID, PERSONA_MOBILES, SARA_NID
 from services.dependants import (
     PORTAL_PATH,
     DependantFacts,

@@ -8,11 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from persian import format_jalali
-from persian.jalali import from_jalali, jalali_anniversary, jalali_month_end, to_jalali
-from services.clock import FixedClock
-from services.db.models import EligibilityInquiry
-from services.demo import (
+from demo import (
     ALI_NID,
     FATEMEH_NID,
     HASAN_NID,
@@ -22,6 +18,10 @@ from services.demo import (
     SARA_NID,
     ZAHRA_NID,
 )
+from persian import format_jalali
+from persian.jalali import from_jalali, jalali_anniversary, jalali_month_end, to_jalali
+from services.clock import FixedClock
+from services.db.models import EligibilityInquiry
 from services.eligibility import (
     COVERED_TEXT,
     NOT_COVERED_TEXT,

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from demo import MARYAM_NID, PERSONA_MOBILES, ZAHRA_NID
 from services.clock import FixedClock
 from services.db.models import EligibilityInquiry
-from services.demo import MARYAM_NID, PERSONA_MOBILES, ZAHRA_NID
 from services.eligibility import EligibilityService
 from services.eligibility_store import (
     GroupCommitInquiryStore,

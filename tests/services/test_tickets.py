@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from demo import MARYAM_NID, PERSONA_MOBILES
 from services.clock import TEHRAN, FixedClock
 from services.db.models import AuditLog, Ticket, TicketAttachment
-from services.demo import MARYAM_NID, PERSONA_MOBILES
 from services.enums import TicketCategory, TicketStatus
 from services.errors import (
     InvalidTicketText,

@@ -64,8 +64,6 @@ PORTAL_STEPS: Final = (
     "other_details_and_documents",
     "confirm",  # «تائید و ادامه»
 )
-FETCH_BUTTON: Final = "دریافت اطلاعات از سازمان ثبت احوال"
-CONFIRM_BUTTON: Final = "تائید و ادامه"
 
 TRACKING_CODE_DIGITS: Final = 10
 

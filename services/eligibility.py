@@ -15,11 +15,11 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persian import format_jalali, mask_national_id
+from persian import mask_national_id
 from persian.jalali import age_in_years
 from services.clock import Clock
 from services.common import UserRef, user_id, verified_national_id
@@ -35,12 +35,6 @@ from services.registry import (
 from services.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-# The two official states of the inquiry (seed: order of 1399/02/27), worded exactly.
-COVERED_TEXT: Final = "حمایت درمانی دارد"
-NOT_COVERED_TEXT: Final = "حمایت درمانی ندارد"
-END_DATE_LABEL: Final = "تاریخ پایان اعتبار استحقاق درمان"
-
 
 Who = Relation | Literal["self"] | None
 
@@ -90,20 +84,6 @@ class EligibilityRow:
     last_paid_month: tuple[int, int] | None = None
 
     @property
-    def is_self(self) -> bool:
-        return self.relation is None
-
-    @property
-    def status_text(self) -> str:
-        """The official wording: «حمایت درمانی دارد» or «حمایت درمانی ندارد»."""
-        return COVERED_TEXT if self.covered else NOT_COVERED_TEXT
-
-    @property
-    def coverage_until_jalali(self) -> str | None:
-        """The end date as ``۱۴۰۳/۰۵/۱۲``."""
-        return None if self.coverage_until is None else format_jalali(self.coverage_until)
-
-    @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
@@ -116,12 +96,6 @@ class EligibilityResult:
     inquired_at: dt.datetime
     national_id: str
     rows: tuple[EligibilityRow, ...]
-    # The phone number to dispute a status (1420), from config.
-    dispute_phone: str
-
-    @property
-    def any_not_covered(self) -> bool:
-        return any(not row.covered for row in self.rows)
 
 
 class EligibilityService:
@@ -199,7 +173,6 @@ class EligibilityService:
             inquired_at=now,
             national_id=national_id,
             rows=tuple(rows),
-            dispute_phone=self._settings.config.contact_centre.phone,
         )
 
     async def _main_row(self, person: RegistryPerson, today: dt.date) -> EligibilityRow:

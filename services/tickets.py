@@ -94,12 +94,6 @@ class TicketInfo:
     attachments: tuple[AttachmentRef, ...]
     events: tuple[TicketEventInfo, ...]
 
-    def is_overdue(self, today: dt.date) -> bool:
-        """Whether the answer target has passed without an answer."""
-        return (
-            self.status in (TicketStatus.OPEN, TicketStatus.IN_PROGRESS) and today > self.due_date
-        )
-
 
 def normalize_ticket_code(raw: str) -> str | None:
     """Return ``1420-NNNNNN`` for a typed code (any digits, with or without ``1420-``), or None."""

@@ -198,11 +198,6 @@ class EscalationService(HandoffBase):
         position, wait = await self._position_and_wait(conversation, online)
         return Queued(conversation.id, position, wait, already=True)
 
-    async def queue_status(self, platform: str, chat_id: int) -> EscalationOutcome | None:
-        """Return the chat's place in the queue (or its agent), if it is in the handoff."""
-        current = await self._active_row(str(platform), chat_id)
-        return None if current is None else await self._current_outcome(current)
-
     async def record_user_message(
         self,
         conversation_id: int,

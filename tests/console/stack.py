@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import Dispatcher
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import texts as bot_texts
 from bot.factory import BotDeps, build_bot, build_dispatcher
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.outbound import OutboundSender
@@ -27,6 +29,7 @@ from sandbox.server import SandboxServer
 from services.agents import AgentRole, AgentService
 from services.clock import SystemClock
 from services.db import create_engine, create_session_factory, upgrade_database
+from services.db.models import ChatUser
 from services.settings import Settings
 from tests.conftest import with_config
 from tests.handoff.conftest import FAST_ARGON2, PASSWORD
@@ -58,7 +61,7 @@ class Stack:
     _console: ConsoleServer
 
     async def add_agent(self, username: str, role: AgentRole = AgentRole.AGENT) -> None:
-        async with self.session_factory() as session:
+        async with self.session_factory() as session, session.begin():
             await AgentService(session, self.settings, SystemClock()).create(
                 username=username,
                 display_name=f"کارشناس {username}",
@@ -73,7 +76,17 @@ class Stack:
         await self.control.reaction(uid, await self.control.send_command(uid, "start"))
         await self.control.share_contact(uid, MARYAM[1])
         reaction = await self.control.say(uid, MARYAM[0])
-        assert "مریم" in reaction.text or reaction.texts, reaction.text
+        # The bot's confirmation, not just any reply (a refusal is a reply too) …
+        confirmed = bot_texts.VERIFIED.split("{name}")[0]
+        assert any(text.startswith(confirmed) for text in reaction.texts), reaction.text
+        # … and the chat user is verified as Maryam in the database.
+        async with self.session_factory() as session:
+            national_id = await session.scalar(
+                select(ChatUser.national_id).where(
+                    ChatUser.platform_user_id == uid, ChatUser.verified_at.is_not(None)
+                )
+            )
+        assert national_id == MARYAM[0]
         return uid
 
     async def stop(self) -> None:

@@ -6,12 +6,19 @@ migrates the database, then loads:
 - the personas of issue 2 exactly (national IDs, mobiles, names, dependants), true whenever the
   command runs (:mod:`demo.personas`);
 - N synthetic people generated deterministically, for load tests (:mod:`demo.synthetic`);
-- the console's two demo accounts (``services.agents.DEMO_AGENTS``, for local use only).
+- the console's two demo accounts (:data:`demo.load.DEMO_AGENTS`, for local use only).
 
 :mod:`demo.rows` builds and bulk-inserts the registry's rows for both.
 """
 
-from demo.load import DemoSummary, load_demo_data, render_summary, run_demo_data
+from demo.load import (
+    DEMO_AGENTS,
+    DemoSummary,
+    ensure_demo_agents,
+    load_demo_data,
+    render_summary,
+    run_demo_data,
+)
 from demo.personas import (
     ALI_NID,
     FATEMEH_NID,
@@ -33,6 +40,7 @@ from demo.synthetic import DEFAULT_SEED, load_synthetic, synthetic_mobile, synth
 __all__ = [
     "ALI_NID",
     "DEFAULT_SEED",
+    "DEMO_AGENTS",
     "FATEMEH_NID",
     "HASAN_NID",
     "MARYAM_NID",
@@ -46,6 +54,7 @@ __all__ = [
     "UNKNOWN_MOBILE",
     "ZAHRA_NID",
     "DemoSummary",
+    "ensure_demo_agents",
     "load_demo_data",
     "load_personas",
     "load_synthetic",

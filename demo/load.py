@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from demo.personas import PERSONA_NOTES, UNKNOWN_MOBILE, load_personas
 from demo.rows import fix_sequences
 from demo.synthetic import DEFAULT_SEED, load_synthetic
+from services.agents import AgentPublic, AgentRole, AgentService
 from services.clock import Clock, SystemClock
 from services.db.engine import create_engine
 from services.db.migrate import upgrade_database
@@ -93,6 +94,22 @@ def render_summary(summary: DemoSummary) -> str:
     return "\n".join(lines)
 
 
+# The demo data's two console accounts, for local use only (their passwords are in the
+# README); a real deployment creates its own with ``tamin-bot agents add``.
+DEMO_AGENTS: tuple[tuple[str, str, str, AgentRole], ...] = (
+    ("agent", "کارشناس نمونه", "agent-1420-demo", AgentRole.AGENT),
+    ("supervisor", "سرپرست نمونه", "supervisor-1420-demo", AgentRole.SUPERVISOR),
+)
+
+
+async def ensure_demo_agents(agents: AgentService) -> list[AgentPublic]:
+    """Create the demo agent and supervisor unless they exist (idempotent)."""
+    return [
+        await agents.ensure(username=u, display_name=n, password=p, role=r)
+        for u, n, p, r in DEMO_AGENTS
+    ]
+
+
 async def run_demo_data(
     settings: Settings,
     people: int = 0,
@@ -108,12 +125,10 @@ async def run_demo_data(
     engine = create_engine(settings)
     try:
         summary = await load_demo_data(engine, settings, clock or SystemClock(), people, seed)
-        # The console's demo accounts (services.agents.DEMO_AGENTS; passwords in the README).
-        from services.agents import DEMO_AGENTS, AgentService
         from services.db.engine import create_session_factory
 
         async with create_session_factory(engine)() as session, session.begin():
-            await AgentService(session, settings, clock or SystemClock()).ensure_demo_agents()
+            await ensure_demo_agents(AgentService(session, settings, clock or SystemClock()))
     finally:
         await engine.dispose()
     print(render_summary(summary))

@@ -48,14 +48,6 @@ class AgentRole(StrEnum):
     SUPERVISOR = "supervisor"
 
 
-# The demo data's two console accounts, for local use only (their passwords are in the
-# README); a real deployment creates its own with ``tamin-bot agents add``.
-DEMO_AGENTS: tuple[tuple[str, str, str, AgentRole], ...] = (
-    ("agent", "کارشناس نمونه", "agent-1420-demo", AgentRole.AGENT),
-    ("supervisor", "سرپرست نمونه", "supervisor-1420-demo", AgentRole.SUPERVISOR),
-)
-
-
 @dataclass(frozen=True, slots=True)
 class AgentPublic:
     """What the console and other services may know of an agent (never the hash)."""
@@ -241,13 +233,6 @@ class AgentService:
             role=role,
             actor="demo-data",
         )
-
-    async def ensure_demo_agents(self) -> list[AgentPublic]:
-        """Create the demo data's agent and supervisor unless they exist (idempotent)."""
-        return [
-            await self.ensure(username=u, display_name=n, password=p, role=r)
-            for u, n, p, r in DEMO_AGENTS
-        ]
 
     async def set_password(self, agent_id: int, password: str, *, actor: str) -> None:
         """Change a password; every open session of the account ends."""

@@ -50,6 +50,9 @@ from services.tickets import TicketService
 
 logger = logging.getLogger(__name__)
 
+# Queue, find the chat queued by a racing update, find that one ended: at most this often.
+_QUEUE_ATTEMPTS = 3
+
 
 class EscalationService(HandoffBase):
     """Escalations and the user's side of a chat in the handoff."""
@@ -126,12 +129,17 @@ class EscalationService(HandoffBase):
             )
 
         queued = {**values, "status": ConversationStatus.QUEUED.value}
-        while (new_id := await insert_unless_taken(self._session, Conversation, queued)) is None:
+        for _attempt in range(_QUEUE_ATTEMPTS):
+            new_id = await insert_unless_taken(self._session, Conversation, queued)
+            if new_id is not None:
+                break
             # Another update of the same chat queued it a moment ago (the partial unique
             # index); if that one has ended meanwhile, the chat may be queued afresh.
             current = await self._active_row(platform, chat_id)
             if current is not None:
                 return await self._current_outcome(current)
+        else:
+            raise RuntimeError(f"could not queue conversation of chat {platform}:{chat_id}")
         conversation = await self._session.get(Conversation, new_id)
         assert conversation is not None
         self._event(conversation, Event.QUEUED, now)

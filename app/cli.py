@@ -16,7 +16,7 @@ from services.settings import load_settings
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
-    from services.demo import run_demo_data
+    from demo import run_demo_data
 
     settings = load_settings(args.config)
     return asyncio.run(run_demo_data(settings, people=args.people))

@@ -16,29 +16,17 @@ from __future__ import annotations
 
 import logging
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import SecretStr
 
 from sandbox.config import DEMO_BALE_TOKEN, DEMO_TELEGRAM_TOKEN, demo_config
 from sandbox.server import SandboxServer
-from services.settings import Settings
+from services.settings import SandboxConfig, Settings
 
 logger = logging.getLogger(__name__)
 
 
-class SandboxRunConfig(BaseModel):
-    """The ``sandbox:`` section of ``config.yml`` (all optional)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    host: str = "127.0.0.1"
-    port: int = Field(8081, ge=0, le=65535)
-    # Host a Bale-flavoured bot beside the Telegram one, so both renderings can be tried.
-    bale: bool = True
-
-
-def sandbox_run_config(settings: Settings) -> SandboxRunConfig:
-    extra = settings.config.model_extra or {}
-    return SandboxRunConfig.model_validate(extra.get("sandbox") or {})
+def sandbox_run_config(settings: Settings) -> SandboxConfig:
+    return settings.config.sandbox
 
 
 def settings_for_sandbox(settings: Settings, server: SandboxServer) -> Settings:

@@ -32,8 +32,8 @@ from services.clock import SystemClock
 from services.db import create_engine, create_session_factory, upgrade_database
 from services.db.handoff_models import OutboxDelivery
 from services.db.models import Outbox
-from services.outbox import OutboxConfig, enqueue
-from services.settings import load_settings
+from services.outbox import enqueue
+from services.settings import OutboxConfig, load_settings
 
 
 def _percentile(values: list[float], share: float) -> float:

@@ -18,7 +18,7 @@ from services.contributions import ContributionsService
 from services.dependants import DependantsService
 from services.eligibility import EligibilityService
 from services.eligibility_store import InquiryStore
-from services.handoff import HandoffService
+from services.handoff import EscalationService
 from services.identity import IdentityService
 from services.info import InfoService
 from services.intent_log import IntentLogWriter
@@ -82,8 +82,8 @@ class Services:
         return InfoService(self.settings, self.clock)
 
     @cached_property
-    def handoff(self) -> HandoffService:
-        return HandoffService(self.session, self.settings, self.clock)
+    def handoff(self) -> EscalationService:
+        return EscalationService(self.session, self.settings, self.clock)
 
 
 class ServicesFactory:

@@ -44,9 +44,10 @@ from bot import keyboards, texts
 from bot.platform import Platform
 from bot.render import Renderer
 from services.clock import Clock
-from services.handoff import HandoffService, OutboxKind
-from services.outbox import OutboxConfig, OutboxMessage, OutboxStore
-from services.settings import Settings
+from services.enums import OutboxKind
+from services.handoff import EscalationService
+from services.outbox import OutboxMessage, OutboxStore
+from services.settings import OutboxConfig, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class OutboundSender:
         config: OutboxConfig | None = None,
         owner: str | None = None,
     ) -> None:
-        self.config = config or OutboxConfig.from_settings(settings)
+        self.config = config or settings.config.outbox
         self._session_factory = session_factory
         self._settings = settings
         self._clock = clock
@@ -143,8 +144,8 @@ class OutboundSender:
         Done by this worker because it is the one long-running task of the handoff.
         """
         try:
-            async with self._session_factory() as session:
-                cleared = await HandoffService(
+            async with self._session_factory() as session, session.begin():
+                cleared = await EscalationService(
                     session, self._settings, self._clock
                 ).prune_transcripts()
             if cleared:

@@ -3,7 +3,7 @@
 Log lines are written by our code, by aiogram and by tracebacks whose exception messages may
 quote what a user typed. Rather than trusting every call site, :class:`ScrubbingFormatter`
 (which ``app.log_setup`` puts on every log handler) masks the finished line, traceback
-included, with ``persian.mask_*``.
+included, with ``persian.mask_identifiers``, the masking the agent console uses too.
 """
 
 from __future__ import annotations
@@ -12,36 +12,16 @@ import logging
 import re
 from typing import Final
 
-from persian import mask_mobile, mask_national_id, to_ascii_digits
+from persian import mask_identifiers
 
-# A run of digits in any script, possibly with +98/0098 and spaces or dashes inside (how people
-# type mobiles), that is not part of a longer number.
-# (``\d`` matches Persian and Arabic-Indic digits too.)
-_DIGIT_RUN: Final = re.compile(r"(?<!\d)(?:\+|00)?\d(?:\d|[ \-](?=\d)){9,15}(?!\d)")
-_MOBILE: Final = re.compile(r"^(?:\+98|0098|98|0)?(9\d{9})$")
 # Bot API tokens as they appear in request URLs ("bot123456:AA…").
 _TOKEN: Final = re.compile(r"\b(\d{5,}):[A-Za-z0-9_-]{20,}")
-
-
-def _mask_run(match: re.Match[str]) -> str:
-    raw = match.group(0)
-    digits = re.sub(r"[\s\-]", "", to_ascii_digits(raw))
-    mobile = _MOBILE.match(digits)
-    if mobile:
-        return mask_mobile("0" + mobile.group(1))
-    if len(digits) == 10 and digits.isdigit():
-        return mask_national_id(digits)
-    if len(digits) >= 10:
-        # Long numbers we cannot classify are masked too: card and account numbers are
-        # personal as well.
-        return mask_national_id(digits)
-    return raw
 
 
 def scrub(text: str) -> str:
     """Return ``text`` with national IDs, mobiles, long numbers and bot tokens masked."""
     text = _TOKEN.sub(lambda m: m.group(1) + ":***", text)
-    return _DIGIT_RUN.sub(_mask_run, text)
+    return mask_identifiers(text)
 
 
 class ScrubbingFormatter(logging.Formatter):

@@ -23,7 +23,6 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from console import texts
-from console.config import ConsoleConfig
 from console.deps import CsrfFailed, Forbidden, NotAuthenticated, verify_csrf
 from console.rendering import create_templates, render
 from console.routes import admin, auth, conversations, dashboard, queue, tickets
@@ -151,7 +150,7 @@ def create_console_app(
     clock: Clock,
 ) -> FastAPI:
     """Build the console; ``app/run.py`` serves it beside the bot and the sandbox."""
-    config = ConsoleConfig.from_settings(settings)
+    config = settings.config.console
     app = FastAPI(
         title=texts.APP_NAME,
         docs_url=None,

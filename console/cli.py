@@ -55,7 +55,8 @@ async def run_agents_command(settings: Settings, args: argparse.Namespace) -> in
     await upgrade_database(settings)
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine)() as session:
+        # The command is this session's unit of work: committed when it ends.
+        async with create_session_factory(engine)() as session, session.begin():
             agents = AgentService(session, settings, SystemClock())
             command = args.agents_command
             try:

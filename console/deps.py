@@ -1,6 +1,6 @@
 """The console's dependencies, as ``Annotated`` aliases routes ask for by type.
 
-``SessionDep`` (one database session per request), ``CurrentAgent`` (the signed-in agent, or
+``SessionDep`` (one database session per request, its unit of work), ``CurrentAgent`` (the signed-in agent, or
 the request is refused), ``Supervisor`` (a signed-in supervisor), the services built on that
 session, and ``verify_csrf`` (applied to the whole app: every unsafe request must carry the
 session's CSRF token). Long-lived objects live on ``app.state``; tests override these
@@ -16,12 +16,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from console.config import ConsoleConfig
 from services.agents import AgentPublic, AgentService
 from services.clock import Clock
 from services.dashboard import DashboardService
-from services.handoff import HandoffService, TicketDesk
-from services.settings import Settings
+from services.errors import DomainError
+from services.handoff import AgentDesk, Catalogue, ConversationViews, TicketDesk
+from services.settings import ConsoleConfig, Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
@@ -57,16 +57,33 @@ def get_console_config(request: Request) -> ConsoleConfig:
     return config
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session, committed once after the route (before the response is sent).
+
+    Services only flush. A route that fails is rolled back; a refusal (a ``DomainError``,
+    which the app's handlers turn into a page) is an answer, so what the service recorded
+    before refusing stays (a failed sign-in counts towards the throttle).
+    """
     factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     async with factory() as session:
-        yield session
+        try:
+            yield session
+        except DomainError:
+            await session.commit()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
+            await session.commit()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 ConsoleConfigDep = Annotated[ConsoleConfig, Depends(get_console_config)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# "function" scope: the commit happens when the route returns, before the response is sent,
+# so a redirect never shows a page read before the change it follows is committed.
+SessionDep = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
 
 
 def csrf_token(request: Request) -> str:
@@ -120,8 +137,16 @@ async def require_supervisor(agent: CurrentAgent) -> AgentPublic:
 Supervisor = Annotated[AgentPublic, Depends(require_supervisor)]
 
 
-def get_handoff(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> HandoffService:
-    return HandoffService(session, settings, clock)
+def get_views(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> ConversationViews:
+    return ConversationViews(session, settings, clock)
+
+
+def get_desk(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> AgentDesk:
+    return AgentDesk(session, settings, clock)
+
+
+def get_catalogue(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> Catalogue:
+    return Catalogue(session, settings, clock)
 
 
 def get_ticket_desk(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> TicketDesk:
@@ -136,7 +161,9 @@ def get_dashboard(session: SessionDep, settings: SettingsDep, clock: ClockDep) -
     return DashboardService(session, settings, clock)
 
 
-HandoffDep = Annotated[HandoffService, Depends(get_handoff)]
+ViewsDep = Annotated[ConversationViews, Depends(get_views)]
+DeskDep = Annotated[AgentDesk, Depends(get_desk)]
+CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 TicketDeskDep = Annotated[TicketDesk, Depends(get_ticket_desk)]
 AgentsDep = Annotated[AgentService, Depends(get_agents)]
 DashboardDep = Annotated[DashboardService, Depends(get_dashboard)]

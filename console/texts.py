@@ -62,7 +62,7 @@ ANY: Final = "همه"
 
 PLATFORMS: Final = {"telegram": "تلگرام", "bale": "بله"}
 STATUSES: Final = {
-    "pending": "در صف",
+    "queued": "در صف",
     "open": "در حال گفتگو",
     "resolved": "بسته‌شده",
     "ticketed": "تبدیل به درخواست ۱۴۲۰",

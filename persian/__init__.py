@@ -14,7 +14,7 @@ from persian.jalali import (
     parse_jalali,
     to_jalali,
 )
-from persian.mask import mask_mobile, mask_national_id
+from persian.mask import mask_identifiers, mask_mobile, mask_national_id
 from persian.mobile import InvalidMobile, normalize_mobile, try_normalize_mobile
 from persian.money import format_amount, format_rial, format_toman, parse_amount
 from persian.national_id import (
@@ -36,6 +36,7 @@ __all__ = [
     "format_jalali_month",
     "format_rial",
     "format_toman",
+    "mask_identifiers",
     "mask_mobile",
     "mask_national_id",
     "national_id_check_digit",

@@ -94,3 +94,58 @@ def parse_jalali(text: str) -> dt.date:
         if month is not None:
             return from_jalali(int(match.group(3)), month, int(match.group(1)))
     raise ValueError(f"not a Jalali date: {text!r}")
+
+
+# --- arithmetic on the Jalali calendar -----------------------------------------------------
+
+
+def age_in_years(birth_date: dt.date, on: dt.date) -> int:
+    """Return full years of age on ``on``, counted on the Jalali calendar.
+
+    Iranians' birthdays are Jalali dates, so a son turns 20 on the Jalali anniversary of his
+    birth (which can be a day off the Gregorian one). Someone born on 30 Esfand of a leap year
+    has their birthday on 1 Farvardin in common years.
+    """
+    by, bm, bd = to_jalali(birth_date)
+    y, m, d = to_jalali(on)
+    return y - by - (1 if (m, d) < (bm, bd) else 0)
+
+
+def jalali_anniversary(birth_date: dt.date, years: int) -> dt.date:
+    """Return the day on which someone born on ``birth_date`` turns ``years`` old."""
+    by, bm, bd = to_jalali(birth_date)
+    try:
+        return from_jalali(by + years, bm, bd)
+    except ValueError:  # 30 Esfand in a common year: the next day, 1 Farvardin
+        return from_jalali(by + years + 1, 1, 1)
+
+
+def add_jalali_months(day: dt.date, months: int) -> dt.date:
+    """Return the same day ``months`` Jalali months later (clamped to the month's last day)."""
+    y, m, d = to_jalali(day)
+    index = y * 12 + (m - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = jalali_month_length(year, month)
+    return from_jalali(year, month, min(d, last))
+
+
+def jalali_month_length(year: int, month: int) -> int:
+    """Return the number of days of a Jalali month."""
+    if month <= 6:
+        return 31
+    if month <= 11:
+        return 30
+    return 30 if jdatetime.date(year, 1, 1).isleap() else 29
+
+
+def jalali_month_end(year: int, month: int) -> dt.date:
+    """Return the Gregorian date of the last day of a Jalali month."""
+    return from_jalali(year, month, jalali_month_length(year, month))
+
+
+def previous_jalali_month(year: int, month: int, back: int = 1) -> tuple[int, int]:
+    """Return the Jalali (year, month) ``back`` months before ``(year, month)``."""
+    index = year * 12 + (month - 1) - back
+    y, m = divmod(index, 12)
+    return y, m + 1

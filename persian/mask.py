@@ -1,5 +1,17 @@
 """Masking of personal identifiers for logs and for agents who have not opened a record."""
 
+import re
+from typing import Final
+
+from persian.digits import to_ascii_digits
+
+# A run of digits in any script (``\d`` matches Persian and Arabic-Indic digits too), possibly
+# with +98/0098 and spaces or dashes inside (how people type mobiles), that is not part of a
+# longer number.
+DIGIT_RUN: Final = re.compile(r"(?<!\d)(?:\+|00)?\d(?:\d|[ \-](?=\d)){9,15}(?!\d)")
+_SEPARATORS: Final = re.compile(r"[\s\-+]")
+_MOBILE: Final = re.compile(r"^(?:98|0098|0)?(9\d{9})$")
+
 
 def mask_national_id(national_id: str) -> str:
     """Return ``6508****26``-style masking: the first three and last two digits stay."""
@@ -13,3 +25,21 @@ def mask_mobile(mobile: str) -> str:
     if len(mobile) < 8:
         return "*" * len(mobile)
     return mobile[:4] + "*" * (len(mobile) - 8) + mobile[-4:]
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    digits = _SEPARATORS.sub("", to_ascii_digits(match.group(0)))
+    mobile = _MOBILE.match(digits)
+    if mobile:
+        return mask_mobile("0" + mobile.group(1))
+    if len(digits) < 10:
+        # Separators count towards the run's length: a short number spaced out is no ID.
+        return match.group(0)
+    # Long numbers that are not national IDs are masked too: card and account numbers are
+    # personal as well.
+    return mask_national_id(digits)
+
+
+def mask_identifiers(text: str) -> str:
+    """Return ``text`` with national IDs, mobiles and other long numbers masked."""
+    return DIGIT_RUN.sub(_mask_run, text)

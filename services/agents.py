@@ -20,7 +20,6 @@ from typing import ClassVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +27,7 @@ from services.clock import Clock
 from services.common import audit
 from services.db.handoff_models import Agent, AgentSession, LoginAttempt
 from services.errors import DomainError
-from services.settings import Settings
+from services.settings import AgentsConfig, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -36,49 +35,17 @@ USERNAME_MAX = 64
 PASSWORD_MIN = 8
 
 
-class AgentsConfig(BaseModel):
-    """The ``agents`` section of ``config.yml``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    login_max_failures: int = Field(5, ge=1)
-    login_window_minutes: int = Field(15, ge=1)
-    login_lockout_minutes: int = Field(15, ge=1)
-    session_hours: int = Field(12, ge=1)
-    online_window_seconds: int = Field(120, ge=10)
-    # ``last_seen_at`` is written at most this often, so polling pages do not write every time.
-    touch_interval_seconds: int = Field(30, ge=1)
-    # argon2id cost (RFC 9106's second recommended option, argon2-cffi's defaults): 3 passes
-    # over 64 MiB with 4 lanes. Hashes carry their parameters, so changing these only makes
-    # each password rehash at its next sign-in.
-    argon2_time_cost: int = Field(3, ge=1)
-    argon2_memory_kib: int = Field(65536, ge=8)
-    argon2_parallelism: int = Field(4, ge=1)
-
-    def hasher(self) -> PasswordHasher:
-        return PasswordHasher(
-            time_cost=self.argon2_time_cost,
-            memory_cost=self.argon2_memory_kib,
-            parallelism=self.argon2_parallelism,
-        )
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AgentsConfig:
-        extra = settings.config.model_extra or {}
-        return cls.model_validate(extra.get("agents") or {})
+def password_hasher(config: AgentsConfig) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=config.argon2_time_cost,
+        memory_cost=config.argon2_memory_kib,
+        parallelism=config.argon2_parallelism,
+    )
 
 
 class AgentRole(StrEnum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
-
-
-# The demo data's two console accounts, for local use only (their passwords are in the
-# README); a real deployment creates its own with ``tamin-bot agents add``.
-DEMO_AGENTS: tuple[tuple[str, str, str, AgentRole], ...] = (
-    ("agent", "کارشناس نمونه", "agent-1420-demo", AgentRole.AGENT),
-    ("supervisor", "سرپرست نمونه", "supervisor-1420-demo", AgentRole.SUPERVISOR),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,17 +153,17 @@ def _token_hash(token: str) -> str:
 def _dummy_hash(config: AgentsConfig) -> str:
     """A hash of a random password, verified against when the username is unknown, so that
     the answer takes as long as for a real account (no username probing by timing)."""
-    return hash_password(secrets.token_urlsafe(16), config.hasher())
+    return hash_password(secrets.token_urlsafe(16), password_hasher(config))
 
 
 class AgentService:
-    """Agent accounts, sign-in and console sessions; every changing method commits."""
+    """Agent accounts, sign-in and console sessions (the caller's unit of work commits)."""
 
     def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
         self._session = session
         self._clock = clock
-        self.config = AgentsConfig.from_settings(settings)
-        self._hasher = self.config.hasher()
+        self.config = settings.config.agents
+        self._hasher = password_hasher(self.config)
 
     # --- accounts ---------------------------------------------------------------------------
 
@@ -247,7 +214,7 @@ class AgentService:
             subject=f"agent:{name}",
             details={"role": agent_role.value},
         )
-        await self._session.commit()
+        await self._session.flush()
         return _public(agent)
 
     async def ensure(
@@ -267,13 +234,6 @@ class AgentService:
             actor="demo-data",
         )
 
-    async def ensure_demo_agents(self) -> list[AgentPublic]:
-        """Create the demo data's agent and supervisor unless they exist (idempotent)."""
-        return [
-            await self.ensure(username=u, display_name=n, password=p, role=r)
-            for u, n, p, r in DEMO_AGENTS
-        ]
-
     async def set_password(self, agent_id: int, password: str, *, actor: str) -> None:
         """Change a password; every open session of the account ends."""
         if len(password) < PASSWORD_MIN:
@@ -288,7 +248,7 @@ class AgentService:
             action="agent.password",
             subject=f"agent:{agent.username}",
         )
-        await self._session.commit()
+        await self._session.flush()
 
     async def set_active(self, agent_id: int, active: bool, *, actor: str) -> None:
         """Enable or disable an account; disabling ends its sessions."""
@@ -305,7 +265,7 @@ class AgentService:
             action="agent.enable" if active else "agent.disable",
             subject=f"agent:{agent.username}",
         )
-        await self._session.commit()
+        await self._session.flush()
 
     async def set_available(self, agent: AgentPublic, available: bool) -> None:
         """The agent's own online/away switch."""
@@ -317,7 +277,7 @@ class AgentService:
             actor=agent.actor,
             action="agent.available" if available else "agent.away",
         )
-        await self._session.commit()
+        await self._session.flush()
 
     async def _get(self, agent_id: int) -> Agent:
         agent = await self._session.get(Agent, agent_id)
@@ -394,7 +354,11 @@ class AgentService:
         return until
 
     async def authenticate(self, *, username: str, password: str, ip: str) -> AgentPublic:
-        """Check a sign-in and record the attempt (committed whether it succeeds or not)."""
+        """Check a sign-in and record the attempt, whether it succeeds or not.
+
+        A refused sign-in raises after recording: the unit of work commits what a service
+        recorded before a :class:`DomainError`, so the throttle counts it.
+        """
         now = self._clock.now()
         name = normalize_username(username)[:USERNAME_MAX]
         ip = ip[:64]
@@ -414,7 +378,7 @@ class AgentService:
                 action="agent.login_failed",
                 subject=f"agent:{name}",
             )
-            await self._session.commit()
+            await self._session.flush()
             until = await self._throttled_until(now, name, ip)
             if until is not None:
                 raise LoginThrottled(until)
@@ -423,7 +387,7 @@ class AgentService:
             agent.password_hash = self._hasher.hash(password)
         agent.last_seen_at = now
         audit(self._session, self._clock, actor=f"agent:{agent.username}", action="agent.login")
-        await self._session.commit()
+        await self._session.flush()
         return _public(agent)
 
     async def open_session(self, agent: AgentPublic) -> str:
@@ -445,7 +409,7 @@ class AgentService:
         await self._session.execute(
             delete(LoginAttempt).where(LoginAttempt.at < now - dt.timedelta(days=1))
         )
-        await self._session.commit()
+        await self._session.flush()
         return token
 
     async def session_agent(self, token: str) -> AgentPublic | None:
@@ -473,7 +437,7 @@ class AgentService:
             agent.last_seen_at = now
             dirty = True
         if dirty:
-            await self._session.commit()
+            await self._session.flush()
         return _public(agent)
 
     async def close_session(self, token: str) -> None:
@@ -497,4 +461,4 @@ class AgentService:
         if not others:
             agent.last_seen_at = None
         audit(self._session, self._clock, actor=f"agent:{agent.username}", action="agent.logout")
-        await self._session.commit()
+        await self._session.flush()

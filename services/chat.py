@@ -22,7 +22,8 @@ from services.clock import TEHRAN, Clock
 from services.common import read
 from services.db.handoff_models import Conversation
 from services.db.models import ChatUser
-from services.handoff import ACTIVE, ActiveConversation, ConversationStatus
+from services.enums import ACTIVE_CONVERSATION_STATUSES, ConversationStatus
+from services.handoff.results import ActiveConversation
 from services.identity import MAX_FIRST_NAME, ChatUserInfo, IdentityService
 from services.settings import Settings
 
@@ -71,7 +72,9 @@ def _arrival_query() -> Select[
                 # database see that the partial unique index of active conversations
                 # (uq_conversations_active_chat) applies. With parameters SQLite searched
                 # the index of every active conversation's status instead, on each update.
-                Conversation.status.in_([literal_column(f"'{status}'") for status in ACTIVE]),
+                Conversation.status.in_(
+                    [literal_column(f"'{status}'") for status in ACTIVE_CONVERSATION_STATUSES]
+                ),
             ),
         )
         .where(

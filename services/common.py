@@ -1,4 +1,4 @@
-"""Small helpers the service modules share: tracking codes, ages, Jalali months, audit entries."""
+"""Small helpers the service modules share: tracking codes, audit entries, chat users, reads."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple, overload
 
-import jdatetime
 from sqlalchemy import Executable, Result, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
-from persian.jalali import from_jalali, to_jalali
 from services.clock import Clock
 from services.db.direct_reads import DirectReads
 from services.db.models import AuditLog, ChatUser
@@ -81,58 +80,6 @@ async def unique_code(
     raise RuntimeError(f"no free code for {column} after {_CODE_ATTEMPTS} attempts")
 
 
-def age_in_years(birth_date: dt.date, on: dt.date) -> int:
-    """Return full years of age on ``on``, counted on the Jalali calendar.
-
-    Iranians' birthdays are Jalali dates, so a son turns 20 on the Jalali anniversary of his
-    birth (which can be a day off the Gregorian one). Someone born on 30 Esfand of a leap year
-    has their birthday on 1 Farvardin in common years.
-    """
-    by, bm, bd = to_jalali(birth_date)
-    y, m, d = to_jalali(on)
-    return y - by - (1 if (m, d) < (bm, bd) else 0)
-
-
-def jalali_anniversary(birth_date: dt.date, years: int) -> dt.date:
-    """Return the day on which someone born on ``birth_date`` turns ``years`` old."""
-    by, bm, bd = to_jalali(birth_date)
-    try:
-        return from_jalali(by + years, bm, bd)
-    except ValueError:  # 30 Esfand in a common year: the next day, 1 Farvardin
-        return from_jalali(by + years + 1, 1, 1)
-
-
-def add_jalali_months(day: dt.date, months: int) -> dt.date:
-    """Return the same day ``months`` Jalali months later (clamped to the month's last day)."""
-    y, m, d = to_jalali(day)
-    index = y * 12 + (m - 1) + months
-    year, month = divmod(index, 12)
-    month += 1
-    last = jalali_month_length(year, month)
-    return from_jalali(year, month, min(d, last))
-
-
-def jalali_month_length(year: int, month: int) -> int:
-    """Return the number of days of a Jalali month."""
-    if month <= 6:
-        return 31
-    if month <= 11:
-        return 30
-    return 30 if jdatetime.date(year, 1, 1).isleap() else 29
-
-
-def jalali_month_end(year: int, month: int) -> dt.date:
-    """Return the Gregorian date of the last day of a Jalali month."""
-    return from_jalali(year, month, jalali_month_length(year, month))
-
-
-def previous_jalali_month(year: int, month: int, back: int = 1) -> tuple[int, int]:
-    """Return the Jalali (year, month) ``back`` months before ``(year, month)``."""
-    index = year * 12 + (month - 1) - back
-    y, m = divmod(index, 12)
-    return y, m + 1
-
-
 def audit(
     session: AsyncSession,
     clock: Clock,
@@ -152,6 +99,23 @@ def audit(
             details=details or {},
         )
     )
+
+
+async def insert_unless_taken(
+    session: AsyncSession, entity: Any, values: Mapping[str, Any]
+) -> int | None:
+    """Insert one row of ``entity`` unless a unique key already holds it; its id, or None.
+
+    How two updates racing to create the same row both end well without a rollback, which is
+    the unit of work's alone: the later one inserts nothing (``ON CONFLICT DO NOTHING``, on
+    SQLite and PostgreSQL alike, for any unique constraint or index, partial ones included)
+    and can read the row the other one wrote.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(entity).values(**values).on_conflict_do_nothing().returning(entity.id)
+    new_id: int | None = await session.scalar(statement)
+    return new_id
 
 
 async def load_chat_user(session: AsyncSession, user: UserRef) -> ChatUser:

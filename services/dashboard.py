@@ -17,8 +17,7 @@ from services.agents import AgentService
 from services.clock import TEHRAN, Clock
 from services.db.handoff_models import Conversation, IntentLogEntry
 from services.db.models import AuditLog, Ticket, TicketEvent
-from services.enums import TicketStatus
-from services.handoff import ConversationStatus, Resolution
+from services.enums import ConversationStatus, Resolution, TicketStatus
 from services.settings import Settings
 
 # Intent name used for messages the bot did not understand at all.
@@ -106,15 +105,15 @@ class DashboardService:
         today_start, today_end = _day_bounds(today)
         s = self._session
 
-        pending = (
+        queued = (
             await s.execute(
                 select(func.count(), func.min(Conversation.created_at)).where(
-                    Conversation.status == ConversationStatus.PENDING.value
+                    Conversation.status == ConversationStatus.QUEUED.value
                 )
             )
         ).one()
-        queue_length = int(pending[0] or 0)
-        oldest_wait = now - pending[1] if pending[1] is not None else None
+        queue_length = int(queued[0] or 0)
+        oldest_wait = now - queued[1] if queued[1] is not None else None
         open_conversations = int(
             await s.scalar(
                 select(func.count())

@@ -26,10 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persian import InvalidNationalId, mask_national_id, normalize_national_id
+from persian.jalali import age_in_years
 from services.clock import TEHRAN, Clock
 from services.common import (
     UserRef,
-    age_in_years,
     audit,
     random_digits,
     unique_code,
@@ -64,8 +64,6 @@ PORTAL_STEPS: Final = (
     "other_details_and_documents",
     "confirm",  # «تائید و ادامه»
 )
-FETCH_BUTTON: Final = "دریافت اطلاعات از سازمان ثبت احوال"
-CONFIRM_BUTTON: Final = "تائید و ادامه"
 
 TRACKING_CODE_DIGITS: Final = 10
 
@@ -356,7 +354,7 @@ class DependantsService:
             subject=code,
             details={"relation": relation.value, "dependant": mask_national_id(dependant_id)},
         )
-        await self._session.commit()
+        await self._session.flush()
         logger.info("dependant application %s recorded (%s)", code, relation.value)
         return _application(request)
 

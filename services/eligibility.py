@@ -15,13 +15,14 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persian import format_jalali, mask_national_id
+from persian import mask_national_id
+from persian.jalali import age_in_years
 from services.clock import Clock
-from services.common import UserRef, age_in_years, user_id, verified_national_id
+from services.common import UserRef, user_id, verified_national_id
 from services.eligibility_store import InquiryStore, SessionInquiryStore
 from services.enums import InsuranceRelation, Relation
 from services.errors import NoSuchDependant, PersonNotFound
@@ -34,11 +35,6 @@ from services.registry import (
 from services.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-# The two official states of the inquiry (seed: order of 1399/02/27), worded exactly.
-COVERED_TEXT: Final = "حمایت درمانی دارد"
-NOT_COVERED_TEXT: Final = "حمایت درمانی ندارد"
-
 
 Who = Relation | Literal["self"] | None
 
@@ -88,20 +84,6 @@ class EligibilityRow:
     last_paid_month: tuple[int, int] | None = None
 
     @property
-    def is_self(self) -> bool:
-        return self.relation is None
-
-    @property
-    def status_text(self) -> str:
-        """The official wording: «حمایت درمانی دارد» or «حمایت درمانی ندارد»."""
-        return COVERED_TEXT if self.covered else NOT_COVERED_TEXT
-
-    @property
-    def coverage_until_jalali(self) -> str | None:
-        """The end date as ``۱۴۰۳/۰۵/۱۲``."""
-        return None if self.coverage_until is None else format_jalali(self.coverage_until)
-
-    @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
@@ -114,12 +96,6 @@ class EligibilityResult:
     inquired_at: dt.datetime
     national_id: str
     rows: tuple[EligibilityRow, ...]
-    # The phone number to dispute a status (1420), from config.
-    dispute_phone: str
-
-    @property
-    def any_not_covered(self) -> bool:
-        return any(not row.covered for row in self.rows)
 
 
 class EligibilityService:
@@ -137,8 +113,9 @@ class EligibilityService:
         self._settings = settings
         self._clock = clock
         self._registry = registry or SqlRegistryGateway(session)
-        # The bot passes its process-wide group-commit store; alone, one transaction each.
-        self._store = store or SessionInquiryStore(session)
+        # The bot passes its process-wide group-commit store; alone, in the caller's session.
+        self._shared_store = store
+        self._session_store = SessionInquiryStore(session)
 
     async def inquire(self, user: UserRef, who: Who = None) -> EligibilityResult:
         """Answer for the verified user and each dependant, or only for ``who``.
@@ -147,8 +124,13 @@ class EligibilityService:
 
         ``who`` is a :class:`Relation` («پسرم» → ``Relation.SON``: every son), ``"self"`` or
         ``None`` (everyone). Raises :class:`NotVerified`, :class:`NoSuchDependant` when no
-        dependant has that relation. Returns once the inquiry is stored with its tracking code
-        (committed: by default in the service's session, else by the given store).
+        dependant has that relation. Returns once the inquiry is stored with its tracking code:
+        by the given store in its own transaction, else in the caller's unit of work.
+
+        An update whose session has begun a transaction (it wrote: a verification just made,
+        a message relayed to an agent) stores its inquiry in that transaction rather than in
+        the shared store's: on SQLite the store's write would wait for the update's own write
+        lock, which its unit of work releases only after this returns.
         """
         national_id = await verified_national_id(self._session, user)
         household = await self._registry.household(national_id)
@@ -167,10 +149,10 @@ class EligibilityService:
         stored = [_stored(row) for row in rows]
 
         now = self._clock.now()
-        # End this session's reads first: it gives its connection back to the pool instead of
-        # holding it while a shared store waits for one (free when nothing was written).
-        await self._session.commit()
-        code = await self._store.store(
+        store = self._shared_store
+        if store is None or self._session.in_transaction():
+            store = self._session_store
+        code = await store.store(
             {
                 "chat_user_id": user_id(user),
                 "national_id": national_id,
@@ -191,7 +173,6 @@ class EligibilityService:
             inquired_at=now,
             national_id=national_id,
             rows=tuple(rows),
-            dispute_phone=self._settings.config.contact_centre.phone,
         )
 
     async def _main_row(self, person: RegistryPerson, today: dt.date) -> EligibilityRow:

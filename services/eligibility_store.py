@@ -1,11 +1,15 @@
 """Where an eligibility inquiry is stored with its tracking code, before the answer is shown.
 
+Transactions: the group-commit store below is, with the outbox, one of the two places in the
+services that commit their own transactions instead of leaving it to the caller's unit of work:
+it writes the inquiries of many updates at once, in sessions of its own.
+
 Every inquiry is stored with a new random twelve-digit code. A clash is so unlikely that the
 unique constraint is the check (no look-up first); on a clash the row is stored again with a
 new code, so the code the user is shown is always the stored one.
 
-- :class:`SessionInquiryStore` writes the row in the caller's session and commits it: one
-  transaction per inquiry. Used where inquiries are few (tests, scripts).
+- :class:`SessionInquiryStore` writes the row in the caller's session, which its unit of work
+  commits. Used where inquiries are few (tests, scripts).
 - :class:`GroupCommitInquiryStore` is the bot's: one process-wide writer that stores the
   inquiries of concurrent updates in one multi-row ``INSERT … ON CONFLICT DO NOTHING
   RETURNING`` and one commit (group commit). Each caller still waits for the commit of its own
@@ -19,17 +23,15 @@ new code, so the code the user is shown is always the stored one.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
-from sqlalchemy import Insert, insert, text
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from services.common import random_digits
+from services.common import insert_unless_taken, random_digits
 from services.db.models import EligibilityInquiry
 
 logger = logging.getLogger(__name__)
@@ -69,7 +71,7 @@ async def relax_durability(connection: AsyncConnection) -> None:
 
 
 class SessionInquiryStore:
-    """One transaction per inquiry, in (and committing) the caller's session."""
+    """The inquiry row in the caller's session and transaction: its unit of work commits."""
 
     def __init__(self, session: AsyncSession, make_code: CodeMaker | None = None) -> None:
         self._session = session
@@ -78,24 +80,10 @@ class SessionInquiryStore:
     async def store(self, values: dict[str, Any]) -> str:
         for _attempt in range(STORE_ATTEMPTS):
             code = (self._make_code or new_code)()
-            # Straight to the connection (same transaction): an ORM-enabled insert would
-            # cost as much CPU as the rest of the inquiry for a row nobody reads back.
-            connection = await self._session.connection()
-            await relax_durability(connection)
-            try:
-                await connection.execute(_plain_insert(), {**values, "tracking_code": code})
-                await self._session.commit()
-            except IntegrityError:
-                await self._session.rollback()
-                continue
-            return code
+            row = {**values, "tracking_code": code}
+            if await insert_unless_taken(self._session, EligibilityInquiry, row) is not None:
+                return code
         raise TrackingCodeClash()
-
-
-@functools.cache
-def _plain_insert() -> Insert:
-    # Built once: constructing an insert costs about as much CPU as running it on SQLite.
-    return insert(EligibilityInquiry)
 
 
 class _Waiting:

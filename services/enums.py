@@ -7,6 +7,7 @@ text catalogue); the Persian words for them live with each face, not here.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
 
 
 class Gender(StrEnum):
@@ -82,3 +83,91 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+
+# --- the human handoff -----------------------------------------------------------------------
+
+
+class ConversationStatus(StrEnum):
+    """bot → queued (waits for a person) → open (with an agent) → resolved; or ticketed."""
+
+    QUEUED = "queued"
+    OPEN = "open"
+    RESOLVED = "resolved"
+    TICKETED = "ticketed"
+
+
+# The states in which a chat belongs to the handoff rather than to the bot.
+ACTIVE_CONVERSATION_STATUSES: Final = (
+    ConversationStatus.QUEUED.value,
+    ConversationStatus.OPEN.value,
+)
+
+
+class HandoffReason(StrEnum):
+    HUMAN_AGENT = "human_agent"  # the user asked for a person
+    NLU_MISS = "nlu_miss"  # the bot did not understand twice in a row
+    AGENT_PICK = "agent_pick"  # an agent started the chat (from a ticket)
+
+
+class Resolution(StrEnum):
+    RESOLVED = "resolved"
+    USER_LEFT = "user_left"
+
+
+class Sender(StrEnum):
+    USER = "user"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class MessageKind(StrEnum):
+    TEXT = "text"
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    EVENT = "event"
+
+
+class Event(StrEnum):
+    """System events in a transcript; the console words them."""
+
+    QUEUED = "queued"
+    TAKEN = "taken"
+    TRANSFERRED = "transferred"
+    REQUEUED = "requeued"
+    RESOLVED = "resolved"
+    USER_LEFT = "user_left"
+    PICKED = "picked"
+    RATED = "rated"
+
+
+class ClosedBecause(StrEnum):
+    OUTSIDE_HOURS = "outside_hours"
+    NOBODY_ONLINE = "nobody_online"
+
+
+class OutboxKind(StrEnum):
+    """What an outbox payload asks the bot to send (``bot.outbound`` words each kind)."""
+
+    AGENT_REPLY = "agent_reply"
+    HANDOFF_TAKEN = "handoff_taken"
+    HANDOFF_TRANSFERRED = "handoff_transferred"
+    HANDOFF_REQUEUED = "handoff_requeued"
+    HANDOFF_RESOLVED = "handoff_resolved"
+    SATISFACTION_QUESTION = "satisfaction_question"
+    TICKET_ANSWER = "ticket_answer"
+
+
+class RateOutcome(StrEnum):
+    THANKS = "thanks"
+    ALREADY_RATED = "already_rated"
+    NOT_FOUND = "not_found"
+
+
+class DueClass(StrEnum):
+    """How a ticket stands against its answer target (3/7/10 working days)."""
+
+    DONE = "done"
+    OVERDUE = "overdue"
+    DUE_TODAY = "due_today"
+    ON_TIME = "on_time"

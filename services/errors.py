@@ -22,7 +22,7 @@ class DomainError(Exception):
         super().__init__(detail or self.code)
 
 
-# --- identity -------------------------------------------------------------------------------
+# --- identity --------------------------------------------------------------------------------
 
 
 class InvalidNationalIdError(DomainError):
@@ -97,7 +97,7 @@ class PersonNotFound(DomainError):
     code = "person_not_found"
 
 
-# --- eligibility and dependants -------------------------------------------------------------
+# --- eligibility and dependants --------------------------------------------------------------
 
 
 class NoSuchDependant(DomainError):
@@ -147,7 +147,7 @@ class InvalidDependant(DomainError):
         self.problem = problem
 
 
-# --- contributions, pension, voluntary ------------------------------------------------------
+# --- contributions, pension, voluntary -------------------------------------------------------
 
 
 class PensionerRecordsUnavailable(DomainError):
@@ -200,7 +200,7 @@ class WageBaseOutOfRange(DomainError):
         self.maximum = maximum
 
 
-# --- tickets --------------------------------------------------------------------------------
+# --- tickets ---------------------------------------------------------------------------------
 
 
 class TicketNotFound(DomainError):
@@ -243,3 +243,58 @@ class InvalidTicketTransition(DomainError):
         super().__init__(f"{current} -> {requested}")
         self.current = current
         self.requested = requested
+
+
+# --- the human handoff and the agent console -------------------------------------------------
+
+
+class ConversationNotFound(DomainError):
+    code: ClassVar[str] = "conversation_not_found"
+
+
+class NotAllowed(DomainError):
+    """The agent may not see or do this (another agent's chat, a supervisor's task)."""
+
+    code: ClassVar[str] = "not_allowed"
+
+
+class InvalidConversationState(DomainError):
+    """The action does not fit the conversation's state (take an open chat, reply to a
+    queued one…); ``current`` is the state it is in."""
+
+    code: ClassVar[str] = "invalid_conversation_state"
+
+    def __init__(self, current: str) -> None:
+        super().__init__(current)
+        self.current = current
+
+
+class InvalidText(DomainError):
+    """``problem`` is ``empty`` or ``too_long`` (``limit`` characters)."""
+
+    code: ClassVar[str] = "invalid_text"
+
+    def __init__(self, problem: str, limit: int) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.limit = limit
+
+
+class InvalidLabel(DomainError):
+    code: ClassVar[str] = "invalid_label"
+
+
+class InvalidCannedReply(DomainError):
+    """``problem`` is ``short_code``, ``title``, ``text`` or ``duplicate``."""
+
+    code: ClassVar[str] = "invalid_canned_reply"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+class NoChatForTicket(DomainError):
+    """The ticket's owner has no messenger chat we can write to."""
+
+    code: ClassVar[str] = "no_chat_for_ticket"

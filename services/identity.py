@@ -16,7 +16,6 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persian import (
@@ -28,7 +27,7 @@ from persian import (
     normalize_national_id,
 )
 from services.clock import TEHRAN, Clock
-from services.common import ChatUserInfo, UserRef, audit, load_chat_user
+from services.common import ChatUserInfo, UserRef, audit, insert_unless_taken, load_chat_user
 from services.db.models import ChatUser, VerificationAttempt
 from services.errors import (
     ContactNotOwn,
@@ -100,32 +99,29 @@ class IdentityService:
     ) -> ChatUserInfo:
         """Return the chat user of ``(platform, platform_user_id)``, creating it on first contact.
 
-        Commits only when something was written (a new user, a changed first name).
+        Writes only when something changed (a new user, a changed first name).
         """
         user = await self._find(platform, platform_user_id)
         if user is not None:
             if first_name and user.first_name != first_name[:MAX_FIRST_NAME]:
                 user.first_name = first_name[:MAX_FIRST_NAME]
                 user.updated_at = self._clock.now()
-                await self._session.commit()
+                await self._session.flush()
             return _info(user)
         now = self._clock.now()
-        user = ChatUser(
-            platform=platform,
-            platform_user_id=platform_user_id,
-            first_name=first_name[:MAX_FIRST_NAME] if first_name else None,
-            created_at=now,
-            updated_at=now,
-        )
-        self._session.add(user)
-        try:
-            await self._session.commit()
-        except IntegrityError:
-            # Two updates of a brand-new user raced; the other one created the row.
-            await self._session.rollback()
-            user = await self._find(platform, platform_user_id)
-            if user is None:
-                raise
+        values = {
+            "platform": platform,
+            "platform_user_id": platform_user_id,
+            "first_name": first_name[:MAX_FIRST_NAME] if first_name else None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        # Two updates of a brand-new user may race: the later one inserts nothing and finds
+        # the row the other one wrote.
+        await insert_unless_taken(self._session, ChatUser, values)
+        user = await self._find(platform, platform_user_id)
+        if user is None:
+            raise AssertionError("a chat user row clashed and then vanished")
         return _info(user)
 
     async def get_user(self, who: UserRef) -> ChatUserInfo:
@@ -171,7 +167,7 @@ class IdentityService:
             user.national_id = None
             user.verified_at = None
         user.updated_at = self._clock.now()
-        await self._session.commit()
+        await self._session.flush()
         logger.info("chat user %s shared contact %s", user.id, mask_mobile(mobile))
         return _info(user)
 
@@ -225,7 +221,7 @@ class IdentityService:
                 subject=f"chat_user:{user.id}",
                 details={"national_id": mask_national_id(normalized)},
             )
-            await self._session.commit()
+            await self._session.flush()
             logger.info("chat user %s verified as %s", user.id, mask_national_id(normalized))
             return VerifiedIdentity(user=_info(user), person=person)
 
@@ -247,10 +243,10 @@ class IdentityService:
                 subject=f"chat_user:{user.id}",
                 details={"failures": failures, "until": until.isoformat()},
             )
-            await self._session.commit()
+            await self._session.flush()
             logger.warning("chat user %s locked after %s failures", user.id, failures)
             raise VerificationLocked(until.astimezone(TEHRAN))
-        await self._session.commit()
+        await self._session.flush()
         logger.info(
             "chat user %s failed verification (%s), %s attempts left",
             user.id,
@@ -321,5 +317,5 @@ class IdentityService:
             subject=f"chat_user:{user.id}",
             details={"was_verified": was_verified},
         )
-        await self._session.commit()
+        await self._session.flush()
         return _info(user)

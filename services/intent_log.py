@@ -1,9 +1,10 @@
 """The bot's intent log: what it understood of each message, for the dashboard and transcripts.
 
-``log_intent`` writes one row in the caller's session. The bot itself uses ``IntentLogWriter``,
-which keeps rows in memory and writes them in one multi-row INSERT every ``interval`` seconds:
-a transaction per message cost the bot a database round trip on every update (on SQLite also a
-turn of the one write lock), a visible share of its time per update under load. An escalation
+The bot uses ``IntentLogWriter``, which keeps rows in memory and writes them in one multi-row
+INSERT every ``interval`` seconds, in transactions of its own (it runs beside the updates, not
+inside one, like the eligibility store and the outbox's sender): a transaction per message cost
+the bot a database round trip on every update (on SQLite also a turn of the one write lock), a
+visible share of its time per update under load. An escalation
 flushes the writer first, so the transcript an agent reads has every message up to it.
 
 What the batching risks, and why that is acceptable: rows still in memory when the process
@@ -50,38 +51,6 @@ def _row(
         "is_fallback": fallback,
         "created_at": clock.now(),
     }
-
-
-async def log_intent(
-    session: AsyncSession,
-    clock: Clock,
-    *,
-    platform: str,
-    chat_id: int,
-    text: str | None,
-    intent: str | None,
-    confidence: float | None,
-    fallback: bool,
-    commit: bool = True,
-) -> None:
-    """Record what the bot understood of one incoming message, in ``session``.
-
-    Feeds the dashboard (intent mix, fallback rate) and the escalation transcript (the text is
-    cleared after ``handoff.transcript_retention_hours``). ``commit=False`` leaves the commit to
-    the caller's unit of work.
-    """
-    values = _row(
-        clock,
-        platform=platform,
-        chat_id=chat_id,
-        text=text,
-        intent=intent,
-        confidence=confidence,
-        fallback=fallback,
-    )
-    session.add(IntentLogEntry(**values))
-    if commit:
-        await session.commit()
 
 
 class IntentLogWriter:

@@ -16,6 +16,11 @@ neither does. The sender (``bot.outbound``) works through :class:`OutboxStore`:
 Pacing and leases are kept in the database rather than in memory, so a restart in between
 loses nothing and sends nothing twice (a message in flight when the process died is retried
 once its lease has run out: at least once, which is the best any Bot API client can do).
+
+Transactions: :func:`enqueue` only adds to the caller's session (its unit of work commits).
+:class:`OutboxStore` is, with the eligibility store, one of the two places in the services that
+commit their own transactions: a claim, a lease and a delivery must each be committed at once,
+by the sender, whatever else happens.
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -35,33 +39,9 @@ from services.clock import Clock
 from services.db.handoff_models import OutboxChat, OutboxDelivery
 from services.db.models import Outbox
 from services.enums import OutboxStatus
-from services.settings import Settings
+from services.settings import OutboxConfig
 
 logger = logging.getLogger(__name__)
-
-
-class OutboxConfig(BaseModel):
-    """The ``outbox`` section of ``config.yml``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    # Telegram's Bot FAQ: avoid more than one message per second to a chat and about 30 per
-    # second overall; Bale copies the Bot API and its limits are not published, so the same.
-    per_chat_interval_seconds: float = Field(1.0, ge=0)
-    global_per_second: float = Field(30.0, gt=0)
-    max_attempts: int = Field(5, ge=1)
-    max_flood_waits: int = Field(20, ge=1)
-    retry_base_seconds: float = Field(2.0, gt=0)
-    retry_max_seconds: float = Field(300.0, gt=0)
-    # Longer than aiogram's request timeout (60 s), so a slow send is never taken twice.
-    lease_seconds: int = Field(120, ge=1)
-    batch_size: int = Field(30, ge=1)
-    poll_seconds: float = Field(0.25, gt=0)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> OutboxConfig:
-        extra = settings.config.model_extra or {}
-        return cls.model_validate(extra.get("outbox") or {})
 
 
 @dataclass(frozen=True, slots=True)

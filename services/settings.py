@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -103,10 +103,86 @@ class ContactCentreConfig(_Section):
     app_name: str = "تأمین من"
 
 
-class AppConfig(_Section):
-    """Everything ``config.yml`` holds, validated."""
+class HandoffConfig(_Section):
+    """The escalation record, the queue's wait estimate and the console's text limits."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    transcript_messages: int = Field(10, ge=1, le=100)
+    transcript_hours: int = Field(24, ge=1)
+    transcript_retention_hours: int = Field(72, ge=1)
+    answers_hours: int = Field(72, ge=1)
+    default_handle_minutes: int = Field(5, ge=1)
+    min_handle_minutes: int = Field(2, ge=1)
+    max_handle_minutes: int = Field(30, ge=1)
+    handle_sample: int = Field(50, ge=1)
+    max_reply_chars: int = Field(3500, ge=100)
+    max_note_chars: int = Field(2000, ge=10)
+    max_user_message_chars: int = Field(4096, ge=100)
+    max_attachment_bytes: int = Field(5_000_000, ge=0)
+    ticket_category: TicketCategory = "other"
+
+
+class AgentsConfig(_Section):
+    """Console accounts: sign-in throttling, sessions, being online, password hashing."""
+
+    login_max_failures: int = Field(5, ge=1)
+    login_window_minutes: int = Field(15, ge=1)
+    login_lockout_minutes: int = Field(15, ge=1)
+    session_hours: int = Field(12, ge=1)
+    online_window_seconds: int = Field(120, ge=10)
+    # ``last_seen_at`` is written at most this often, so polling pages do not write every time.
+    touch_interval_seconds: int = Field(30, ge=1)
+    # argon2id cost (RFC 9106's second recommended option, argon2-cffi's defaults): 3 passes
+    # over 64 MiB with 4 lanes. Hashes carry their parameters, so changing these only makes
+    # each password rehash at its next sign-in.
+    argon2_time_cost: int = Field(3, ge=1)
+    argon2_memory_kib: int = Field(65536, ge=8)
+    argon2_parallelism: int = Field(4, ge=1)
+
+
+class OutboxConfig(_Section):
+    """How fast and how persistently messages to users are sent."""
+
+    # Telegram's Bot FAQ: avoid more than one message per second to a chat and about 30 per
+    # second overall; Bale copies the Bot API and its limits are not published, so the same.
+    per_chat_interval_seconds: float = Field(1.0, ge=0)
+    global_per_second: float = Field(30.0, gt=0)
+    max_attempts: int = Field(5, ge=1)
+    max_flood_waits: int = Field(20, ge=1)
+    retry_base_seconds: float = Field(2.0, gt=0)
+    retry_max_seconds: float = Field(300.0, gt=0)
+    # Longer than aiogram's request timeout (60 s), so a slow send is never taken twice.
+    lease_seconds: int = Field(120, ge=1)
+    batch_size: int = Field(30, ge=1)
+    poll_seconds: float = Field(0.25, gt=0)
+
+
+class ConsoleConfig(_Section):
+    """The agent console: cookies, polling and the dashboard's range."""
+
+    session_cookie: str = "tamin_console"
+    # Send the session cookie over HTTPS only. Must be true in production; false lets the
+    # local console on http://127.0.0.1 work.
+    https_only: bool = False
+    # "strict": the browser never sends the cookie with a request started on another site,
+    # a second wall against cross-site requests besides the CSRF token.
+    same_site: Literal["lax", "strict"] = "strict"
+    session_max_age_hours: int = Field(12, ge=1)
+    # New messages appear without a reload: the page asks every this many seconds (≤ 3).
+    poll_seconds: float = Field(2.0, gt=0, le=3)
+    dashboard_days: int = Field(14, ge=1, le=90)
+
+
+class SandboxConfig(_Section):
+    """Where ``make run`` serves the local sandbox when no platform token is set."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8081, ge=0, le=65535)
+    # Host a Bale-flavoured bot beside the Telegram one, so both renderings can be tried.
+    bale: bool = True
+
+
+class AppConfig(_Section):
+    """Everything ``config.yml`` holds, validated; an unknown section or key is an error."""
 
     timezone: str = "Asia/Tehran"
     identity: IdentityConfig = IdentityConfig()
@@ -116,6 +192,13 @@ class AppConfig(_Section):
     tickets: TicketsConfig = TicketsConfig()
     voluntary: VoluntaryConfig = VoluntaryConfig()
     contact_centre: ContactCentreConfig = ContactCentreConfig()
+    handoff: HandoffConfig = HandoffConfig()
+    agents: AgentsConfig = AgentsConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    console: ConsoleConfig = ConsoleConfig()
+    sandbox: SandboxConfig = SandboxConfig()
+    # The NLU owns this section's schema (``nlu/settings.py``, unknown keys refused there when
+    # the model loads at start-up): services may not import the NLU, so it stays a mapping here.
     nlu: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -168,13 +251,25 @@ class Settings(BaseModel):
     config: AppConfig
 
 
+class ConfigError(ValueError):
+    """``config.yml`` does not validate; the message names each offending key by its path."""
+
+
 def load_config(path: Path | str) -> AppConfig:
-    """Read and validate ``config.yml``."""
+    """Read and validate ``config.yml``: an unknown section or key is an error."""
     with open(path, encoding="utf-8") as fh:
         data = yaml.safe_load(fh) or {}
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: the top level must be a mapping")
-    return AppConfig.model_validate(data)
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    try:
+        return AppConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"])
+            what = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+            problems.append(f"{key}: {what}")
+        raise ConfigError(f"{path}: " + "; ".join(problems)) from exc
 
 
 def load_settings(config_path: Path | str | None = None, **env_overrides: Any) -> Settings:

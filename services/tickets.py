@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Final
 
 from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -48,7 +47,6 @@ MAX_TEXT_LENGTH: Final = 4000
 # A complaint's description shorter than this cannot say what went wrong.
 MIN_DESCRIPTION_LENGTH: Final = 10
 MAX_ATTACHMENTS: Final = 10
-_CREATE_ATTEMPTS: Final = 3
 _CODE_PATTERN: Final = re.compile(r"^(?:1420)?[\s\-_]*(\d{6})$")
 
 # Forward moves, plus answered → in_progress when the user follows up on an answer.
@@ -97,12 +95,6 @@ class TicketInfo:
     closed_at: dt.datetime | None
     attachments: tuple[AttachmentRef, ...]
     events: tuple[TicketEventInfo, ...]
-
-    def is_overdue(self, today: dt.date) -> bool:
-        """Whether the answer target has passed without an answer."""
-        return (
-            self.status in (TicketStatus.OPEN, TicketStatus.IN_PROGRESS) and today > self.due_date
-        )
 
 
 def check_description(text: str) -> str:
@@ -176,7 +168,7 @@ class TicketService:
         text: str,
         attachments: Sequence[AttachmentRef] = (),
     ) -> TicketInfo:
-        """File a ticket for a chat user (verified or not) and commit.
+        """File a ticket for a chat user (verified or not).
 
         Raises :class:`InvalidTicketText` (empty or longer than :data:`MAX_TEXT_LENGTH`) and
         :class:`TooManyAttachments`.
@@ -188,15 +180,7 @@ class TicketService:
             raise InvalidTicketText("too_long", MAX_TEXT_LENGTH)
         if len(attachments) > MAX_ATTACHMENTS:
             raise TooManyAttachments(MAX_ATTACHMENTS)
-        for attempt in range(_CREATE_ATTEMPTS):
-            try:
-                return await self._create(user, category, body, attachments)
-            except IntegrityError:
-                # Another worker took the same code between our check and our insert.
-                await self._session.rollback()
-                if attempt == _CREATE_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+        return await self._create(user, category, body, attachments)
 
     async def _create(
         self,
@@ -206,6 +190,8 @@ class TicketService:
         attachments: Sequence[AttachmentRef],
     ) -> TicketInfo:
         user = await load_chat_user(self._session, who)
+        # Only a ticket filed at the same instant with the same random code (one in a million)
+        # can still clash: the unique constraint fails that update, which the user may repeat.
         code = await unique_code(
             self._session, Ticket.tracking_code, lambda: CODE_PREFIX + random_digits(CODE_DIGITS)
         )
@@ -241,7 +227,7 @@ class TicketService:
             ],
         )
         self._session.add(ticket)
-        await self._session.commit()
+        await self._session.flush()
         logger.info("ticket %s filed (%s, due %s)", code, category.value, ticket.due_date)
         return _info(ticket)
 
@@ -288,21 +274,21 @@ class TicketService:
     async def change_status(
         self, tracking_code: str, status: TicketStatus, actor: str, note: str | None = None
     ) -> TicketInfo:
-        """Move a ticket along its lifecycle (:class:`InvalidTicketTransition`) and commit."""
+        """Move a ticket along its lifecycle (:class:`InvalidTicketTransition`)."""
         ticket = await self._load(tracking_code)
         self._move(ticket, status, actor, note)
-        await self._session.commit()
+        await self._session.flush()
         return _info(ticket)
 
     async def answer(self, tracking_code: str, answer: str, actor: str) -> TicketInfo:
-        """Record an agent's answer and mark the ticket answered; commit."""
+        """Record an agent's answer and mark the ticket answered."""
         body = answer.strip()
         if not body:
             raise InvalidTicketText("empty", MAX_TEXT_LENGTH)
         ticket = await self._load(tracking_code)
         ticket.answer = body
         self._move(ticket, TicketStatus.ANSWERED, actor, body)
-        await self._session.commit()
+        await self._session.flush()
         return _info(ticket)
 
     def _move(self, ticket: Ticket, status: TicketStatus, actor: str, note: str | None) -> None:

@@ -18,8 +18,9 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persian.jalali import add_jalali_months, age_in_years
 from services.clock import Clock
-from services.common import UserRef, add_jalali_months, age_in_years, verified_national_id
+from services.common import UserRef, verified_national_id
 from services.errors import NoVoluntaryContract, WageBaseOutOfRange
 from services.registry import RegistryGateway, SqlRegistryGateway
 from services.settings import Settings

@@ -207,7 +207,7 @@ async def session(
 @pytest.fixture
 async def demo_db(engine: AsyncEngine, db_settings: Settings, clock: FixedClock) -> AsyncEngine:
     """Empty tables plus the four demo personas, true on the clock's today."""
-    from services.demo import load_personas
+    from demo import load_personas
 
     async with engine.begin() as conn:
         await load_personas(conn, db_settings, clock.today())

@@ -17,7 +17,7 @@ from bot.handlers.common import Intent
 from bot.handlers.relay import hand_over
 from bot.nlu import Understanding
 from bot.reply import Reply
-from services.handoff import HandoffReason
+from services.enums import HandoffReason
 from services.identity import ChatUserInfo
 
 

@@ -46,16 +46,18 @@ from bot.deps import Services
 from bot.filters import inline
 from bot.keyboards import SatisfactionVote
 from bot.reply import Reply
-from services.handoff import (
-    ActiveConversation,
+from services.enums import (
     ClosedBecause,
     ConversationStatus,
-    EscalationOutcome,
     HandoffReason,
-    LeftConversation,
     MessageKind,
-    Queued,
     RateOutcome,
+)
+from services.handoff import (
+    ActiveConversation,
+    EscalationOutcome,
+    LeftConversation,
+    Queued,
     Ticketed,
 )
 from services.identity import ChatUserInfo
@@ -134,7 +136,7 @@ async def leave_handoff(
 async def _say_left(reply: Reply, left: LeftConversation | None) -> None:
     if left is None:
         await reply(texts.HANDOFF_NOT_IN_QUEUE, keyboard=keyboards.main_menu())
-    elif left.was is ConversationStatus.PENDING:
+    elif left.was is ConversationStatus.QUEUED:
         await reply(texts.HANDOFF_LEFT_QUEUE, keyboard=keyboards.main_menu())
     else:
         await reply(texts.HANDOFF_LEFT_CHAT, keyboard=keyboards.main_menu())
@@ -271,7 +273,7 @@ async def on_message_in_handoff(
         mime_type=mime_type,
         content=content,
     )
-    if handoff.status is ConversationStatus.PENDING:
+    if handoff.status is ConversationStatus.QUEUED:
         # Queued, not yet with an agent: the bot keeps answering (the next routers).
         raise SkipHandler()
     if file_id is not None and content is None and size is not None and size > limit:

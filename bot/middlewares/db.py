@@ -2,8 +2,9 @@
 
 The session is opened lazily-cheap (SQLAlchemy connects on first use), committed when the
 handlers finish and rolled back when they fail, so an update never leaves a half-written record.
-Services that must keep something despite refusing (a failed verification attempt counts even
-though the user is told no) commit it themselves before raising.
+Services only flush: this is the one commit of an update. A refusal (a ``DomainError``) is an
+answer, not a failure: what the service recorded before refusing stays (a failed verification
+attempt counts even though the user is told no), so it is committed too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deps import ServicesFactory
+from services.errors import DomainError
 
 
 class UnitOfWorkMiddleware(BaseMiddleware):
@@ -38,6 +40,9 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             data["services"] = self.services(session)
             try:
                 result = await handler(event, data)
+            except DomainError:
+                await session.commit()
+                raise
             except BaseException:
                 await session.rollback()
                 raise

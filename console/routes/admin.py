@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from console import texts
-from console.deps import AgentsDep, DashboardDep, HandoffDep, Supervisor
+from console.deps import AgentsDep, CatalogueDep, DashboardDep, Supervisor
 from console.rendering import flash, render
 from services.agents import AgentRole
 
@@ -24,18 +24,18 @@ def _back() -> RedirectResponse:
 async def settings_page(
     request: Request,
     agent: Supervisor,
-    handoff: HandoffDep,
+    catalogue: CatalogueDep,
     agents: AgentsDep,
     edit: int | None = None,
 ) -> Response:
-    canned = await handoff.canned_replies()
+    canned = await catalogue.canned_replies()
     return render(
         request,
         "settings.html",
         {
             "canned": canned,
             "editing": next((c for c in canned if c.id == edit), None),
-            "labels": await handoff.labels(),
+            "labels": await catalogue.labels(),
             "agents": await agents.list_agents(),
         },
     )
@@ -45,13 +45,13 @@ async def settings_page(
 async def save_canned(
     request: Request,
     agent: Supervisor,
-    handoff: HandoffDep,
+    catalogue: CatalogueDep,
     short_code: Annotated[str, Form(max_length=64)],
     title: Annotated[str, Form(max_length=256)],
     text: Annotated[str, Form(max_length=20_000)],
     reply_id: Annotated[int | None, Form()] = None,
 ) -> Response:
-    await handoff.save_canned_reply(
+    await catalogue.save_canned_reply(
         agent, short_code=short_code, title=title, text=text, reply_id=reply_id
     )
     flash(request, texts.SAVED)
@@ -60,9 +60,9 @@ async def save_canned(
 
 @router.post("/canned/{reply_id}/delete")
 async def delete_canned(
-    request: Request, reply_id: int, agent: Supervisor, handoff: HandoffDep
+    request: Request, reply_id: int, agent: Supervisor, catalogue: CatalogueDep
 ) -> Response:
-    await handoff.delete_canned_reply(agent, reply_id)
+    await catalogue.delete_canned_reply(agent, reply_id)
     flash(request, texts.DELETED)
     return _back()
 
@@ -71,19 +71,19 @@ async def delete_canned(
 async def create_label(
     request: Request,
     agent: Supervisor,
-    handoff: HandoffDep,
+    catalogue: CatalogueDep,
     name: Annotated[str, Form(max_length=256)],
 ) -> Response:
-    await handoff.create_label(agent, name)
+    await catalogue.create_label(agent, name)
     flash(request, texts.SAVED)
     return _back()
 
 
 @router.post("/labels/{label_id}/delete")
 async def delete_label(
-    request: Request, label_id: int, agent: Supervisor, handoff: HandoffDep
+    request: Request, label_id: int, agent: Supervisor, catalogue: CatalogueDep
 ) -> Response:
-    await handoff.delete_label(agent, label_id)
+    await catalogue.delete_label(agent, label_id)
     flash(request, texts.DELETED)
     return _back()
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.responses import Response
 
 from console import texts
-from console.deps import AgentsDep, CurrentAgent, HandoffDep
+from console.deps import AgentsDep, CatalogueDep, CurrentAgent, DeskDep, ViewsDep
 from console.rendering import flash, render
 from services.handoff import ConversationDetail
 
@@ -28,7 +28,7 @@ def _back(conversation_id: int) -> RedirectResponse:
 async def _page(
     request: Request,
     detail: ConversationDetail,
-    handoff: HandoffDep,
+    catalogue: CatalogueDep,
     agents: AgentsDep,
 ) -> Response:
     can_act = detail.can_act
@@ -37,8 +37,8 @@ async def _page(
         "conversation.html",
         {
             "c": detail,
-            "canned": await handoff.canned_replies() if can_act else [],
-            "labels": await handoff.labels(),
+            "canned": await catalogue.canned_replies() if can_act else [],
+            "labels": await catalogue.labels(),
             "agents": [p for p in await agents.list_agents() if p.agent.is_active]
             if can_act
             else [],
@@ -52,11 +52,12 @@ async def conversation_page(
     request: Request,
     conversation_id: int,
     agent: CurrentAgent,
-    handoff: HandoffDep,
+    views: ViewsDep,
+    catalogue: CatalogueDep,
     agents: AgentsDep,
 ) -> Response:
-    detail = await handoff.detail(agent, conversation_id)
-    return await _page(request, detail, handoff, agents)
+    detail = await views.detail(agent, conversation_id)
+    return await _page(request, detail, catalogue, agents)
 
 
 @router.post("/{conversation_id}/reveal")
@@ -64,11 +65,12 @@ async def reveal(
     request: Request,
     conversation_id: int,
     agent: CurrentAgent,
-    handoff: HandoffDep,
+    views: ViewsDep,
+    catalogue: CatalogueDep,
     agents: AgentsDep,
 ) -> Response:
-    detail = await handoff.detail(agent, conversation_id, reveal=True)
-    return await _page(request, detail, handoff, agents)
+    detail = await views.detail(agent, conversation_id, reveal=True)
+    return await _page(request, detail, catalogue, agents)
 
 
 @router.get("/{conversation_id}/poll")
@@ -76,13 +78,13 @@ async def poll(
     request: Request,
     conversation_id: int,
     agent: CurrentAgent,
-    handoff: HandoffDep,
+    views: ViewsDep,
     after: int = 0,
 ) -> Response:
     """New messages (rendered by the same template as the page) and the current state."""
-    messages = await handoff.messages_after(agent, conversation_id, after)
-    state = await handoff.conversation_state(agent, conversation_id)
-    deliveries = await handoff.deliveries(agent, conversation_id)
+    messages = await views.messages_after(agent, conversation_id, after)
+    state = await views.conversation_state(agent, conversation_id)
+    deliveries = await views.deliveries(agent, conversation_id)
     templates = request.app.state.templates
     template = templates.env.get_template("_message.html")
     return JSONResponse(
@@ -102,9 +104,9 @@ async def poll(
 
 @router.get("/{conversation_id}/files/{message_id}")
 async def attachment(
-    conversation_id: int, message_id: int, agent: CurrentAgent, handoff: HandoffDep
+    conversation_id: int, message_id: int, agent: CurrentAgent, views: ViewsDep
 ) -> Response:
-    found = await handoff.attachment(agent, conversation_id, message_id)
+    found = await views.attachment(agent, conversation_id, message_id)
     media_type = found.mime_type if found.mime_type in INLINE_TYPES else None
     disposition = "inline" if media_type else "attachment"
     name = f"file-{message_id}"
@@ -117,9 +119,9 @@ async def attachment(
 
 @router.post("/{conversation_id}/take")
 async def take(
-    request: Request, conversation_id: int, agent: CurrentAgent, handoff: HandoffDep
+    request: Request, conversation_id: int, agent: CurrentAgent, desk: DeskDep
 ) -> Response:
-    await handoff.take(agent, conversation_id)
+    await desk.take(agent, conversation_id)
     flash(request, texts.TAKEN_OK)
     return _back(conversation_id)
 
@@ -129,10 +131,10 @@ async def reply(
     request: Request,
     conversation_id: int,
     agent: CurrentAgent,
-    handoff: HandoffDep,
+    desk: DeskDep,
     text: Annotated[str, Form(max_length=20_000)],
 ) -> Response:
-    await handoff.reply(agent, conversation_id, text)
+    await desk.reply(agent, conversation_id, text)
     flash(request, texts.REPLY_OK)
     return _back(conversation_id)
 
@@ -142,10 +144,10 @@ async def add_note(
     request: Request,
     conversation_id: int,
     agent: CurrentAgent,
-    handoff: HandoffDep,
+    desk: DeskDep,
     text: Annotated[str, Form(max_length=20_000)],
 ) -> Response:
-    await handoff.add_note(agent, conversation_id, text)
+    await desk.add_note(agent, conversation_id, text)
     flash(request, texts.NOTE_OK)
     return _back(conversation_id)
 
@@ -155,11 +157,11 @@ async def set_label(
     request: Request,
     conversation_id: int,
     agent: CurrentAgent,
-    handoff: HandoffDep,
+    desk: DeskDep,
     label_id: Annotated[int, Form()],
     action: Annotated[str, Form(pattern="^(add|remove)$")] = "add",
 ) -> Response:
-    await handoff.set_label(agent, conversation_id, label_id, action == "add")
+    await desk.set_label(agent, conversation_id, label_id, action == "add")
     flash(request, texts.LABEL_OK)
     return _back(conversation_id)
 
@@ -169,18 +171,18 @@ async def transfer(
     request: Request,
     conversation_id: int,
     agent: CurrentAgent,
-    handoff: HandoffDep,
+    desk: DeskDep,
     to: Annotated[str, Form(max_length=16)],
 ) -> Response:
     if to == "queue":
-        await handoff.transfer(agent, conversation_id, None)
+        await desk.transfer(agent, conversation_id, None)
         flash(request, texts.REQUEUE_OK)
         return RedirectResponse("/queue", status_code=303)
     if not to.isdigit():
         return render(
             request, "error.html", {"message": texts.GENERIC_ERROR, "back": None}, status_code=400
         )
-    await handoff.transfer(agent, conversation_id, int(to))
+    await desk.transfer(agent, conversation_id, int(to))
     flash(request, texts.TRANSFER_OK)
     if agent.is_supervisor:
         return _back(conversation_id)
@@ -189,8 +191,8 @@ async def transfer(
 
 @router.post("/{conversation_id}/resolve")
 async def resolve(
-    request: Request, conversation_id: int, agent: CurrentAgent, handoff: HandoffDep
+    request: Request, conversation_id: int, agent: CurrentAgent, desk: DeskDep
 ) -> Response:
-    await handoff.resolve(agent, conversation_id)
+    await desk.resolve(agent, conversation_id)
     flash(request, texts.RESOLVE_OK)
     return _back(conversation_id)

@@ -1,4 +1,4 @@
-"""The queue (pending chats, oldest first), the agent's own chats, and all chats for supervisors."""
+"""The queue (queued chats, oldest first), the agent's own chats, and all chats for supervisors."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from console.deps import CurrentAgent, HandoffDep, Supervisor
+from console.deps import CatalogueDep, CurrentAgent, Supervisor, ViewsDep
 from console.rendering import render
-from services.handoff import ConversationStatus
+from services.enums import ConversationStatus
 
 router = APIRouter()
 
@@ -19,26 +19,26 @@ async def home(agent: CurrentAgent) -> Response:
 
 
 @router.get("/queue")
-async def queue_page(request: Request, agent: CurrentAgent, handoff: HandoffDep) -> Response:
+async def queue_page(request: Request, agent: CurrentAgent, views: ViewsDep) -> Response:
     return render(
         request,
         "queue.html",
-        {"pending": await handoff.queue(), "mine": await handoff.mine(agent)},
+        {"queued": await views.queue(), "mine": await views.mine(agent)},
     )
 
 
 @router.get("/queue/rows")
-async def queue_rows(request: Request, agent: CurrentAgent, handoff: HandoffDep) -> Response:
+async def queue_rows(request: Request, agent: CurrentAgent, views: ViewsDep) -> Response:
     """The queue's table body, fetched by the page every few seconds."""
-    return render(request, "_queue_rows.html", {"pending": await handoff.queue()})
+    return render(request, "_queue_rows.html", {"queued": await views.queue()})
 
 
 @router.get("/mine")
-async def mine_page(request: Request, agent: CurrentAgent, handoff: HandoffDep) -> Response:
+async def mine_page(request: Request, agent: CurrentAgent, views: ViewsDep) -> Response:
     return render(
         request,
         "mine.html",
-        {"mine": await handoff.mine(agent), "history": await handoff.history(agent)},
+        {"mine": await views.mine(agent), "history": await views.history(agent)},
     )
 
 
@@ -46,7 +46,8 @@ async def mine_page(request: Request, agent: CurrentAgent, handoff: HandoffDep) 
 async def all_page(
     request: Request,
     agent: Supervisor,
-    handoff: HandoffDep,
+    views: ViewsDep,
+    catalogue: CatalogueDep,
     status: str | None = None,
     label: int | None = None,
 ) -> Response:
@@ -55,8 +56,8 @@ async def all_page(
         request,
         "all.html",
         {
-            "conversations": await handoff.all_conversations(agent, status=chosen, label_id=label),
-            "labels": await handoff.labels(),
+            "conversations": await views.all_conversations(agent, status=chosen, label_id=label),
+            "labels": await catalogue.labels(),
             "status": chosen.value if chosen else "",
             "label": label,
         },

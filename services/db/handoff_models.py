@@ -31,7 +31,7 @@ from services.db.base import Base, UtcDateTime
 # The states in which a chat belongs to the handoff rather than to the bot. At most one such
 # conversation per chat: a partial unique index enforces it on both back ends, so two racing
 # escalations of the same chat cannot both be queued.
-ACTIVE_STATUSES_SQL = "status IN ('pending', 'open')"
+ACTIVE_STATUSES_SQL = "status IN ('queued', 'open')"
 
 
 class Agent(Base):
@@ -78,7 +78,7 @@ class LoginAttempt(Base):
 
 
 class Conversation(Base):
-    """An escalated chat: pending (queued) → open (an agent owns it) → resolved.
+    """An escalated chat: queued (waits for an agent) → open (an agent owns it) → resolved.
 
     ``ticketed`` is the end state of an escalation that became a 1420 ticket (outside working
     hours or with nobody online); the row keeps the escalation record for the ticket's page.

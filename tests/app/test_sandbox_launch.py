@@ -10,7 +10,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from app.run import needs_sandbox
 from app.sandbox_launch import sandbox_run_config, start_sandbox_for
-from services.settings import load_settings
+from services.settings import SandboxConfig, load_settings
 
 
 async def test_start_sandbox_for_settings_without_tokens() -> None:
@@ -25,7 +25,7 @@ async def test_start_sandbox_for_settings_without_tokens() -> None:
         overridden = settings.model_copy(
             update={
                 "config": settings.config.model_copy(
-                    update={"sandbox": {"port": taken, "bale": True}}
+                    update={"sandbox": SandboxConfig(port=taken, bale=True)}
                 )
             }
         )

@@ -23,7 +23,8 @@ from bot.handlers.verification import Verification
 from bot.handlers.voluntary import VoluntaryForm
 from bot.platform import PlatformBot
 from services.common import ChatUserInfo
-from services.handoff import ActiveConversation, ConversationStatus
+from services.enums import ConversationStatus
+from services.handoff import ActiveConversation
 from tests.bot import fakes
 from tests.bot.conftest import make_bots
 
@@ -60,7 +61,7 @@ STATES: tuple[str | None, ...] = (
 )
 HANDOFFS: tuple[ActiveConversation | None, ...] = (
     None,
-    ActiveConversation(7, ConversationStatus.PENDING, None),
+    ActiveConversation(7, ConversationStatus.QUEUED, None),
     ActiveConversation(7, ConversationStatus.OPEN, 3),
 )
 

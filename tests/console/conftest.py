@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from console.app import create_console_app
 from services.agents import AgentPublic, AgentRole
 from services.clock import FixedClock
-from services.handoff import HandoffService, Queued
+from services.handoff import Queued
 from services.identity import ChatUserInfo
 from services.settings import Settings
-from tests.handoff.conftest import FAST_ARGON2, MARYAM, PASSWORD, make_agent, with_extra
+from tests.conftest import with_config
+from tests.handoff.conftest import FAST_ARGON2, MARYAM, PASSWORD, Handoff, make_agent
 from tests.services.helpers import verified_user
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -29,7 +30,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture(scope="session")
 def db_settings(db_settings: Settings) -> Settings:
-    return with_extra(db_settings, "agents", **FAST_ARGON2)
+    return with_config(db_settings, "agents", **FAST_ARGON2)
 
 
 @pytest.fixture
@@ -128,11 +129,12 @@ async def queued(
     await agent_factory("sara")
     await agent_factory("reza")
     await agent_factory("boss", AgentRole.SUPERVISOR)
-    outcome = await HandoffService(session, db_settings, clock).escalate(
+    outcome = await Handoff(session, db_settings, clock).escalation.escalate(
         platform=maryam.platform,
         chat_id=maryam.platform_user_id,
         chat_user_id=maryam.id,
         ticket_text="درخواست گفتگو با کارشناس",
     )
+    await session.commit()
     assert isinstance(outcome, Queued)
     return outcome.conversation_id

@@ -11,14 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import Dispatcher
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import texts as bot_texts
 from bot.factory import BotDeps, build_bot, build_dispatcher
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.outbound import OutboundSender
 from bot.platform import Platform, PlatformBot
 from console.app import create_console_app
 from console.server import ConsoleServer
+from demo import load_personas
 from nlu import NluModel
 from sandbox.client import SandboxClient
 from sandbox.config import DEMO_TELEGRAM_TOKEN, demo_config
@@ -26,9 +29,10 @@ from sandbox.server import SandboxServer
 from services.agents import AgentRole, AgentService
 from services.clock import SystemClock
 from services.db import create_engine, create_session_factory, upgrade_database
-from services.demo import load_personas
+from services.db.models import ChatUser
 from services.settings import Settings
-from tests.handoff.conftest import FAST_ARGON2, PASSWORD, with_extra
+from tests.conftest import with_config
+from tests.handoff.conftest import FAST_ARGON2, PASSWORD
 
 MARYAM = ("6508124226", "09121234567")
 
@@ -38,8 +42,8 @@ def stack_settings(settings: Settings, db_path: Path) -> Settings:
     centre = settings.config.contact_centre.model_copy(update={"always_open": True})
     config = settings.config.model_copy(update={"contact_centre": centre})
     out = settings.model_copy(update={"env": env, "config": config})
-    out = with_extra(out, "agents", **FAST_ARGON2)
-    return with_extra(out, "console", poll_seconds=1)
+    out = with_config(out, "agents", **FAST_ARGON2)
+    return with_config(out, "console", poll_seconds=1)
 
 
 @dataclass
@@ -57,7 +61,7 @@ class Stack:
     _console: ConsoleServer
 
     async def add_agent(self, username: str, role: AgentRole = AgentRole.AGENT) -> None:
-        async with self.session_factory() as session:
+        async with self.session_factory() as session, session.begin():
             await AgentService(session, self.settings, SystemClock()).create(
                 username=username,
                 display_name=f"کارشناس {username}",
@@ -72,7 +76,17 @@ class Stack:
         await self.control.reaction(uid, await self.control.send_command(uid, "start"))
         await self.control.share_contact(uid, MARYAM[1])
         reaction = await self.control.say(uid, MARYAM[0])
-        assert "مریم" in reaction.text or reaction.texts, reaction.text
+        # The bot's confirmation, not just any reply (a refusal is a reply too) …
+        confirmed = bot_texts.VERIFIED.split("{name}")[0]
+        assert any(text.startswith(confirmed) for text in reaction.texts), reaction.text
+        # … and the chat user is verified as Maryam in the database.
+        async with self.session_factory() as session:
+            national_id = await session.scalar(
+                select(ChatUser.national_id).where(
+                    ChatUser.platform_user_id == uid, ChatUser.verified_at.is_not(None)
+                )
+            )
+        assert national_id == MARYAM[0]
         return uid
 
     async def stop(self) -> None:

@@ -138,11 +138,11 @@ async def test_https_only_marks_the_cookie_secure(
     import httpx
 
     from console.app import create_console_app
-    from tests.handoff.conftest import with_extra
+    from tests.conftest import with_config
 
     await agent_factory("sara", online=False)
     app = create_console_app(
-        with_extra(db_settings, "console", https_only=True), session_factory, clock
+        with_config(db_settings, "console", https_only=True), session_factory, clock
     )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="https://testserver"

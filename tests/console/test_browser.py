@@ -214,6 +214,7 @@ async def test_ticket_answered_in_the_console_reaches_the_user(
         ticket = await TicketService(session, stack.settings, SystemClock()).create(
             chat_user.id, TicketCategory.MEDICAL, "دفترچهٔ پسرم اعتبار ندارد"
         )
+        await session.commit()
     page = await login(browser, stack, "sara")
     await page.click("a[href='/tickets']")
     row = page.locator(f"tr[data-code='{ticket.tracking_code}']")

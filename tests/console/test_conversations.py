@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import FixedClock
 from services.db.models import AuditLog, Outbox
-from services.handoff import HandoffService
 from services.settings import Settings
 from tests.console.conftest import ConsoleFactory
+from tests.handoff.conftest import Handoff
 
 
 async def outbox_kinds(session: AsyncSession) -> list[str]:
@@ -49,9 +49,10 @@ async def test_queue_take_reply_poll_resolve(
     last_id = int(re.search(r'data-last-id="(\d+)"', page.text).group(1))  # type: ignore[union-attr]
 
     # The user writes while the agent's page is open: the poll brings it.
-    await HandoffService(session, db_settings, clock).record_user_message(
+    await Handoff(session, db_settings, clock).escalation.record_user_message(
         queued, text="پسرم ۲۰ ساله است"
     )
+    await session.commit()
     poll = await sara.get(f"/conversations/{queued}/poll?after={last_id}")
     assert poll.status_code == 200
     data = poll.json()
@@ -200,11 +201,11 @@ async def test_attachment_is_served_safely(
 ) -> None:
     sara = await console_factory("sara")
     await sara.post(f"/conversations/{queued}/take")
-    handoff = HandoffService(session, db_settings, clock)
-    photo = await handoff.record_user_message(
+    handoff = Handoff(session, db_settings, clock)
+    photo = await handoff.escalation.record_user_message(
         queued, kind="photo", file_id="p", mime_type="image/png", content=b"\x89PNG..."
     )
-    html = await handoff.record_user_message(
+    html = await handoff.escalation.record_user_message(
         queued,
         kind="document",
         file_id="d",
@@ -212,6 +213,7 @@ async def test_attachment_is_served_safely(
         mime_type="text/html",
         content=b"<script>alert(1)</script>",
     )
+    await session.commit()
     image = await sara.get(f"/conversations/{queued}/files/{photo}")
     assert image.headers["content-type"] == "image/png"
     assert image.headers["content-disposition"].startswith("inline")

@@ -11,10 +11,10 @@ from services.clock import FixedClock
 from services.db.models import Outbox
 from services.enums import TicketCategory
 from services.identity import ChatUserInfo
-from services.intent_log import log_intent
 from services.settings import Settings
 from services.tickets import TicketService
 from tests.console.conftest import ConsoleFactory
+from tests.services.helpers import log_message
 
 
 async def test_ticket_list_filters_overdue_answer_close(
@@ -29,6 +29,7 @@ async def test_ticket_list_filters_overdue_answer_close(
     old = await tickets.create(maryam.id, TicketCategory.INSURANCE, "سابقهٔ من ناقص است")
     clock.advance(dt.timedelta(days=6))
     fresh = await tickets.create(maryam.id, TicketCategory.MEDICAL, "دفترچه")
+    await session.commit()
     sara = await console_factory("sara")
 
     page = await sara.get("/tickets")
@@ -69,7 +70,7 @@ async def test_dashboard_is_for_supervisors(
     clock: FixedClock,
 ) -> None:
     for intent, fallback in (("check_eligibility", False), ("pension_slip", False), (None, True)):
-        await log_intent(
+        await log_message(
             session,
             clock,
             platform="telegram",

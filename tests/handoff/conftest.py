@@ -14,9 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.agents import AgentPublic, AgentRole, AgentService
 from services.clock import FixedClock
-from services.handoff import HandoffService
+from services.handoff import (
+    AgentDesk,
+    Catalogue,
+    ConversationViews,
+    EscalationService,
+    TicketDesk,
+)
 from services.identity import ChatUserInfo
 from services.settings import Settings
+from tests.conftest import with_config
 from tests.services.helpers import chat_user, verified_user
 
 PASSWORD = "a-long-test-password"
@@ -24,17 +31,10 @@ PASSWORD = "a-long-test-password"
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
 
 
-def with_extra(settings: Settings, section: str, **values: Any) -> Settings:
-    """Return ``settings`` with values of one of our own ``config.yml`` sections replaced."""
-    extra = dict(settings.config.model_extra or {})
-    extra[section] = {**(extra.get(section) or {}), **values}
-    return settings.model_copy(update={"config": settings.config.model_copy(update=extra)})
-
-
 @pytest.fixture(scope="session")
 def db_settings(db_settings: Settings) -> Settings:
     """The root fixture's database settings, with cheap password hashing."""
-    return with_extra(db_settings, "agents", **FAST_ARGON2)
+    return with_config(db_settings, "agents", **FAST_ARGON2)
 
 
 MARYAM = ("6508124226", "09121234567")
@@ -50,7 +50,7 @@ async def make_agent(
     online: bool = True,
 ) -> AgentPublic:
     """Create an agent; ``online`` signs them in (which marks them seen now)."""
-    async with session_factory() as session:
+    async with session_factory() as session, session.begin():
         agents = AgentService(session, settings, clock)
         agent = await agents.create(
             username=username, display_name=f"کارشناس {username}", password=PASSWORD, role=role
@@ -75,9 +75,20 @@ def agent_factory(
     return factory
 
 
+class Handoff:
+    """The handoff's services on one session: the bot's side and the console's."""
+
+    def __init__(self, session: AsyncSession, settings: Settings, clock: FixedClock) -> None:
+        self.escalation = EscalationService(session, settings, clock)
+        self.desk = AgentDesk(session, settings, clock)
+        self.views = ConversationViews(session, settings, clock)
+        self.catalogue = Catalogue(session, settings, clock)
+        self.tickets = TicketDesk(session, settings, clock)
+
+
 @pytest.fixture
-def handoff(session: AsyncSession, db_settings: Settings, clock: FixedClock) -> HandoffService:
-    return HandoffService(session, db_settings, clock)
+def handoff(session: AsyncSession, db_settings: Settings, clock: FixedClock) -> Handoff:
+    return Handoff(session, db_settings, clock)
 
 
 @pytest.fixture

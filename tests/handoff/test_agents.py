@@ -198,8 +198,10 @@ async def test_signing_out_of_the_last_session_goes_offline(
 
 
 async def test_demo_agents_are_created_once(agents: AgentService) -> None:
-    first = await agents.ensure_demo_agents()
-    again = await agents.ensure_demo_agents()
+    from demo import ensure_demo_agents
+
+    first = await ensure_demo_agents(agents)
+    again = await ensure_demo_agents(agents)
     assert [a.id for a in first] == [a.id for a in again]
     assert [(a.username, a.role) for a in first] == [
         ("agent", AgentRole.AGENT),

@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from services.chat import ChatLookup
 from services.clock import FixedClock
 from services.db import direct_reads
-from services.handoff import ConversationStatus, HandoffService, Queued
+from services.enums import ConversationStatus
+from services.handoff import Queued
 from services.identity import ChatUserInfo
 from services.settings import Settings
-from tests.handoff.conftest import AgentFactory
+from tests.handoff.conftest import AgentFactory, Handoff
 from tests.services.helpers import unique_platform_id
 
 
@@ -91,7 +92,7 @@ async def test_the_handoff_state_comes_with_the_user(
     engine: AsyncEngine,
     session: AsyncSession,
     maryam: ChatUserInfo,
-    handoff: HandoffService,
+    handoff: Handoff,
     agent_factory: AgentFactory,
     db_settings: Settings,
     clock: FixedClock,
@@ -101,7 +102,7 @@ async def test_the_handoff_state_comes_with_the_user(
     chat = maryam.platform_user_id
     assert (await lookup.arrive("telegram", chat, "کاربر")).handoff is None
 
-    outcome = await handoff.escalate(
+    outcome = await handoff.escalation.escalate(
         platform="telegram", chat_id=chat, chat_user_id=maryam.id, ticket_text="گفتگو"
     )
     assert isinstance(outcome, Queued)
@@ -110,15 +111,15 @@ async def test_the_handoff_state_comes_with_the_user(
     assert len(seen) == 1
     assert pending.user.id == maryam.id and pending.user.is_verified
     assert pending.handoff is not None
-    assert pending.handoff.status is ConversationStatus.PENDING
+    assert pending.handoff.status is ConversationStatus.QUEUED
     assert pending.handoff.agent_id is None
 
-    await handoff.take(sara, pending.handoff.id)
+    await handoff.desk.take(sara, pending.handoff.id)
     taken = await lookup.arrive("telegram", chat, "کاربر")
     assert taken.handoff is not None and taken.handoff.status is ConversationStatus.OPEN
     assert taken.handoff.agent_id == sara.id
 
-    await handoff.leave("telegram", chat)
+    await handoff.escalation.leave("telegram", chat)
     assert (await lookup.arrive("telegram", chat, "کاربر")).handoff is None
 
 

@@ -10,25 +10,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.clock import FixedClock
 from services.dashboard import DashboardService
 from services.enums import TicketCategory
-from services.handoff import HandoffService, Queued
-from services.intent_log import log_intent
+from services.handoff import Queued
 from services.settings import Settings
 from services.tickets import TicketService
-from tests.handoff.conftest import AgentFactory
-from tests.services.helpers import chat_user
+from tests.handoff.conftest import AgentFactory, Handoff
+from tests.services.helpers import chat_user, log_message
 
 
 async def test_overview(
     session: AsyncSession, db_settings: Settings, clock: FixedClock, agent_factory: AgentFactory
 ) -> None:
     sara = await agent_factory("sara")
-    handoff = HandoffService(session, db_settings, clock)
+    handoff = Handoff(session, db_settings, clock)
     users = [await chat_user(session, db_settings, clock) for _ in range(3)]
 
     # Yesterday: two messages, one not understood.
     clock.advance(dt.timedelta(days=-1))
     for intent, fallback in (("check_eligibility", False), (None, True)):
-        await log_intent(
+        await log_message(
             session,
             clock,
             platform="telegram",
@@ -41,7 +40,7 @@ async def test_overview(
     clock.advance(dt.timedelta(days=1))
     # A message the model is sure is none of our topics counts as not understood too.
     for intent in ("check_eligibility", "check_eligibility", "pension_slip", "out_of_scope"):
-        await log_intent(
+        await log_message(
             session,
             clock,
             platform="bale",
@@ -54,7 +53,7 @@ async def test_overview(
 
     outcomes = []
     for user in users:
-        outcome = await handoff.escalate(
+        outcome = await handoff.escalation.escalate(
             platform=user.platform,
             chat_id=user.platform_user_id,
             chat_user_id=user.id,
@@ -63,16 +62,16 @@ async def test_overview(
         assert isinstance(outcome, Queued)
         outcomes.append(outcome)
     clock.advance(dt.timedelta(minutes=10))
-    await handoff.take(sara, outcomes[0].conversation_id)
+    await handoff.desk.take(sara, outcomes[0].conversation_id)
     clock.advance(dt.timedelta(minutes=5))
-    await handoff.resolve(sara, outcomes[0].conversation_id)
-    await handoff.rate(
+    await handoff.desk.resolve(sara, outcomes[0].conversation_id)
+    await handoff.escalation.rate(
         platform=users[0].platform,
         chat_id=users[0].platform_user_id,
         conversation_id=outcomes[0].conversation_id,
         rating=4,
     )
-    await handoff.take(sara, outcomes[1].conversation_id)
+    await handoff.desk.take(sara, outcomes[1].conversation_id)
 
     tickets = TicketService(session, db_settings, clock)
     old = await tickets.create(users[2].id, TicketCategory.INSURANCE, "قدیمی")

@@ -21,8 +21,8 @@ from sandbox.server import SandboxServer
 from services.clock import FixedClock, SystemClock
 from services.db.handoff_models import OutboxDelivery
 from services.db.models import Outbox
-from services.outbox import OutboxConfig, enqueue
-from services.settings import Settings
+from services.outbox import enqueue
+from services.settings import OutboxConfig, Settings
 
 USERS = 50
 PER_USER = 4

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.clock import FixedClock
 from services.db.handoff_models import OutboxDelivery
 from services.db.models import Outbox
-from services.outbox import OutboxConfig, OutboxStore, enqueue
+from services.outbox import OutboxStore, enqueue
+from services.settings import OutboxConfig
 
 CONFIG = OutboxConfig(per_chat_interval_seconds=1.0, max_attempts=3, max_flood_waits=2)
 

@@ -19,10 +19,9 @@ from bot.render import visible_text
 from nlu import NluModel, load_or_train
 from services.clock import FixedClock
 from services.db.handoff_models import Conversation, ConversationMessage
-from services.handoff import HandoffService
 from services.settings import Settings
 from tests.bot.conftest import ChatDriver, Harness, make_harness
-from tests.handoff.conftest import MARYAM, AgentFactory
+from tests.handoff.conftest import MARYAM, AgentFactory, Handoff
 
 ASK_HUMAN = "می‌خوام با کارشناس صحبت کنم"
 
@@ -94,7 +93,7 @@ async def test_queue_relay_resolve_rate(
     keyboard = chat.last[-1].markup
     assert keyboard.keyboard[0][0].text == texts.BTN_BACK_TO_BOT
     conversation = await the_conversation(session, chat)
-    assert conversation.status == "pending" and conversation.national_id == MARYAM[0]
+    assert conversation.status == "queued" and conversation.national_id == MARYAM[0]
 
     # Asking again while queued: the place again, not a second conversation.
     await chat.send(ASK_HUMAN)
@@ -106,8 +105,9 @@ async def test_queue_relay_resolve_rate(
     assert await user_messages(session, conversation.id) == [ASK_HUMAN, "بیمه دارم؟"]
 
     # An agent takes the chat (what the console does): from now on the bot is silent.
-    handoff = HandoffService(session, db_settings, clock)
-    await handoff.take(sara, conversation.id)
+    handoff = Handoff(session, db_settings, clock)
+    await handoff.desk.take(sara, conversation.id)
+    await session.commit()
     await chat.send("سلام، پسرم ۲۰ سالش شده و بیمه ندارد")
     assert chat.last == []
     await chat.send(
@@ -148,7 +148,8 @@ async def test_queue_relay_resolve_rate(
 
     # The agent resolves; the rating buttons arrive through the outbox (bot.outbound) with
     # callback data "cs:<conversation>:<rating>".
-    await handoff.resolve(sara, conversation.id)
+    await handoff.desk.resolve(sara, conversation.id)
+    await session.commit()
     await chat.press(f"cs:{conversation.id}:5")
     names = [c.name for c in chat.last]
     assert "editMessageReplyMarkup" in names and names.count("answerCallbackQuery") == 1
@@ -192,7 +193,8 @@ async def test_leaving_the_queue_and_the_agent(
 
     await chat.send(ASK_HUMAN)
     conversation = await the_conversation(session, chat)
-    await HandoffService(session, db_settings, clock).take(sara, conversation.id)
+    await Handoff(session, db_settings, clock).desk.take(sara, conversation.id)
+    await session.commit()
     await chat.send(texts.BTN_BACK_TO_BOT)
     assert sent(chat) == [visible_text(texts.HANDOFF_LEFT_CHAT)]
     assert chat.last[-1].markup.keyboard[0][0].text in texts.MENU

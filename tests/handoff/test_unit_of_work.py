@@ -1,7 +1,8 @@
 """The bot's unit of work per update (``bot/middlewares/db.py``) on SQLite and PostgreSQL.
 
 An update that only read commits nothing (its reads began no transaction); one
-that added a row commits it even if nothing was flushed; one that failed leaves nothing.
+that added a row commits it even if nothing was flushed; one that failed leaves nothing; one
+that was refused (a ``DomainError``) keeps what the service recorded before refusing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from bot.middlewares.db import UnitOfWorkMiddleware
 from services.chat import ChatLookup
 from services.clock import FixedClock
 from services.common import audit
-from services.db.models import AuditLog
+from services.db.models import AuditLog, ChatUser, VerificationAttempt
+from services.errors import IdentityMismatch, NotVerified
+from services.identity import IdentityService
 from services.intent_log import IntentLogWriter
 from services.settings import Settings
 from tests.services.helpers import chat_user
@@ -76,3 +79,44 @@ async def test_a_read_only_update_commits_nothing_and_a_written_one_commits(
     with pytest.raises(RuntimeError):
         await middleware(fails, object(), {})
     assert await _audit_rows(session_factory) == before + 1
+
+    async def refuses(_event: Any, data: dict[str, Any]) -> None:
+        # What a service records before refusing stays (a failed verification counts).
+        audit(data["session"], clock, actor="bot", action="test.refusal_recorded")
+        await data["session"].flush()
+        raise NotVerified()
+
+    with pytest.raises(NotVerified):
+        await middleware(refuses, object(), {})
+    assert await _audit_rows(session_factory) == before + 2
+
+
+async def test_a_refused_verification_counts_through_the_unit_of_work(
+    demo_db: Any,
+    session_factory: async_sessionmaker[AsyncSession],
+    db_settings: Settings,
+    clock: FixedClock,
+) -> None:
+    """The identity service only flushes the failed attempt; the update's commit keeps it."""
+    async with session_factory() as setup:
+        user = await chat_user(setup, db_settings, clock)
+    middleware = _middleware(session_factory, db_settings, clock)
+
+    async def shares_and_types(_event: Any, data: dict[str, Any]) -> None:
+        identity = IdentityService(data["session"], db_settings, clock)
+        await identity.register_contact(
+            user.id, contact_user_id=user.platform_user_id, phone_number="09121234567"
+        )
+        await identity.verify(user.id, "0499370899")  # valid, but not this mobile's owner
+
+    with pytest.raises(IdentityMismatch):
+        await middleware(shares_and_types, object(), {})
+    async with session_factory() as session:
+        attempts = await session.scalar(
+            select(func.count())
+            .select_from(VerificationAttempt)
+            .where(VerificationAttempt.chat_user_id == user.id)
+        )
+        mobile = await session.scalar(select(ChatUser.mobile).where(ChatUser.id == user.id))
+    assert attempts == 1
+    assert mobile == "09121234567"

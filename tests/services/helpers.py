@@ -1,4 +1,5 @@
-"""Builders for service tests: registry rows with chosen facts, and verified chat users."""
+"""Builders for service tests: registry rows with chosen facts, verified chat users, and
+intent-log rows."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from persian import national_id_check_digit
 from services.clock import Clock
+from services.db.handoff_models import IntentLogEntry
 from services.db.models import ContributionMonth, Dependant, Person
 from services.enums import Gender, InsuranceRelation, Relation
 from services.identity import ChatUserInfo, IdentityService
@@ -105,19 +107,49 @@ async def verified_user(
     mobile: str,
     platform: str = "telegram",
 ) -> ChatUserInfo:
-    """Create a chat user, share their contact and verify them through the identity service."""
+    """Create a chat user, share their contact and verify them through the identity service;
+    commit (the test is the unit of work)."""
     identity = IdentityService(session, settings, clock)
     platform_user_id = unique_platform_id()
     user = await identity.ensure_user(platform, platform_user_id, "کاربر")
     await identity.register_contact(user.id, contact_user_id=platform_user_id, phone_number=mobile)
     verified = await identity.verify(user.id, national_id)
+    await session.commit()
     return verified.user
 
 
 async def chat_user(
     session: AsyncSession, settings: Settings, clock: Clock, platform: str = "telegram"
 ) -> ChatUserInfo:
-    """Create an unverified chat user."""
-    return await IdentityService(session, settings, clock).ensure_user(
+    """Create an unverified chat user and commit."""
+    user = await IdentityService(session, settings, clock).ensure_user(
         platform, unique_platform_id(), "کاربر"
     )
+    await session.commit()
+    return user
+
+
+async def log_message(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    platform: str,
+    chat_id: int,
+    text: str | None,
+    intent: str | None,
+    confidence: float | None,
+    fallback: bool,
+) -> None:
+    """Commit one intent-log row now, as the bot's ``IntentLogWriter`` would in a batch."""
+    session.add(
+        IntentLogEntry(
+            platform=platform,
+            chat_id=chat_id,
+            text=text,
+            intent=intent,
+            confidence=confidence,
+            is_fallback=fallback,
+            created_at=clock.now(),
+        )
+    )
+    await session.commit()

@@ -7,10 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from persian.jalali import from_jalali
+from demo import ALI_NID, HASAN_NID, MARYAM_NID, PERSONA_MOBILES, SARA_NID
+from persian.jalali import from_jalali, jalali_anniversary
 from services.clock import FixedClock
-from services.common import jalali_anniversary
-from services.demo import ALI_NID, HASAN_NID, MARYAM_NID, PERSONA_MOBILES, SARA_NID
 from services.dependants import (
     PORTAL_PATH,
     DependantFacts,
@@ -138,7 +137,7 @@ def test_daughters(settings: Settings, clock: FixedClock) -> None:
 
 
 def test_age_is_counted_on_the_jalali_calendar(clock: FixedClock) -> None:
-    from services.common import age_in_years
+    from persian.jalali import age_in_years
 
     born = from_jalali(1383, 5, 14)
     assert age_in_years(born, from_jalali(1403, 5, 13)) == 19

@@ -37,13 +37,13 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from demo import MARYAM_NID, PERSONA_MOBILES, PERSONA_NIDS, REZA_NID
 from services.chat import _arrival_query
 from services.clock import FixedClock
 from services.common import read
 from services.db import direct_reads
 from services.db.direct_reads import DirectReads
 from services.db.models import ChatUser
-from services.demo import MARYAM_NID, PERSONA_MOBILES, PERSONA_NIDS, REZA_NID
 from services.registry import _household_query, _last_contribution_query, _person_query
 from services.settings import Settings
 from tests.services.helpers import verified_user

@@ -14,20 +14,21 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from demo import MARYAM_NID, PERSONA_MOBILES, ZAHRA_NID
 from services.clock import FixedClock
 from services.db.models import EligibilityInquiry
-from services.demo import MARYAM_NID, PERSONA_MOBILES, ZAHRA_NID
 from services.eligibility import EligibilityService
 from services.eligibility_store import (
     GroupCommitInquiryStore,
     SessionInquiryStore,
     TrackingCodeClash,
 )
+from services.identity import ChatUserInfo, IdentityService
 from services.settings import Settings
-from tests.services.helpers import verified_user
+from tests.services.helpers import unique_platform_id, verified_user
 
 
 def _values(n: int = 0) -> dict[str, Any]:
@@ -152,16 +153,20 @@ async def test_a_caller_that_went_away_is_not_written_for(
     assert list(await _stored(session_factory)) == [code]
 
 
-async def test_the_session_store_retries_a_clash_and_commits(
-    demo_db: AsyncEngine, session: AsyncSession
+async def test_the_session_store_retries_a_clash_in_the_callers_transaction(
+    demo_db: AsyncEngine,
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     drawn = _codes("888888888888", "888888888888", "999999999999")
     store = SessionInquiryStore(session, make_code=lambda: next(drawn))
     assert await store.store(_values(0)) == "888888888888"
     assert await store.store(_values(1)) == "999999999999"
-    assert not session.in_transaction()
-    count = await session.scalar(select(func.count()).select_from(EligibilityInquiry))
-    assert count == 2
+    # The caller's unit of work commits; until then nobody else sees the rows.
+    assert session.in_transaction()
+    assert list(await _stored(session_factory)) == []
+    await session.commit()
+    assert sorted(await _stored(session_factory)) == ["888888888888", "999999999999"]
 
 
 async def test_the_service_with_the_group_store_answers_as_before(
@@ -179,16 +184,17 @@ async def test_the_service_with_the_group_store_answers_as_before(
             session, db_settings, clock, ZAHRA_NID, PERSONA_MOBILES[ZAHRA_NID]
         )
 
-    async def inquire(user_id: int) -> Any:
-        # One session per update, as the bot has.
+    async def inquire(user: ChatUserInfo) -> Any:
+        # One session per update, given the update's chat user, as the bot has.
         async with session_factory() as session:
             service = EligibilityService(session, db_settings, clock, store=store)
-            result = await service.inquire(user_id)
-            # The session was handed back before the shared write: nothing left open.
+            result = await service.inquire(user)
+            # Its reads ran outside any transaction: it held no connection while the shared
+            # store wrote.
             assert not session.in_transaction()
             return result
 
-    results = await asyncio.gather(*(inquire(u.id) for u in (maryam, zahra) * 5))
+    results = await asyncio.gather(*(inquire(u) for u in (maryam, zahra) * 5))
     assert store.batches < len(results)
     stored = await _stored(session_factory)
     assert set(stored) == {r.tracking_code for r in results}
@@ -197,3 +203,32 @@ async def test_the_service_with_the_group_store_answers_as_before(
         assert row.national_id == result.national_id
         assert row.covered is result.rows[0].covered
         assert len(row.result) == len(result.rows)
+
+
+async def test_an_update_that_wrote_stores_its_inquiry_in_its_own_transaction(
+    demo_db: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    db_settings: Settings,
+    clock: FixedClock,
+) -> None:
+    store = GroupCommitInquiryStore(session_factory)
+    async with session_factory() as session:
+        # A verification in this very update (the pending question answered right after),
+        # not committed yet: on SQLite the update holds the write lock until its commit.
+        maryam = await IdentityService(session, db_settings, clock).ensure_user(
+            "telegram", unique_platform_id(), "مریم"
+        )
+        identity = IdentityService(session, db_settings, clock)
+        await identity.register_contact(
+            maryam.id,
+            contact_user_id=maryam.platform_user_id,
+            phone_number=PERSONA_MOBILES[MARYAM_NID],
+        )
+        verified = await identity.verify(maryam.id, MARYAM_NID)
+        service = EligibilityService(session, db_settings, clock, store=store)
+        result = await asyncio.wait_for(service.inquire(verified.user), timeout=10)
+        assert store.batches == 0
+        assert result.tracking_code not in await _stored(session_factory)
+        await session.commit()
+    await store.close()
+    assert result.tracking_code in await _stored(session_factory)

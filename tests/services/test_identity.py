@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from demo import MARYAM_NID, PERSONA_MOBILES, REZA_NID, UNKNOWN_MOBILE
 from persian.national_id import NationalIdProblem
 from services.clock import FixedClock
 from services.db.models import AuditLog, VerificationAttempt
-from services.demo import MARYAM_NID, PERSONA_MOBILES, REZA_NID, UNKNOWN_MOBILE
 from services.enums import Gender, InsuranceRelation
 from services.errors import (
     ContactNotOwn,

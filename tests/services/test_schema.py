@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import NullPool
 
 from services.db import create_engine, import_all_models
 from services.db.base import Base
 from services.db.engine import sqlite_path
-from services.db.migrate import upgrade_database
+from services.db.migrate import MIGRATIONS_DIR, alembic_config, upgrade_database
 from services.settings import Settings
 
 
@@ -30,11 +36,90 @@ async def test_migrations_match_models(engine: AsyncEngine) -> None:
     assert differences == [], differences
 
 
-async def test_upgrade_is_idempotent(db_settings: Settings, engine: AsyncEngine) -> None:
-    await upgrade_database(db_settings)
+def _head() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+async def _version(engine: AsyncEngine) -> str | None:
     async with engine.connect() as conn:
         version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
-    assert version == "0001" or (isinstance(version, str) and version > "0001")
+    return None if version is None else str(version)
+
+
+def test_head_is_the_last_migration() -> None:
+    # A new migration must be the single head; its number is its file name's prefix.
+    versions = MIGRATIONS_DIR / "versions"
+    numbers = sorted(p.name.split("_", 1)[0] for p in versions.glob("[0-9]*_*.py"))
+    assert _head() == numbers[-1]
+
+
+async def test_upgrade_is_idempotent(db_settings: Settings, engine: AsyncEngine) -> None:
+    assert await _version(engine) == _head()
+
+    def schema(connection: Connection) -> list[tuple[str, list[str], list[str]]]:
+        found = inspect(connection)
+        return [
+            (
+                table,
+                sorted(c["name"] for c in found.get_columns(table)),
+                sorted(str(i["name"]) for i in found.get_indexes(table)),
+            )
+            for table in sorted(found.get_table_names())
+        ]
+
+    async with engine.connect() as conn:
+        before = await conn.run_sync(schema)
+    await upgrade_database(db_settings)
+    async with engine.connect() as conn:
+        after = await conn.run_sync(schema)
+    assert await _version(engine) == _head()
+    assert after == before
+
+
+async def test_queued_status_migrates_both_ways(
+    db_settings: Settings, engine: AsyncEngine
+) -> None:
+    """0003 renames a waiting conversation's status, and its downgrade renames it back."""
+
+    def downgrade(connection: Connection, revision: str) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    async def statuses() -> list[str]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT status FROM conversations ORDER BY id"))
+            return [str(row[0]) for row in rows]
+
+    insert = text(
+        "INSERT INTO conversations (platform, chat_id, status, reason, escalation, created_at,"
+        " last_message_at) VALUES ('telegram', :chat, :status, 'human_agent', '{}', :at, :at)"
+    )
+    at = dt.datetime(2026, 12, 5, 8, 0, tzinfo=dt.UTC)
+    migrated = create_engine(db_settings, poolclass=NullPool)
+    try:
+        async with migrated.begin() as conn:
+            await conn.run_sync(downgrade, "0002")
+        async with engine.begin() as conn:
+            for chat, status in ((1, "pending"), (2, "open"), (3, "resolved")):
+                await conn.execute(insert, {"chat": chat, "status": status, "at": at})
+        await upgrade_database(db_settings)
+        assert await statuses() == ["queued", "open", "resolved"]
+        async with engine.begin() as conn:
+            # The rebuilt partial index still allows one active conversation per chat.
+            with pytest.raises(IntegrityError):
+                async with conn.begin_nested():
+                    await conn.execute(insert, {"chat": 1, "status": "queued", "at": at})
+        async with migrated.begin() as conn:
+            await conn.run_sync(downgrade, "0002")
+        assert await statuses() == ["pending", "open", "resolved"]
+    finally:
+        await upgrade_database(db_settings)
+        await migrated.dispose()
+    assert await statuses() == ["queued", "open", "resolved"]
+    assert await _version(engine) == _head()
 
 
 async def test_sqlite_pragmas_and_var_dir(tmp_path: Path, settings: Settings) -> None:

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from demo import MARYAM_NID, PERSONA_MOBILES
 from services.clock import TEHRAN, FixedClock
 from services.db.models import AuditLog, Ticket, TicketAttachment
-from services.demo import MARYAM_NID, PERSONA_MOBILES
 from services.enums import TicketCategory, TicketStatus
 from services.errors import (
     InvalidTicketText,
@@ -201,16 +201,17 @@ async def test_lifecycle(
         await tickets.change_status("1420-", TicketStatus.CLOSED, "agent:2")
 
 
-def test_overdue(settings: Settings) -> None:
-    from services.tickets import TicketInfo
+def test_overdue_against_the_answer_target() -> None:
+    # The one rule the console's ticket desk colours tickets by.
+    from services.enums import DueClass
+    from services.handoff.results import due_class
 
-    now = WEDNESDAY
-    info = TicketInfo(
-        "1420-000001", TicketCategory.OTHER, TicketStatus.OPEN, "x", dt.date(2024, 8, 4), None,
-        now, now, None, (), (),
-    )  # fmt: skip
-    assert not info.is_overdue(dt.date(2024, 8, 4))
-    assert info.is_overdue(dt.date(2024, 8, 5))
+    due = dt.date(2024, 8, 4)
+    assert due_class(TicketStatus.OPEN, due, dt.date(2024, 8, 3)) is DueClass.ON_TIME
+    assert due_class(TicketStatus.IN_PROGRESS, due, due) is DueClass.DUE_TODAY
+    assert due_class(TicketStatus.OPEN, due, dt.date(2024, 8, 5)) is DueClass.OVERDUE
+    assert due_class(TicketStatus.ANSWERED, due, dt.date(2024, 8, 5)) is DueClass.DONE
+    assert due_class(TicketStatus.CLOSED, due, dt.date(2024, 8, 5)) is DueClass.DONE
 
 
 async def test_refusals(

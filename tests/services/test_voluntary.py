@@ -8,10 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from persian.jalali import from_jalali
+from demo import MARYAM_NID, PERSONA_MOBILES, ZAHRA_NID
+from persian.jalali import from_jalali, jalali_month_end
 from services.clock import FixedClock
-from services.common import jalali_month_end
-from services.demo import MARYAM_NID, PERSONA_MOBILES, ZAHRA_NID
 from services.errors import NoVoluntaryContract, WageBaseOutOfRange
 from services.settings import Settings
 from services.voluntary import PORTAL_MENU, ApplicantProblem, OfflineCase, VoluntaryService

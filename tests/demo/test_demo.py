@@ -8,17 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from persian import validate_national_id
-from services.clock import FixedClock
-from services.common import age_in_years
-from services.db.models import (
-    ContributionMonth,
-    Dependant,
-    PensionSlip,
-    Person,
-    VoluntaryContract,
-)
-from services.demo import (
+from demo import (
     ALI_NID,
     FATEMEH_NID,
     HASAN_NID,
@@ -31,6 +21,16 @@ from services.demo import (
     run_demo_data,
     synthetic_mobile,
     synthetic_national_id,
+)
+from persian import validate_national_id
+from persian.jalali import age_in_years
+from services.clock import FixedClock
+from services.db.models import (
+    ContributionMonth,
+    Dependant,
+    PensionSlip,
+    Person,
+    VoluntaryContract,
 )
 from services.settings import Settings
 from tests.conftest import _truncate

@@ -62,7 +62,6 @@ def _render(settings: Settings, *rows: EligibilityRow) -> str:
         inquired_at=dt.datetime(2026, 12, 6, tzinfo=dt.UTC),
         national_id="6508124226",
         rows=rows,
-        dispute_phone="1420",
     )
     return render_result(reply, settings, result, rows)
 

@@ -10,7 +10,7 @@ The rules by relation (DOMAIN.md § Dependants; age boundaries from ``config.yml
 - father from ``father_min_age_years``, mother from ``mother_min_age_years`` (or disabled),
   supported by the insured, with no pension of their own.
 
-Ages are full years on the Jalali calendar (see :func:`services.common.age_in_years`). Requests
+Ages are full years on the Jalali calendar (see :func:`persian.jalali.age_in_years`). Requests
 are reviewed by the branch: cover is never instant.
 """
 

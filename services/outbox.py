@@ -72,7 +72,7 @@ def enqueue(
 ) -> Outbox:
     """Add a message for ``(platform, chat_id)`` to the session; the caller commits.
 
-    ``payload["kind"]`` names what ``bot.outbound`` sends (see ``services.handoff.OutboxKind``);
+    ``payload["kind"]`` names what ``bot.outbound`` sends (see ``services.enums.OutboxKind``);
     the rest are its values. Returns the row (its ``id`` is set once the session flushes).
     """
     if "kind" not in payload:

@@ -4,7 +4,7 @@
   a second miss) and tells the user their place and rough wait, or the ticket filed instead.
 - While an agent owns the chat (``open``) every message — text, photo, document — is stored
   for the console and the bot stays silent; other kinds get a short note that they do not
-  reach the agent. While the chat waits (``pending``) its messages are stored for the agent
+  reach the agent. While the chat waits (``queued``) its messages are stored for the agent
   too, and then the bot answers them as usual.
 - "Back to the bot" (a reply button) and /cancel leave the queue or the agent's chat.
 - After the agent resolves, the 1–5 rating buttons come here.
@@ -14,11 +14,11 @@ Agent replies travel the other way through the outbox (``bot.outbound``), never 
 ```mermaid
 stateDiagram-v2
     [*] --> bot
-    bot --> pending: human_agent / offered after a 2nd miss (in hours, agent online)
+    bot --> queued: human_agent / offered after a 2nd miss (in hours, agent online)
     bot --> ticketed: human_agent (closed or nobody online) → 1420 ticket
-    pending --> open: an agent takes it (console)
-    pending --> bot: /cancel or «بازگشت به دستیار»
-    open --> pending: the agent returns it to the queue
+    queued --> open: an agent takes it (console)
+    queued --> bot: /cancel or «بازگشت به دستیار»
+    open --> queued: the agent returns it to the queue
     open --> open: transferred to another agent
     open --> resolved: the agent resolves → rating question 1–5
     open --> bot: /cancel or «بازگشت به دستیار»

@@ -10,7 +10,7 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     || echo "chromium could not be installed; browser tests will be skipped"
 fi
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
-echo "== mypy"; .venv/bin/mypy persian services nlu sandbox bot console app demo
+echo "== mypy"; .venv/bin/mypy persian services nlu sandbox bot console app demo benchmarks tests
 echo "== pytest"
 set +e
 .venv/bin/python -m pytest "$@"

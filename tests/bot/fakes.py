@@ -138,8 +138,11 @@ class RecordingSession(BaseSession):
         chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
+        # An async generator that yields nothing: the first step raises.
+        nothing: tuple[bytes, ...] = ()
+        for chunk in nothing:
+            yield chunk
         raise UnexpectedMethod(f"the bot tried to download {url}")
-        yield b""  # pragma: no cover
 
     def _params(self, bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
         params: dict[str, Any] = {}

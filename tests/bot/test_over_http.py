@@ -21,6 +21,7 @@ from bot.factory import BotDeps, build_bot, build_dispatcher
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.platform import Platform, PlatformBot
 from bot.webhook import set_webhooks
+from nlu import NluModel
 from sandbox import DEMO_BALE_TOKEN, DEMO_TELEGRAM_TOKEN, SandboxClient, SandboxServer, demo_config
 from tests.bot.conftest import MARYAM
 
@@ -96,6 +97,7 @@ async def test_webhook_mode_against_the_sandbox(sandbox: SandboxServer, bot_deps
     bots = sandbox_bots(sandbox)
     dp = build_dispatcher(bot_deps, throttling=ThrottlingMiddleware(limit=1000, window=1))
     secret = "test-secret_0123456789"
+    assert isinstance(bot_deps.nlu, NluModel)  # the trained model, which /model/parse serves
     app = build_web_app(dp, bots, bot_deps.nlu, secret)
     port = _free_port()
     server = QuietServer(

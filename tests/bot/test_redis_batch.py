@@ -48,7 +48,7 @@ async def test_commands_of_one_loop_turn_share_one_pipeline(redis: tuple[Redis, 
         batcher.set(f"{prefix}:b", "2", nx=True, ex=60),
         batcher.set(f"{prefix}:a", "3", nx=True, ex=60),  # exists: NX refuses
     )
-    assert answers == [b"1", None, True, None]
+    assert list(answers) == [b"1", None, True, None]
     assert (batcher.pipelines, batcher.commands) == (1, 4)
     assert await client.get(f"{prefix}:a") == b"1"
     assert await client.get(f"{prefix}:b") == b"2"

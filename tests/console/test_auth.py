@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.clock import FixedClock
 from services.db.models import AuditLog
+from services.settings import Settings
 from tests.console.conftest import AgentFactory, ConsoleFactory
 
 
@@ -130,10 +132,10 @@ async def test_security_headers(console_factory: ConsoleFactory) -> None:
 
 
 async def test_https_only_marks_the_cookie_secure(
-    db_settings,
-    session_factory,
-    clock,
-    agent_factory: AgentFactory,  # type: ignore[no-untyped-def]
+    db_settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    agent_factory: AgentFactory,
 ) -> None:
     import httpx
 

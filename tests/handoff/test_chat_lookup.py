@@ -38,7 +38,8 @@ def statements(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
     class Direct(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             if record.msg == "ran directly: %s":
-                seen.append((str(record.args[0] if record.args else ""), None))
+                args = record.args if isinstance(record.args, tuple) else ()
+                seen.append((str(args[0] if args else ""), None))
 
     direct_logger = logging.getLogger(direct_reads.__name__)
     handler, level = Direct(logging.DEBUG), direct_logger.level

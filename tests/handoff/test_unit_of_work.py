@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aiogram.types import Update
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -58,7 +59,7 @@ async def test_a_read_only_update_commits_nothing_and_a_written_one_commits(
         arrival = await lookup.arrive(user.platform, user.platform_user_id, "کاربر")
         return str(arrival.user.id)
 
-    assert await middleware(only_reads, object(), {}) == str(user.id)
+    assert await middleware(only_reads, Update(update_id=1), {}) == str(user.id)
     assert commits == []  # nothing was begun, so nothing was committed
     before = await _audit_rows(session_factory)
 
@@ -67,7 +68,7 @@ async def test_a_read_only_update_commits_nothing_and_a_written_one_commits(
         audit(data["session"], clock, actor="bot", action="test.unit_of_work")  # not flushed
 
     commits.clear()
-    await middleware(adds_a_row, object(), {})
+    await middleware(adds_a_row, Update(update_id=1), {})
     assert commits == ["commit"]
     assert await _audit_rows(session_factory) == before + 1
 
@@ -77,7 +78,7 @@ async def test_a_read_only_update_commits_nothing_and_a_written_one_commits(
         raise RuntimeError("the handler failed")
 
     with pytest.raises(RuntimeError):
-        await middleware(fails, object(), {})
+        await middleware(fails, Update(update_id=1), {})
     assert await _audit_rows(session_factory) == before + 1
 
     async def refuses(_event: Any, data: dict[str, Any]) -> None:
@@ -87,7 +88,7 @@ async def test_a_read_only_update_commits_nothing_and_a_written_one_commits(
         raise NotVerified()
 
     with pytest.raises(NotVerified):
-        await middleware(refuses, object(), {})
+        await middleware(refuses, Update(update_id=1), {})
     assert await _audit_rows(session_factory) == before + 2
 
 
@@ -110,7 +111,7 @@ async def test_a_refused_verification_counts_through_the_unit_of_work(
         await identity.verify(user.id, "0499370899")  # valid, but not this mobile's owner
 
     with pytest.raises(IdentityMismatch):
-        await middleware(shares_and_types, object(), {})
+        await middleware(shares_and_types, Update(update_id=1), {})
     async with session_factory() as session:
         attempts = await session.scalar(
             select(func.count())

@@ -50,7 +50,9 @@ from sandbox.formatting import (
         ("😀<b>x</b>", "😀x", [("bold", 2, 1)]),  # offsets count UTF-16 units
     ],
 )
-def test_html_parses_like_telegram(html: str, text: str, entities: list) -> None:
+def test_html_parses_like_telegram(
+    html: str, text: str, entities: list[tuple[str, int, int]]
+) -> None:
     parsed = parse_html(html)
     assert parsed.text == text
     expected = [

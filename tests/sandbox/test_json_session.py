@@ -28,8 +28,8 @@ from bot.factory import build_bot
 from bot.platform import Platform, PlatformBot
 from bot.session import JsonAiohttpSession
 from sandbox import SandboxClient, SandboxServer
+from sandbox.media import make_png
 from tests.sandbox.conftest import TG_TOKEN, UserFactory
-from tests.sandbox.test_bot_api import make_png
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -112,7 +112,7 @@ async def test_codes_drawn_twice_in_one_batch_are_told_apart(
     drawn = _codes("555555555555", "555555555555", "666666666666")
     store = GroupCommitInquiryStore(session_factory, make_code=lambda: next(drawn))
     codes = await asyncio.gather(store.store(_values(0)), store.store(_values(1)))
-    assert codes == ["555555555555", "666666666666"]
+    assert list(codes) == ["555555555555", "666666666666"]
     assert store.batches == 1
 
 

@@ -27,6 +27,7 @@ from services.errors import (
 from services.identity import IdentityService
 from services.registry import (
     ContributionRow,
+    Household,
     PensionSlipRow,
     RegistryDependant,
     RegistryPerson,
@@ -288,6 +289,10 @@ class _Upstream:
 
     async def pension_slips(self, national_id: str, limit: int) -> Sequence[PensionSlipRow]:
         return []
+
+    async def household(self, national_id: str) -> Household | None:
+        person = self.people.get(national_id)
+        return None if person is None else Household(person=person, dependants=())
 
     async def voluntary_contract(self, national_id: str) -> VoluntaryContractRow | None:
         return None

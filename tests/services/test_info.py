@@ -12,8 +12,8 @@ from services.settings import Settings
 from tests.conftest import with_config
 
 
-def tehran(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=TEHRAN)  # type: ignore[misc]
+def tehran(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=TEHRAN)
 
 
 def info(settings: Settings, **tickets: object) -> InfoService:

@@ -8,7 +8,8 @@
 3. Polling by default. With ``PUBLIC_BASE_URL`` set (and a real token), webhook mode: one ASGI
    app (FastAPI on uvicorn) serves the platforms' webhook routes and the NLU's ``/model/parse``.
 4. The agents' console on HOST:PORT (PORT + 1 in webhook mode) and the one outbound sender,
-   which delivers agent replies and ticket answers from the outbox.
+   which delivers agent replies and ticket answers from the outbox, supervised
+   (:mod:`services.supervision`: restarted with backoff, reported by ``/readyz``).
 5. On SIGINT/SIGTERM: stop taking updates, let the ones in hand finish, close sessions, the
    Redis client, the database engine and the sandbox.
 """
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from app.log_setup import configure_logging
 from bot.factory import BotDeps, build_bots, build_dispatcher, build_redis
@@ -38,6 +40,7 @@ from console.server import ConsoleServer
 from services.clock import SystemClock
 from services.db import create_engine, create_session_factory, upgrade_database
 from services.settings import Settings
+from services.supervision import Supervisor, health, readiness
 
 if TYPE_CHECKING:
     from aiogram import Dispatcher
@@ -69,7 +72,11 @@ def _stop_on_signals() -> Iterator[asyncio.Event]:
 
 
 def build_web_app(
-    dp: Dispatcher, bots: Sequence[PlatformBot], nlu_model: NluModel, secret: str
+    dp: Dispatcher,
+    bots: Sequence[PlatformBot],
+    nlu_model: NluModel,
+    secret: str,
+    supervisor: Supervisor | None = None,
 ) -> FastAPI:
     """The one ASGI app of webhook mode: webhook routes and the NLU's ``/model/parse``."""
     from nlu.server import create_nlu_router
@@ -79,8 +86,14 @@ def build_web_app(
     app.include_router(create_nlu_router(nlu_model))
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        healthy, body = health(supervisor)
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        ready, body = await readiness(supervisor)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     return app
 
@@ -100,13 +113,14 @@ async def _serve_webhooks(
     nlu_model: NluModel,
     workflow: dict[str, Any],
     stop: asyncio.Event,
+    supervisor: Supervisor,
 ) -> None:
     env = settings.env
     assert env.public_base_url is not None
     secret = (
         env.webhook_secret.get_secret_value() if env.webhook_secret else secrets.token_urlsafe(32)
     )
-    app = build_web_app(dp, bots, nlu_model, secret)
+    app = build_web_app(dp, bots, nlu_model, secret, supervisor)
     config = uvicorn.Config(
         app, host=env.host, port=env.port, log_level="warning", access_log=False, lifespan="off"
     )
@@ -178,11 +192,13 @@ async def run(settings: Settings) -> int:
         return await _run(settings, stop)
 
 
-async def _start_console(settings: Settings, deps: BotDeps) -> ConsoleServer:
+async def _start_console(
+    settings: Settings, deps: BotDeps, supervisor: Supervisor
+) -> ConsoleServer:
     """The agents' console on HOST:PORT (PORT + 1 in webhook mode, where the webhooks hold PORT)."""
     env = settings.env
     port = env.port + 1 if env.public_base_url else env.port
-    app = create_console_app(settings, deps.session_factory, deps.clock)
+    app = create_console_app(settings, deps.session_factory, deps.clock, supervisor)
     try:
         console = await ConsoleServer(app, host=env.host, port=port).start()
     except OSError:
@@ -221,7 +237,7 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
     redis = build_redis(settings)
     bots = build_bots(settings)
     console: ConsoleServer | None = None
-    outbound: asyncio.Task[None] | None = None
+    supervisor = Supervisor()
     try:
         deps = BotDeps(
             settings=settings,
@@ -237,27 +253,27 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
             except Exception as exc:  # a platform without setMyCommands must not stop the bot
                 logger.warning("%s: setMyCommands failed (%s)", bot.platform, type(exc).__name__)
         # The agents' console, and the one outbound sender that delivers what agents write.
-        console = await _start_console(settings, deps)
+        console = await _start_console(settings, deps, supervisor)
         sender = OutboundSender(
             session_factory=deps.session_factory,
             bots={str(bot.platform): bot for bot in bots},
             clock=deps.clock,
             settings=settings,
         )
-        outbound = asyncio.create_task(sender.run(), name="outbound")
+        # Supervised: restarted with backoff if it ever fails, and reported by /readyz.
+        supervisor.start("outbound", sender.run)
         _freeze_startup_heap()
         if settings.env.public_base_url:
-            await _serve_webhooks(settings, dp, bots, nlu_model, dict(dp.workflow_data), stop)
+            await _serve_webhooks(
+                settings, dp, bots, nlu_model, dict(dp.workflow_data), stop, supervisor
+            )
         else:
             await _poll(dp, bots, stop, settings.env.max_concurrent_updates)
         logger.info("stopped")
         return 0
     finally:
-        if outbound is not None:
-            # The sender lets sends in flight finish, so nothing goes out twice after a restart.
-            outbound.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await outbound
+        # The sender lets sends in flight finish, so nothing goes out twice after a restart.
+        await supervisor.stop()
         if console is not None:
             await console.stop()
         for bot in bots:

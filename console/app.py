@@ -29,6 +29,7 @@ from console.routes import admin, auth, conversations, dashboard, queue, tickets
 from services.clock import Clock
 from services.errors import DomainError
 from services.settings import Settings
+from services.supervision import Supervisor, health, readiness
 
 logger = logging.getLogger(__name__)
 
@@ -148,8 +149,12 @@ def create_console_app(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     clock: Clock,
+    supervisor: Supervisor | None = None,
 ) -> FastAPI:
-    """Build the console; ``app/run.py`` serves it beside the bot and the sandbox."""
+    """Build the console; ``app/run.py`` serves it beside the bot and the sandbox.
+
+    ``supervisor``: the process's background tasks, which ``/readyz`` and ``/healthz`` report.
+    """
     config = settings.config.console
     app = FastAPI(
         title=texts.APP_NAME,
@@ -187,7 +192,13 @@ def create_console_app(
     _install_error_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        healthy, body = health(supervisor)
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        ready, body = await readiness(supervisor, session_factory)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     return app

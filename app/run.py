@@ -6,7 +6,9 @@
    127.0.0.1 and use its demo bots. Only then is the ``sandbox`` package imported: it is an
    optional extra (``pip install '.[sandbox]'``) that production processes never load.
 3. Polling by default. With ``PUBLIC_BASE_URL`` set (and a real token), webhook mode: one ASGI
-   app (FastAPI on uvicorn) serves the platforms' webhook routes and the NLU's ``/model/parse``.
+   app (FastAPI on uvicorn) serves the platforms' webhook routes and, with ``NLU_TOKEN`` set,
+   the NLU's ``/model/parse`` to callers that present it; bodies are limited to 1 MB and slow
+   connections closed (:mod:`console.http_guard`).
 4. The agents' console on HOST:PORT (PORT + 1 in webhook mode) and the one outbound sender,
    which delivers agent replies and ticket answers from the outbox, supervised
    (:mod:`services.supervision`: restarted with backoff, reported by ``/readyz``).
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hmac
 import logging
 import secrets
 import signal
@@ -26,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from app.log_setup import configure_logging
@@ -36,6 +39,7 @@ from bot.outbound import OutboundSender
 from bot.platform import PlatformBot
 from bot.webhook import create_webhook_router, set_webhooks
 from console.app import create_console_app
+from console.http_guard import server_config
 from console.server import ConsoleServer
 from services.clock import SystemClock
 from services.db import create_engine, create_session_factory, upgrade_database
@@ -77,13 +81,28 @@ def build_web_app(
     nlu_model: NluModel,
     secret: str,
     supervisor: Supervisor | None = None,
+    nlu_token: str | None = None,
 ) -> FastAPI:
-    """The one ASGI app of webhook mode: webhook routes and the NLU's ``/model/parse``."""
+    """The one ASGI app of webhook mode: webhook routes and, with ``nlu_token``, the NLU's
+    ``/model/parse``.
+
+    This app faces the internet. The parse answers with the national IDs it finds in any text,
+    so it is served only to callers that present ``Authorization: Bearer <NLU_TOKEN>``, and
+    not at all without a token; no OpenAPI schema is published.
+    """
     from nlu.server import create_nlu_router
 
-    app = FastAPI(title="دستیار تأمین اجتماعی", docs_url=None, redoc_url=None)
+    app = FastAPI(title="دستیار تأمین اجتماعی", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(create_webhook_router(dp, bots, secret))
-    app.include_router(create_nlu_router(nlu_model))
+    if nlu_token:
+        expected = f"Bearer {nlu_token}".encode()
+
+        async def require_token(request: Request) -> None:
+            given = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                raise HTTPException(status_code=401)
+
+        app.include_router(create_nlu_router(nlu_model), dependencies=[Depends(require_token)])
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -120,10 +139,10 @@ async def _serve_webhooks(
     secret = (
         env.webhook_secret.get_secret_value() if env.webhook_secret else secrets.token_urlsafe(32)
     )
-    app = build_web_app(dp, bots, nlu_model, secret, supervisor)
-    config = uvicorn.Config(
-        app, host=env.host, port=env.port, log_level="warning", access_log=False, lifespan="off"
-    )
+    nlu_token = env.nlu_token.get_secret_value() if env.nlu_token else None
+    app = build_web_app(dp, bots, nlu_model, secret, supervisor, nlu_token)
+    # Webhook updates are a few kilobytes: 1 MB bodies at most, read within 10 s.
+    config = server_config(app, host=env.host, port=env.port)
     server = QuietServer(config)
     await dp.emit_startup(bots=bots, **workflow)
     serving = asyncio.create_task(server.serve(), name="webhook-http")
@@ -200,10 +219,13 @@ async def _start_console(
     port = env.port + 1 if env.public_base_url else env.port
     app = create_console_app(settings, deps.session_factory, deps.clock, supervisor)
     try:
-        console = await ConsoleServer(app, host=env.host, port=port).start()
+        proxies = settings.config.console.trusted_proxies
+        console = await ConsoleServer(
+            app, host=env.host, port=port, trusted_proxies=proxies
+        ).start()
     except OSError:
         # The usual port is taken (another run?): any free port will do.
-        console = await ConsoleServer(app, host=env.host, port=0).start()
+        console = await ConsoleServer(app, host=env.host, port=0, trusted_proxies=proxies).start()
     print(f"Agents' console: {console.url}", flush=True)
     return console
 

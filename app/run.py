@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import hmac
 import logging
@@ -43,6 +44,7 @@ from console.http_guard import server_config
 from console.server import ConsoleServer
 from services.clock import SystemClock
 from services.db import create_engine, create_session_factory, upgrade_database
+from services.retention import run_retention
 from services.settings import Settings
 from services.supervision import Supervisor, health, readiness
 
@@ -282,8 +284,12 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
             clock=deps.clock,
             settings=settings,
         )
-        # Supervised: restarted with backoff if it ever fails, and reported by /readyz.
+        # Supervised: restarted with backoff if they ever fail, and reported by /readyz.
         supervisor.start("outbound", sender.run)
+        supervisor.start(
+            "retention",
+            functools.partial(run_retention, deps.session_factory, settings, deps.clock),
+        )
         _freeze_startup_heap()
         if settings.env.public_base_url:
             await _serve_webhooks(

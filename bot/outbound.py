@@ -45,7 +45,6 @@ from bot.platform import Platform
 from bot.render import Renderer
 from services.clock import Clock
 from services.enums import OutboxKind
-from services.handoff import EscalationService
 from services.outbox import OutboxMessage, OutboxStore
 from services.settings import OutboxConfig, Settings
 
@@ -68,7 +67,6 @@ class UnknownKind(Exception):
     """An outbox payload this version of the bot cannot word."""
 
 
-HOUSEKEEPING_SECONDS = 3600.0
 # Waits while the database is unreachable: short enough that queued replies leave within
 # seconds of its return, long enough not to hammer it meanwhile.
 FIRST_BACKOFF = 0.5
@@ -132,8 +130,6 @@ class OutboundSender:
 
     async def run(self) -> None:
         logger.info("outbound sender started for %s", ", ".join(sorted(self._bots)) or "nothing")
-        loop = asyncio.get_running_loop()
-        housekeeping_at = loop.time()
         delay = FIRST_BACKOFF
         try:
             while True:
@@ -152,26 +148,8 @@ class OutboundSender:
                     continue
                 delay = FIRST_BACKOFF
                 await self._idle()
-                if loop.time() >= housekeeping_at:
-                    housekeeping_at = loop.time() + HOUSEKEEPING_SECONDS
-                    await self._housekeeping()
         finally:
             await self._finish_in_flight()
-
-    async def _housekeeping(self) -> None:
-        """Clear old message texts of the escalation transcripts (retention, hourly).
-
-        Done by this worker because it is the one long-running task of the handoff.
-        """
-        try:
-            async with self._session_factory() as session, session.begin():
-                cleared = await EscalationService(
-                    session, self._settings, self._clock
-                ).prune_transcripts()
-            if cleared:
-                logger.info("cleared the text of %s old logged messages", cleared)
-        except Exception:  # housekeeping must never stop the sender
-            logger.exception("transcript housekeeping failed")
 
     async def drain(self, *, within: float = 60.0) -> None:
         """Send until nothing is pending or in flight (tests, and a clean shutdown)."""

@@ -179,6 +179,17 @@ class ConsoleConfig(_Section):
     dashboard_days: int = Field(14, ge=1, le=90)
 
 
+class RetentionConfig(_Section):
+    """How long personal data is kept (the README's data inventory lists every item)."""
+
+    # An eligibility inquiry (national ID, the answer, its tracking code) is deleted after
+    # this many days: long enough to look into «the bot told me I was covered».
+    eligibility_inquiry_days: int = Field(30, ge=1)
+    # A conversation step left half-way (in Redis: dependants' national IDs, complaint texts)
+    # is forgotten after this many hours.
+    flow_state_hours: int = Field(24, ge=1)
+
+
 class SandboxConfig(_Section):
     """Where ``make run`` serves the local sandbox when no platform token is set."""
 
@@ -203,6 +214,7 @@ class AppConfig(_Section):
     agents: AgentsConfig = AgentsConfig()
     outbox: OutboxConfig = OutboxConfig()
     console: ConsoleConfig = ConsoleConfig()
+    retention: RetentionConfig = RetentionConfig()
     sandbox: SandboxConfig = SandboxConfig()
     # The NLU owns this section's schema (``nlu/settings.py``, unknown keys refused there when
     # the model loads at start-up): services may not import the NLU, so it stays a mapping here.

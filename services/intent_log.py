@@ -23,7 +23,7 @@ import logging
 from typing import Any, Final
 
 from sqlalchemy import insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.clock import Clock
@@ -134,7 +134,7 @@ class IntentLogWriter:
             rows, self._pending = self._pending, []
             try:
                 await self._insert(rows)
-            except (SQLAlchemyError, OSError) as exc:
+            except Exception as exc:  # a writer that raised would lose its batch
                 if _unreachable(exc):
                     self._keep(rows, exc)
                     return 0
@@ -153,7 +153,7 @@ class IntentLogWriter:
         for index, row in enumerate(rows):
             try:
                 await self._insert([row])
-            except (SQLAlchemyError, OSError) as exc:
+            except Exception as exc:  # a writer that raised would lose its batch
                 if _unreachable(exc):
                     self._keep(rows[index:], exc)
                     return written

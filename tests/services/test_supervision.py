@@ -46,7 +46,7 @@ async def test_a_failing_task_is_logged_restarted_and_reported_down_meanwhile(
     [report] = supervisor.report()
     assert report.running and report.restarts == 2 and report.down_for is None
     assert supervisor.ready and (await readiness(supervisor))[0]
-    failures = [r for r in caplog.records if "outbound failed (ConnectionError)" in r.message]
+    failures = [r for r in caplog.records if "outbound failed (ConnectionError)" in r.getMessage()]
     assert len(failures) == 2
     # Only the exception's type is logged: its message may carry personal data.
     assert all("database went away" not in r.getMessage() for r in caplog.records)

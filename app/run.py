@@ -6,9 +6,12 @@
    127.0.0.1 and use its demo bots. Only then is the ``sandbox`` package imported: it is an
    optional extra (``pip install '.[sandbox]'``) that production processes never load.
 3. Polling by default. With ``PUBLIC_BASE_URL`` set (and a real token), webhook mode: one ASGI
-   app (FastAPI on uvicorn) serves the platforms' webhook routes and the NLU's ``/model/parse``.
+   app (FastAPI on uvicorn) serves the platforms' webhook routes and, with ``NLU_TOKEN`` set,
+   the NLU's ``/model/parse`` to callers that present it; bodies are limited to 1 MB and slow
+   connections closed (:mod:`console.http_guard`).
 4. The agents' console on HOST:PORT (PORT + 1 in webhook mode) and the one outbound sender,
-   which delivers agent replies and ticket answers from the outbox.
+   which delivers agent replies and ticket answers from the outbox, supervised
+   (:mod:`services.supervision`: restarted with backoff, reported by ``/readyz``).
 5. On SIGINT/SIGTERM: stop taking updates, let the ones in hand finish, close sessions, the
    Redis client, the database engine and the sandbox.
 """
@@ -17,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
+import hmac
 import logging
 import secrets
 import signal
@@ -25,7 +30,8 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
 
 from app.log_setup import configure_logging
 from bot.factory import BotDeps, build_bots, build_dispatcher, build_redis
@@ -34,10 +40,13 @@ from bot.outbound import OutboundSender
 from bot.platform import PlatformBot
 from bot.webhook import create_webhook_router, set_webhooks
 from console.app import create_console_app
+from console.http_guard import server_config
 from console.server import ConsoleServer
 from services.clock import SystemClock
 from services.db import create_engine, create_session_factory, upgrade_database
+from services.retention import run_retention
 from services.settings import Settings
+from services.supervision import Supervisor, health, readiness
 
 if TYPE_CHECKING:
     from aiogram import Dispatcher
@@ -69,18 +78,43 @@ def _stop_on_signals() -> Iterator[asyncio.Event]:
 
 
 def build_web_app(
-    dp: Dispatcher, bots: Sequence[PlatformBot], nlu_model: NluModel, secret: str
+    dp: Dispatcher,
+    bots: Sequence[PlatformBot],
+    nlu_model: NluModel,
+    secret: str,
+    supervisor: Supervisor | None = None,
+    nlu_token: str | None = None,
 ) -> FastAPI:
-    """The one ASGI app of webhook mode: webhook routes and the NLU's ``/model/parse``."""
+    """The one ASGI app of webhook mode: webhook routes and, with ``nlu_token``, the NLU's
+    ``/model/parse``.
+
+    This app faces the internet. The parse answers with the national IDs it finds in any text,
+    so it is served only to callers that present ``Authorization: Bearer <NLU_TOKEN>``, and
+    not at all without a token; no OpenAPI schema is published.
+    """
     from nlu.server import create_nlu_router
 
-    app = FastAPI(title="دستیار تأمین اجتماعی", docs_url=None, redoc_url=None)
+    app = FastAPI(title="دستیار تأمین اجتماعی", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(create_webhook_router(dp, bots, secret))
-    app.include_router(create_nlu_router(nlu_model))
+    if nlu_token:
+        expected = f"Bearer {nlu_token}".encode()
+
+        async def require_token(request: Request) -> None:
+            given = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                raise HTTPException(status_code=401)
+
+        app.include_router(create_nlu_router(nlu_model), dependencies=[Depends(require_token)])
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        healthy, body = health(supervisor)
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        ready, body = await readiness(supervisor)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     return app
 
@@ -100,16 +134,17 @@ async def _serve_webhooks(
     nlu_model: NluModel,
     workflow: dict[str, Any],
     stop: asyncio.Event,
+    supervisor: Supervisor,
 ) -> None:
     env = settings.env
     assert env.public_base_url is not None
     secret = (
         env.webhook_secret.get_secret_value() if env.webhook_secret else secrets.token_urlsafe(32)
     )
-    app = build_web_app(dp, bots, nlu_model, secret)
-    config = uvicorn.Config(
-        app, host=env.host, port=env.port, log_level="warning", access_log=False, lifespan="off"
-    )
+    nlu_token = env.nlu_token.get_secret_value() if env.nlu_token else None
+    app = build_web_app(dp, bots, nlu_model, secret, supervisor, nlu_token)
+    # Webhook updates are a few kilobytes: 1 MB bodies at most, read within 10 s.
+    config = server_config(app, host=env.host, port=env.port)
     server = QuietServer(config)
     await dp.emit_startup(bots=bots, **workflow)
     serving = asyncio.create_task(server.serve(), name="webhook-http")
@@ -178,16 +213,21 @@ async def run(settings: Settings) -> int:
         return await _run(settings, stop)
 
 
-async def _start_console(settings: Settings, deps: BotDeps) -> ConsoleServer:
+async def _start_console(
+    settings: Settings, deps: BotDeps, supervisor: Supervisor
+) -> ConsoleServer:
     """The agents' console on HOST:PORT (PORT + 1 in webhook mode, where the webhooks hold PORT)."""
     env = settings.env
     port = env.port + 1 if env.public_base_url else env.port
-    app = create_console_app(settings, deps.session_factory, deps.clock)
+    app = create_console_app(settings, deps.session_factory, deps.clock, supervisor)
     try:
-        console = await ConsoleServer(app, host=env.host, port=port).start()
+        proxies = settings.config.console.trusted_proxies
+        console = await ConsoleServer(
+            app, host=env.host, port=port, trusted_proxies=proxies
+        ).start()
     except OSError:
         # The usual port is taken (another run?): any free port will do.
-        console = await ConsoleServer(app, host=env.host, port=0).start()
+        console = await ConsoleServer(app, host=env.host, port=0, trusted_proxies=proxies).start()
     print(f"Agents' console: {console.url}", flush=True)
     return console
 
@@ -221,7 +261,7 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
     redis = build_redis(settings)
     bots = build_bots(settings)
     console: ConsoleServer | None = None
-    outbound: asyncio.Task[None] | None = None
+    supervisor = Supervisor()
     try:
         deps = BotDeps(
             settings=settings,
@@ -237,27 +277,31 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
             except Exception as exc:  # a platform without setMyCommands must not stop the bot
                 logger.warning("%s: setMyCommands failed (%s)", bot.platform, type(exc).__name__)
         # The agents' console, and the one outbound sender that delivers what agents write.
-        console = await _start_console(settings, deps)
+        console = await _start_console(settings, deps, supervisor)
         sender = OutboundSender(
             session_factory=deps.session_factory,
             bots={str(bot.platform): bot for bot in bots},
             clock=deps.clock,
             settings=settings,
         )
-        outbound = asyncio.create_task(sender.run(), name="outbound")
+        # Supervised: restarted with backoff if they ever fail, and reported by /readyz.
+        supervisor.start("outbound", sender.run)
+        supervisor.start(
+            "retention",
+            functools.partial(run_retention, deps.session_factory, settings, deps.clock),
+        )
         _freeze_startup_heap()
         if settings.env.public_base_url:
-            await _serve_webhooks(settings, dp, bots, nlu_model, dict(dp.workflow_data), stop)
+            await _serve_webhooks(
+                settings, dp, bots, nlu_model, dict(dp.workflow_data), stop, supervisor
+            )
         else:
             await _poll(dp, bots, stop, settings.env.max_concurrent_updates)
         logger.info("stopped")
         return 0
     finally:
-        if outbound is not None:
-            # The sender lets sends in flight finish, so nothing goes out twice after a restart.
-            outbound.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await outbound
+        # The sender lets sends in flight finish, so nothing goes out twice after a restart.
+        await supervisor.stop()
         if console is not None:
             await console.stop()
         for bot in bots:

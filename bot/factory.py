@@ -146,6 +146,7 @@ def build_fsm(
     prefix: str = "tamin:fsm",
     polling: bool = False,
     batcher: RedisBatcher | None = None,
+    ttl: int | None = None,
 ) -> tuple[BaseStorage, BaseEventIsolation]:
     """Return the FSM storage and event isolation: in memory, or in Redis when given.
 
@@ -157,6 +158,9 @@ def build_fsm(
     the bot's updates (Telegram refuses a second ``getUpdates`` with 409 Conflict), so an
     in-process lock isolates them as well, without the lock's two Redis round trips per
     update.
+
+    ``ttl``: seconds after which a conversation step left half-way expires in Redis (its data
+    holds dependants' national IDs and complaint texts; the retention section of config.yml).
     """
     if redis is None:
         return MemoryStorage(), SimpleEventIsolation()
@@ -164,6 +168,8 @@ def build_fsm(
         redis,
         batcher,
         key_builder=DefaultKeyBuilder(prefix=prefix, with_bot_id=True, with_destiny=True),
+        state_ttl=ttl,
+        data_ttl=ttl,
     )
     return storage, SimpleEventIsolation() if polling else storage.create_isolation()
 
@@ -196,7 +202,11 @@ def build_dispatcher(
     batcher = None if deps.redis is None else RedisBatcher(deps.redis)
     if storage is None:
         storage, isolation = build_fsm(
-            deps.redis, prefix=f"{key_prefix}:fsm", polling=polling, batcher=batcher
+            deps.redis,
+            prefix=f"{key_prefix}:fsm",
+            polling=polling,
+            batcher=batcher,
+            ttl=deps.settings.config.retention.flow_state_hours * 3600,
         )
         events_isolation = events_isolation or isolation
     if seen is None:

@@ -1,12 +1,17 @@
 """Keyboards: the main menu, the request-contact button, the relay's buttons and inline choices.
 
 Inline buttons carry aiogram ``CallbackData`` (short prefixes and values, so a packed button
-stays far below the 64-byte limit that ``pack()`` enforces).
+stays far below the 64-byte limit that ``pack()`` enforces). Anyone can send any callback data,
+so every factory checks its values when it unpacks: a forged or outdated value fails the
+filter, and the fallback's polite "this button is no longer active" answers it (never a
+``KeyError`` in a handler).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from typing import Final, Literal
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
@@ -16,8 +21,22 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
+from pydantic import Field, field_validator
 
 from bot import texts
+from services.enums import Relation, TicketCategory
+
+# An intent's name as the NLU writes it; which intents exist is the Intent filters' business.
+_INTENT_NAME: Final = re.compile(r"^[a-z][a-z_]{0,39}$")
+_TICKET_CODE: Final = re.compile(r"^1420-[0-9]{6}$")
+# A dependant relation as a button names it, or as the NLU names it («همسرم» is "spouse").
+RELATIONS: Final = frozenset(r.value for r in Relation) | frozenset(texts.RELATION_ENTITY_LABELS)
+
+
+def _check_relation(value: str) -> str:
+    if value and value not in RELATIONS:
+        raise ValueError("unknown relation")
+    return value
 
 
 # --- callback data ---------------------------------------------------------------------
@@ -27,17 +46,26 @@ class IntentPick(CallbackData, prefix="in"):
     intent: str
     relation: str = ""
 
+    @field_validator("intent")
+    @classmethod
+    def _known_shape(cls, value: str) -> str:
+        if not _INTENT_NAME.match(value):
+            raise ValueError("not an intent name")
+        return value
+
+    check_relation = field_validator("relation")(_check_relation)
+
 
 class NoneOfThese(CallbackData, prefix="nx"):
     """None of the offered intents."""
 
 
 class CategoryPick(CallbackData, prefix="tc"):
-    category: str
+    category: TicketCategory
 
 
 class RelationPick(CallbackData, prefix="rl"):
-    relation: str
+    relation: Relation
 
 
 class DependantRequest(CallbackData, prefix="dq"):
@@ -46,11 +74,13 @@ class DependantRequest(CallbackData, prefix="dq"):
 
     relation: str
 
+    check_relation = field_validator("relation")(_check_relation)
+
 
 class Confirm(CallbackData, prefix="ok"):
     """Yes/no at the end of a flow (``flow``: "dep" or "tkt")."""
 
-    flow: str
+    flow: Literal["dep", "tkt"]
     yes: bool
 
 
@@ -59,7 +89,7 @@ class SkipAttachment(CallbackData, prefix="sk"):
 
 
 class TicketPick(CallbackData, prefix="tk"):
-    code: str
+    code: str = Field(pattern=_TICKET_CODE.pattern)
 
 
 class VoluntaryEstimate(CallbackData, prefix="ve"):
@@ -69,8 +99,8 @@ class VoluntaryEstimate(CallbackData, prefix="ve"):
 class SatisfactionVote(CallbackData, prefix="cs"):
     """The 1–5 rating of a conversation an agent resolved."""
 
-    conversation_id: int
-    rating: int
+    conversation_id: int = Field(ge=1)
+    rating: int = Field(ge=1, le=5)
 
 
 # --- reply keyboards -------------------------------------------------------------------
@@ -131,7 +161,7 @@ def offer_human() -> InlineKeyboardMarkup:
 def ticket_categories() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for category, label in texts.CATEGORY_LABELS.items():
-        builder.button(text=label, callback_data=CategoryPick(category=category))
+        builder.button(text=label, callback_data=CategoryPick(category=TicketCategory(category)))
     builder.adjust(1)
     return builder.as_markup()
 
@@ -140,7 +170,8 @@ def relations(choices: Iterable[str]) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for relation in choices:
         builder.button(
-            text=texts.RELATION_LABELS[relation], callback_data=RelationPick(relation=relation)
+            text=texts.RELATION_LABELS[relation],
+            callback_data=RelationPick(relation=Relation(relation)),
         )
     builder.adjust(2)
     return builder.as_markup()
@@ -156,7 +187,7 @@ def dependant_request_offer(relation: str) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def confirm(flow: str) -> InlineKeyboardMarkup:
+def confirm(flow: Literal["dep", "tkt"]) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=texts.BTN_YES, callback_data=Confirm(flow=flow, yes=True))
     builder.button(text=texts.BTN_NO, callback_data=Confirm(flow=flow, yes=False))

@@ -24,8 +24,8 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -45,11 +45,12 @@ from bot.platform import Platform
 from bot.render import Renderer
 from services.clock import Clock
 from services.enums import OutboxKind
-from services.handoff import EscalationService
 from services.outbox import OutboxMessage, OutboxStore
 from services.settings import OutboxConfig, Settings
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Refusals that no retry will change: the user blocked the bot, the chat is gone, the message
 # itself is wrong. Anything else (network, 5xx, timeouts) is worth another try.
@@ -66,7 +67,10 @@ class UnknownKind(Exception):
     """An outbox payload this version of the bot cannot word."""
 
 
-HOUSEKEEPING_SECONDS = 3600.0
+# Waits while the database is unreachable: short enough that queued replies leave within
+# seconds of its return, long enough not to hammer it meanwhile.
+FIRST_BACKOFF = 0.5
+MAX_BACKOFF = 4.0
 
 NOT_RETRIED: tuple[type[Exception], ...] = (*PERMANENT_ERRORS, UnknownKind)
 
@@ -126,32 +130,26 @@ class OutboundSender:
 
     async def run(self) -> None:
         logger.info("outbound sender started for %s", ", ".join(sorted(self._bots)) or "nothing")
-        loop = asyncio.get_running_loop()
-        housekeeping_at = loop.time()
+        delay = FIRST_BACKOFF
         try:
             while True:
-                await self._fill()
+                try:
+                    await self._fill()
+                except Exception as exc:
+                    # The database away for a moment must not end the sender (it once did,
+                    # for good): wait, growing the wait up to MAX_BACKOFF, and claim again.
+                    logger.warning(
+                        "outbound sender: claiming failed (%s), again in %.1fs",
+                        type(exc).__name__,
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, MAX_BACKOFF)
+                    continue
+                delay = FIRST_BACKOFF
                 await self._idle()
-                if loop.time() >= housekeeping_at:
-                    housekeeping_at = loop.time() + HOUSEKEEPING_SECONDS
-                    await self._housekeeping()
         finally:
             await self._finish_in_flight()
-
-    async def _housekeeping(self) -> None:
-        """Clear old message texts of the escalation transcripts (retention, hourly).
-
-        Done by this worker because it is the one long-running task of the handoff.
-        """
-        try:
-            async with self._session_factory() as session, session.begin():
-                cleared = await EscalationService(
-                    session, self._settings, self._clock
-                ).prune_transcripts()
-            if cleared:
-                logger.info("cleared the text of %s old logged messages", cleared)
-        except Exception:  # housekeeping must never stop the sender
-            logger.exception("transcript housekeeping failed")
 
     async def drain(self, *, within: float = 60.0) -> None:
         """Send until nothing is pending or in flight (tests, and a clean shutdown)."""
@@ -203,19 +201,43 @@ class OutboundSender:
             sent = await self._send(bot, message)
         except TelegramRetryAfter as error:
             logger.info("outbox %s: flood control, retry after %ss", message.id, error.retry_after)
-            await self.store.flood_wait(message, float(error.retry_after))
+            wait = float(error.retry_after)
+            await self._book(lambda: self.store.flood_wait(message, wait))
         except NOT_RETRIED as error:
             self.failed += 1
-            await self.store.failed(message, f"{type(error).__name__}: {error}", permanent=True)
+            reason = f"{type(error).__name__}: {error}"
+            await self._book(lambda: self.store.failed(message, reason, permanent=True))
         except Exception as error:
             logger.warning("outbox %s: %s, will retry", message.id, type(error).__name__)
-            if not await self.store.failed(
-                message, f"{type(error).__name__}: {error}", permanent=False
-            ):
+            reason = f"{type(error).__name__}: {error}"
+            if not await self._book(lambda: self.store.failed(message, reason, permanent=False)):
                 self.failed += 1
         else:
             self.sent += 1
-            await self.store.mark_sent(message, sent.message_id)
+            await self._book(lambda: self.store.mark_sent(message, sent.message_id))
+
+    async def _book(self, record: Callable[[], Awaitable[T]]) -> T:
+        """Record a delivery's outcome, trying again while the database is away.
+
+        Giving up would leave the lease to run out and a message already delivered to go out a
+        second time, so the bookkeeping is retried for up to half the lease.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.lease_seconds / 2
+        delay = FIRST_BACKOFF
+        while True:
+            try:
+                return await record()
+            except Exception as exc:
+                if loop.time() + delay > deadline:
+                    raise
+                logger.warning(
+                    "outbox: recording a delivery failed (%s), again in %.1fs",
+                    type(exc).__name__,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
 
     async def _send(self, bot: Bot, message: OutboxMessage) -> Message:
         payload = message.payload

@@ -29,6 +29,7 @@ from console.routes import admin, auth, conversations, dashboard, queue, tickets
 from services.clock import Clock
 from services.errors import DomainError
 from services.settings import Settings
+from services.supervision import Supervisor, health, readiness
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +47,16 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 )
+# With https_only: browsers then refuse plain HTTP to the console for a year (no downgrade).
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
 class SecurityHeaders:
     """Add :data:`SECURITY_HEADERS` to every response (a plain ASGI middleware)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.headers = (*SECURITY_HEADERS, HSTS) if hsts else SECURITY_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,7 +68,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                for name, value in SECURITY_HEADERS:
+                for name, value in self.headers:
                     if name == b"cache-control" and is_static:
                         continue
                     if name not in present:
@@ -148,8 +152,12 @@ def create_console_app(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     clock: Clock,
+    supervisor: Supervisor | None = None,
 ) -> FastAPI:
-    """Build the console; ``app/run.py`` serves it beside the bot and the sandbox."""
+    """Build the console; ``app/run.py`` serves it beside the bot and the sandbox.
+
+    ``supervisor``: the process's background tasks, which ``/readyz`` and ``/healthz`` report.
+    """
     config = settings.config.console
     app = FastAPI(
         title=texts.APP_NAME,
@@ -173,12 +181,16 @@ def create_console_app(
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,
-        session_cookie=config.session_cookie,
+        # "__Host-": over HTTPS the browser keeps the cookie to this host, path / and secure
+        # connections, so no sibling subdomain can set or shadow it.
+        session_cookie=f"__Host-{config.session_cookie}"
+        if config.https_only
+        else config.session_cookie,
         max_age=config.session_max_age_hours * 3600,
         same_site=config.same_site,
         https_only=config.https_only,
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=config.https_only)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # CSRF is checked on the console's own routers (not app-wide), so that a host app may add
     # routes of its own (webhooks, /model/parse) to this app without it.
@@ -187,7 +199,13 @@ def create_console_app(
     _install_error_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        healthy, body = health(supervisor)
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        ready, body = await readiness(supervisor, session_factory)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     return app

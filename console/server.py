@@ -10,10 +10,12 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import uvicorn
 from fastapi import FastAPI
+
+from console.http_guard import server_config
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +29,17 @@ class _EmbeddedServer(uvicorn.Server):
 class ConsoleServer:
     """The console app over HTTP on ``host:port`` (port 0 picks a free one)."""
 
-    def __init__(self, app: FastAPI, *, host: str = "127.0.0.1", port: int = 8080) -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        trusted_proxies: Sequence[str] = (),
+    ) -> None:
         self.app = app
         self.host = host
+        self.trusted_proxies = tuple(trusted_proxies)
         self._requested_port = port
         self.port: int | None = None
         self._server: _EmbeddedServer | None = None
@@ -52,13 +62,8 @@ class ConsoleServer:
             sock.close()
             raise
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-        )
+        # Body limits, read timeouts and forwarded headers only from configured proxies.
+        config = server_config(self.app, trusted_proxies=self.trusted_proxies)
         self._server = _EmbeddedServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="console-http")
         loop = asyncio.get_running_loop()

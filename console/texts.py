@@ -267,7 +267,7 @@ AGENT_DISABLED: Final = "غیرفعال"
 AGENT_USERNAME: Final = "نام کاربری"
 AGENT_NAME: Final = "نام نمایشی"
 AGENT_ROLE: Final = "نقش"
-AGENT_PASSWORD: Final = "گذرواژهٔ آغازین (دست‌کم ۸ نویسه)"
+AGENT_PASSWORD: Final = "گذرواژهٔ آغازین (دست‌کم ۱۲ نویسه)"
 AGENT_ADD: Final = "افزودن کارشناس"
 AGENT_DISABLE: Final = "غیرفعال کردن"
 AGENT_ENABLE: Final = "فعال کردن"
@@ -301,7 +301,7 @@ DOMAIN_ERRORS: Final = {
     "invalid_ticket_text": "متن پاسخ خالی است یا بیش از اندازه بلند است.",
     "invalid_ticket_transition": "این کار در وضعیت کنونی درخواست شدنی نیست.",
     "agent_exists": "این نام کاربری پیش‌تر ثبت شده است.",
-    "invalid_agent_data": "اطلاعات کارشناس درست نیست (نام کاربری لاتین، گذرواژهٔ دست‌کم ۸ نویسه).",
+    "invalid_agent_data": "اطلاعات کارشناس درست نیست (نام کاربری لاتین، گذرواژهٔ دست‌کم ۱۲ نویسه).",
     "agent_not_found": "این کارشناس پیدا نشد.",
 }
 GENERIC_ERROR: Final = "کار انجام نشد. لطفاً دوباره تلاش کنید."

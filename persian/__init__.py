@@ -23,7 +23,7 @@ from persian.national_id import (
     normalize_national_id,
     validate_national_id,
 )
-from persian.text import ZWNJ, normalize, normalize_with_map
+from persian.text import ZWNJ, normalize, normalize_with_map, strip_control, visible_length
 
 __all__ = [
     "JALALI_MONTHS",
@@ -46,9 +46,11 @@ __all__ = [
     "normalize_with_map",
     "parse_amount",
     "parse_jalali",
+    "strip_control",
     "to_ascii_digits",
     "to_jalali",
     "to_persian_digits",
     "try_normalize_mobile",
     "validate_national_id",
+    "visible_length",
 ]

@@ -5,11 +5,17 @@ from typing import Final
 
 from persian.digits import to_ascii_digits
 
+# What the bot's own parsers (persian.mobile, persian.national_id) skip between digits: spaces,
+# dashes, underscores, dots, brackets, the half-space and bidi marks. Whatever they would read
+# as an ID or a mobile must be masked, or «650.812.4226» reaches an agent in clear.
+_SEP_CHARS: Final = r"\s\-_.()\u200c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 # A run of digits in any script (``\d`` matches Persian and Arabic-Indic digits too), possibly
-# with +98/0098 and spaces or dashes inside (how people type mobiles), that is not part of a
+# with +98/0098, an opening bracket, and short runs of separators inside, that is not part of a
 # longer number.
-DIGIT_RUN: Final = re.compile(r"(?<!\d)(?:\+|00)?\d(?:\d|[ \-](?=\d)){9,15}(?!\d)")
-_SEPARATORS: Final = re.compile(r"[\s\-+]")
+DIGIT_RUN: Final = re.compile(
+    rf"(?<!\d)\(?(?:\+|00)?\(?\d(?:\d|[{_SEP_CHARS}]{{1,3}}(?=\d)){{9,15}}(?!\d)"
+)
+_SEPARATORS: Final = re.compile(rf"[{_SEP_CHARS}+]")
 _MOBILE: Final = re.compile(r"^(?:98|0098|0)?(9\d{9})$")
 
 

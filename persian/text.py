@@ -7,6 +7,8 @@ every character of the result, the index of the character of the input it came f
 entities found on normalised text can carry offsets into the original message.
 """
 
+import re
+import unicodedata
 from typing import Final
 
 from persian.digits import ARABIC_DIGITS, PERSIAN_DIGITS
@@ -95,3 +97,25 @@ def normalize_with_map(
 def normalize(text: str, *, zwnj_as_space: bool = False, lowercase: bool = True) -> str:
     """Return the canonical form of ``text`` (see :func:`normalize_with_map`)."""
     return normalize_with_map(text, zwnj_as_space=zwnj_as_space, lowercase=lowercase)[0]
+
+
+# C0 and C1 control characters except tab and newline, and lone surrogates: PostgreSQL refuses
+# U+0000 in text and any surrogate in UTF-8, and none of them is anything a person meant to write.
+_CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# Characters that take no room on screen: spaces, format characters (zero-width space, ZWNJ,
+# bidi marks, BOM), combining marks and controls.
+_INVISIBLE_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def strip_control(text: str) -> str:
+    """Return ``text`` without control characters (tab and newline stay) and lone surrogates."""
+    return _CONTROL.sub("", text)
+
+
+def visible_length(text: str) -> int:
+    """Count the characters of ``text`` that show on screen (what a minimum length means)."""
+    return sum(
+        1
+        for char in text
+        if not char.isspace() and unicodedata.category(char) not in _INVISIBLE_CATEGORIES
+    )

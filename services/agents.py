@@ -9,6 +9,7 @@ agent counts as online while their console was seen recently and they have not s
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import hashlib
@@ -20,7 +21,7 @@ from typing import ClassVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
@@ -32,7 +33,13 @@ from services.settings import AgentsConfig, Settings
 logger = logging.getLogger(__name__)
 
 USERNAME_MAX = 64
-PASSWORD_MIN = 8
+# One address waits after this many times ``login_max_failures`` across all names.
+ADDRESS_FACTOR = 4
+# How far back a streak of failed sign-ins is looked for, and at most how many rows.
+STREAK_LOOKBACK = dt.timedelta(days=1)
+STREAK_ROWS = 64
+# ASVS V2.1.1: at least 12 characters.
+PASSWORD_MIN = 12
 
 
 def password_hasher(config: AgentsConfig) -> PasswordHasher:
@@ -198,7 +205,7 @@ class AgentService:
         agent = Agent(
             username=name,
             display_name=display_name.strip(),
-            password_hash=hash_password(password, self._hasher),
+            password_hash=await asyncio.to_thread(hash_password, password, self._hasher),
             role=agent_role.value,
             is_active=True,
             available=True,
@@ -239,7 +246,7 @@ class AgentService:
         if len(password) < PASSWORD_MIN:
             raise InvalidAgentData("password_too_short")
         agent = await self._get(agent_id)
-        agent.password_hash = hash_password(password, self._hasher)
+        agent.password_hash = await asyncio.to_thread(hash_password, password, self._hasher)
         await self._session.execute(delete(AgentSession).where(AgentSession.agent_id == agent_id))
         audit(
             self._session,
@@ -322,36 +329,62 @@ class AgentService:
     async def _throttled_until(
         self, now: dt.datetime, username: str, ip: str
     ) -> dt.datetime | None:
-        """Return when sign-in opens again for this username or address, if closed now.
+        """Return when this username may try again from this address, if not now.
 
-        A lock starts at the failure that reaches the limit within the window and lasts
-        ``login_lockout_minutes``. A success does not erase earlier failures: whoever guesses
-        one account's password must not reset the counter of the address.
+        Failures count per username *and* address together: someone guessing from elsewhere
+        cannot lock an agent out of their own desk (a per-name lock once let anyone do that for
+        15 minutes). From the ``login_max_failures``-th failure of a streak on, each
+        further try waits ``login_delay_seconds``, doubling with every failure of the streak up
+        to ``login_lockout_minutes``: a growing delay rather than a hard lock. One address also
+        waits after four times as many failures across all names (password spraying). A
+        success does not erase earlier failures.
         """
         config = self.config
         window = dt.timedelta(minutes=config.login_window_minutes)
-        lockout = dt.timedelta(minutes=config.login_lockout_minutes)
-        since = now - window - lockout
-        limit = config.login_max_failures
+        longest = dt.timedelta(minutes=config.login_lockout_minutes)
         until: dt.datetime | None = None
-        for column, value in ((LoginAttempt.username, username), (LoginAttempt.ip, ip)):
+        for condition, limit in (
+            (
+                and_(LoginAttempt.username == username, LoginAttempt.ip == ip),
+                config.login_max_failures,
+            ),
+            (LoginAttempt.ip == ip, config.login_max_failures * ADDRESS_FACTOR),
+        ):
             times = (
                 await self._session.scalars(
                     select(LoginAttempt.at)
                     .where(
-                        column == value,
+                        condition,
                         LoginAttempt.succeeded.is_(False),
-                        LoginAttempt.at >= since,
+                        LoginAttempt.at >= now - STREAK_LOOKBACK,
                     )
-                    .order_by(LoginAttempt.at)
+                    .order_by(LoginAttempt.at.desc())
+                    .limit(STREAK_ROWS)
                 )
             ).all()
-            for i in range(limit - 1, len(times)):
-                if times[i] - times[i - limit + 1] <= window:
-                    ends = times[i] + lockout
-                    if ends > now and (until is None or ends > until):
-                        until = ends
+            # The streak: failures each following the one before within the window (or the
+            # longest delay, if longer), so waiting out every delay does not reset the count.
+            gap = max(window, longest)
+            recent = 0
+            for newer, older in zip((None, *times), times, strict=False):
+                if newer is not None and newer - older > gap:
+                    break
+                recent += 1
+            if recent < limit:
+                continue
+            last = times[0]
+            delay = min(
+                dt.timedelta(seconds=config.login_delay_seconds * 2 ** min(recent - limit, 30)),
+                longest,
+            )
+            ends = last + delay
+            if ends > now and (until is None or ends > until):
+                until = ends
         return until
+
+    def _verify(self, password_hash: str | None, password: str) -> bool:
+        """Check a password (in a worker thread); an unknown name costs as much as a known."""
+        return verify_password(password_hash or _dummy_hash(self.config), password, self._hasher)
 
     async def authenticate(self, *, username: str, password: str, ip: str) -> AgentPublic:
         """Check a sign-in and record the attempt, whether it succeeds or not.
@@ -366,8 +399,10 @@ class AgentService:
         if until is not None:
             raise LoginThrottled(until)
         agent = await self._session.scalar(select(Agent).where(Agent.username == name))
-        ok = verify_password(
-            agent.password_hash if agent else _dummy_hash(self.config), password, self._hasher
+        # argon2 takes tens of milliseconds of CPU by design: in a worker thread, or twenty
+        # sign-ins at once hold up every chat the bot answers on this event loop.
+        ok = await asyncio.to_thread(
+            self._verify, agent.password_hash if agent else None, password
         )
         self._session.add(LoginAttempt(username=name, ip=ip, succeeded=ok, at=now))
         if not ok or agent is None or not agent.is_active:
@@ -384,7 +419,7 @@ class AgentService:
                 raise LoginThrottled(until)
             raise InvalidCredentials()
         if self._hasher.check_needs_rehash(agent.password_hash):
-            agent.password_hash = self._hasher.hash(password)
+            agent.password_hash = await asyncio.to_thread(self._hasher.hash, password)
         agent.last_seen_at = now
         audit(self._session, self._clock, actor=f"agent:{agent.username}", action="agent.login")
         await self._session.flush()

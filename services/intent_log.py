@@ -10,8 +10,10 @@ flushes the writer first, so the transcript an agent reads has every message up 
 What the batching risks, and why that is acceptable: rows still in memory when the process
 dies are lost, at most ``interval`` seconds of statistics and transcript lines. Nothing a user
 asked for lives only here; tickets, conversations and applications are written in their own
-transactions. When the database refuses a batch the rows are kept and retried, up to ``limit``
+transactions. When the database cannot be reached the rows are kept and retried, up to ``limit``
 rows, beyond which the oldest are dropped with a warning rather than growing without bound.
+When it is there but refuses a batch, the rows are written one by one and only the ones it
+refuses are dropped (counted in ``refused``): one bad row never holds back everybody else's.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import logging
 from typing import Any, Final
 
 from sqlalchemy import insert
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.clock import Clock
@@ -53,6 +55,13 @@ def _row(
     }
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """Whether the database could not be reached (worth a retry), rather than refusing a row."""
+    if isinstance(exc, OSError | OperationalError | InterfaceError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 class IntentLogWriter:
     """Buffered intent log: ``record`` is instant, a background task writes in batches.
 
@@ -80,6 +89,7 @@ class IntentLogWriter:
         self._wake = asyncio.Event()
         self._closed = False
         self.dropped = 0
+        self.refused = 0
 
     @property
     def pending(self) -> int:
@@ -123,19 +133,44 @@ class IntentLogWriter:
                 return 0
             rows, self._pending = self._pending, []
             try:
-                async with self._session_factory() as session:
-                    await session.execute(insert(IntentLogEntry), rows)
-                    await session.commit()
-            except (SQLAlchemyError, OSError) as exc:
-                self._pending[:0] = rows
-                self._trim()
-                logger.warning(
-                    "intent log: %d rows kept for the next try (%s)",
-                    len(self._pending),
-                    type(exc).__name__,
-                )
-                return 0
+                await self._insert(rows)
+            except Exception as exc:  # a writer that raised would lose its batch
+                if _unreachable(exc):
+                    self._keep(rows, exc)
+                    return 0
+                # The database is there but refused something in the batch: one bad row must
+                # not hold back everybody else's, so the rows go in one by one.
+                return await self._insert_one_by_one(rows)
             return len(rows)
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+        async with self._session_factory() as session:
+            await session.execute(insert(IntentLogEntry), rows)
+            await session.commit()
+
+    async def _insert_one_by_one(self, rows: list[dict[str, Any]]) -> int:
+        written = 0
+        for index, row in enumerate(rows):
+            try:
+                await self._insert([row])
+            except Exception as exc:  # a writer that raised would lose its batch
+                if _unreachable(exc):
+                    self._keep(rows[index:], exc)
+                    return written
+                self.refused += 1
+                logger.warning("intent log: one row refused and dropped (%s)", type(exc).__name__)
+            else:
+                written += 1
+        return written
+
+    def _keep(self, rows: list[dict[str, Any]], exc: BaseException) -> None:
+        self._pending[:0] = rows
+        self._trim()
+        logger.warning(
+            "intent log: %d rows kept for the next try (%s)",
+            len(self._pending),
+            type(exc).__name__,
+        )
 
     async def close(self) -> None:
         """Write what is left and let the background task end (it is not cancelled mid-write)."""

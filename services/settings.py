@@ -124,8 +124,12 @@ class HandoffConfig(_Section):
 class AgentsConfig(_Section):
     """Console accounts: sign-in throttling, sessions, being online, password hashing."""
 
+    # Sign-in throttle per username and address together (see AgentService._throttled_until):
+    # from the max_failures-th failure within the window, each try waits delay_seconds,
+    # doubling per failure, up to lockout_minutes.
     login_max_failures: int = Field(5, ge=1)
     login_window_minutes: int = Field(15, ge=1)
+    login_delay_seconds: int = Field(30, ge=1)
     login_lockout_minutes: int = Field(15, ge=1)
     session_hours: int = Field(12, ge=1)
     online_window_seconds: int = Field(120, ge=10)
@@ -167,9 +171,23 @@ class ConsoleConfig(_Section):
     # a second wall against cross-site requests besides the CSRF token.
     same_site: Literal["lax", "strict"] = "strict"
     session_max_age_hours: int = Field(12, ge=1)
+    # Addresses of reverse proxies whose X-Forwarded-For is believed (the sign-in throttle
+    # counts by address); empty: the connection's own address, whoever claims otherwise.
+    trusted_proxies: list[str] = []
     # New messages appear without a reload: the page asks every this many seconds (≤ 3).
     poll_seconds: float = Field(2.0, gt=0, le=3)
     dashboard_days: int = Field(14, ge=1, le=90)
+
+
+class RetentionConfig(_Section):
+    """How long personal data is kept (the README's data inventory lists every item)."""
+
+    # An eligibility inquiry (national ID, the answer, its tracking code) is deleted after
+    # this many days: long enough to look into «the bot told me I was covered».
+    eligibility_inquiry_days: int = Field(30, ge=1)
+    # A conversation step left half-way (in Redis: dependants' national IDs, complaint texts)
+    # is forgotten after this many hours.
+    flow_state_hours: int = Field(24, ge=1)
 
 
 class SandboxConfig(_Section):
@@ -196,6 +214,7 @@ class AppConfig(_Section):
     agents: AgentsConfig = AgentsConfig()
     outbox: OutboxConfig = OutboxConfig()
     console: ConsoleConfig = ConsoleConfig()
+    retention: RetentionConfig = RetentionConfig()
     sandbox: SandboxConfig = SandboxConfig()
     # The NLU owns this section's schema (``nlu/settings.py``, unknown keys refused there when
     # the model loads at start-up): services may not import the NLU, so it stays a mapping here.
@@ -229,6 +248,8 @@ class EnvSettings(BaseSettings):
     # Webhook mode when set: the public HTTPS base URL that Telegram and Bale can reach.
     public_base_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # Webhook mode serves the NLU's /model/parse only to callers with this bearer token.
+    nlu_token: SecretStr | None = None
     # Signs console session cookies; generated per process when unset (sessions end on restart).
     console_secret_key: SecretStr | None = None
     host: str = "127.0.0.1"

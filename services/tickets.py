@@ -25,7 +25,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from persian import to_ascii_digits
+from persian import strip_control, to_ascii_digits, visible_length
 from services.calendar import WorkingCalendar
 from services.clock import TEHRAN, Clock
 from services.common import UserRef, audit, load_chat_user, random_digits, unique_code, user_id
@@ -101,8 +101,9 @@ def check_description(text: str) -> str:
     """Return a complaint's description stripped, or raise :class:`InvalidTicketText`
     (``too_short`` under :data:`MIN_DESCRIPTION_LENGTH`, ``too_long`` over
     :data:`MAX_TEXT_LENGTH`)."""
-    body = text.strip()
-    if len(body) < MIN_DESCRIPTION_LENGTH:
+    body = strip_control(text).strip()
+    # Visible characters: twenty zero-width spaces are no description.
+    if visible_length(body) < MIN_DESCRIPTION_LENGTH:
         raise InvalidTicketText("too_short", MAX_TEXT_LENGTH)
     if len(body) > MAX_TEXT_LENGTH:
         raise InvalidTicketText("too_long", MAX_TEXT_LENGTH)

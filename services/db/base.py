@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData
+from sqlalchemy import DateTime, Dialect, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from persian.text import strip_control
 
 # Deterministic constraint names, so that Alembic can alter and drop them on both back ends
 # (SQLite's batch mode needs a name to find a constraint again).
@@ -52,3 +54,28 @@ class Base(DeclarativeBase):
     """Base of every table of the assistant and of the demo registry."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class CleanText(TypeDecorator[str]):
+    """Free text typed by a user or an agent, stored without control characters.
+
+    PostgreSQL refuses U+0000 in text: one such message made a whole batch fail for good, so
+    the boundary to the database strips control characters (tab and newline stay) from every
+    column people write into, whichever service writes it.
+    """
+
+    impl: type[String] = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else strip_control(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+
+class CleanString(CleanText):
+    """:class:`CleanText` in a VARCHAR: ``CleanString(128)``."""
+
+    impl = String
+    cache_ok = True

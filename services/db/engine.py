@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -50,16 +51,30 @@ def sqlite_path(database_url: str) -> Path | None:
     return Path(url.database)
 
 
+def _private_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (0600), or make it so.
+
+    It holds national IDs, mobiles and what people wrote; SQLite gives its WAL and shared
+    memory files the database file's permissions. A new directory is 0700.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     """Return the async engine for ``settings.env.database_url``.
 
-    For SQLite the file's directory (``var/`` by default) is created and the pragmas above are
-    set on every new connection.
+    For SQLite the file's directory (``var/`` by default) and the file itself are created
+    private to their owner, and the pragmas above are set on every new connection.
     """
     url = settings.env.database_url
     path = sqlite_path(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_file(path)
     if "poolclass" not in kwargs and (path is not None or not url.startswith("sqlite")):
         # Each update holds its session's connection for the whole update (its Bot API calls
         # included), so the pool bounds how many updates run at once: SQLAlchemy's default of

@@ -21,12 +21,11 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
-    Text,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from services.db.base import Base, UtcDateTime
+from services.db.base import Base, CleanString, CleanText, UtcDateTime
 
 # The states in which a chat belongs to the handoff rather than to the bot. At most one such
 # conversation per chat: a partial unique index enforces it on both back ends, so two racing
@@ -41,7 +40,7 @@ class Agent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    display_name: Mapped[str] = mapped_column(String(128))
+    display_name: Mapped[str] = mapped_column(CleanString(128))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -111,7 +110,7 @@ class Conversation(Base):
     # The verified identity at escalation time (shown masked; revealing it is audited).
     national_id: Mapped[str | None] = mapped_column(String(10), nullable=True)
     mobile: Mapped[str | None] = mapped_column(String(11), nullable=True)
-    user_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    user_name: Mapped[str | None] = mapped_column(CleanString(128), nullable=True)
     # The escalation record: recent transcript and what the bot answered (see services.handoff).
     escalation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ticket_id: Mapped[int | None] = mapped_column(
@@ -145,11 +144,11 @@ class ConversationMessage(Base):
         ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
     )
     kind: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    text: Mapped[str | None] = mapped_column(CleanText, nullable=True)
     # For system events: a stable code the console renders in Persian (taken, transferred …).
     event: Mapped[str | None] = mapped_column(String(32), nullable=True)
     file_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    file_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    file_name: Mapped[str | None] = mapped_column(CleanString(255), nullable=True)
     mime_type: Mapped[str | None] = mapped_column(String(127), nullable=True)
     # Agent replies go out through the outbox; this links the message to its delivery record.
     outbox_id: Mapped[int | None] = mapped_column(
@@ -187,7 +186,7 @@ class ConversationNote(Base):
     agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
     )
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(CleanText)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
@@ -218,8 +217,8 @@ class CannedReply(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     short_code: Mapped[str] = mapped_column(String(32), unique=True)
-    title: Mapped[str] = mapped_column(String(128))
-    text: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(CleanString(128))
+    text: Mapped[str] = mapped_column(CleanText)
     updated_by: Mapped[int | None] = mapped_column(
         ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
     )
@@ -239,7 +238,7 @@ class IntentLogEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    text: Mapped[str | None] = mapped_column(CleanText, nullable=True)
     intent: Mapped[str | None] = mapped_column(String(64), nullable=True)
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -25,12 +25,11 @@ from sqlalchemy import (
     Numeric,
     SmallInteger,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from services.db.base import Base, UtcDateTime
+from services.db.base import Base, CleanString, CleanText, UtcDateTime
 
 NATIONAL_ID = String(10)
 MOBILE = String(11)
@@ -267,10 +266,10 @@ class Ticket(Base):
     chat_user_id: Mapped[int] = mapped_column(ForeignKey("chat_users.id", ondelete="CASCADE"))
     national_id: Mapped[str | None] = mapped_column(NATIONAL_ID)
     category: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(CleanText)
     status: Mapped[str] = mapped_column(String(16))
     due_date: Mapped[dt.date] = mapped_column(Date)
-    answer: Mapped[str | None] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
@@ -301,7 +300,7 @@ class TicketAttachment(Base):
     platform: Mapped[str] = mapped_column(String(16))
     file_id: Mapped[str] = mapped_column(String(256))
     kind: Mapped[str] = mapped_column(String(16))
-    file_name: Mapped[str | None] = mapped_column(String(256))
+    file_name: Mapped[str | None] = mapped_column(CleanString(256))
     mime_type: Mapped[str | None] = mapped_column(String(128))
 
     ticket: Mapped[Ticket] = relationship(back_populates="attachments")
@@ -320,7 +319,7 @@ class TicketEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(64))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
@@ -354,7 +353,7 @@ class Outbox(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 

@@ -291,6 +291,13 @@ class HandoffBase:
             return True
         return c.agent_id == agent.id
 
+    def _can_reveal(self, agent: AgentPublic, c: Conversation) -> bool:
+        # Reading a queued chat (to choose one) is not holding it: an identity in clear is for
+        # the agent who took the chat, or a supervisor.
+        return agent.is_supervisor or (
+            c.status == ConversationStatus.OPEN.value and c.agent_id == agent.id
+        )
+
     def _can_act(self, agent: AgentPublic, c: Conversation) -> bool:
         if c.status != ConversationStatus.OPEN.value:
             return False

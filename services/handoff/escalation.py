@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from services.agents import AgentService
 from services.common import audit, insert_unless_taken
@@ -20,7 +20,6 @@ from services.db.handoff_models import (
     Conversation,
     ConversationAttachment,
     ConversationMessage,
-    IntentLogEntry,
 )
 from services.db.models import Ticket
 from services.enums import (
@@ -56,17 +55,6 @@ _QUEUE_ATTEMPTS = 3
 
 class EscalationService(HandoffBase):
     """Escalations and the user's side of a chat in the handoff."""
-
-    async def prune_transcripts(self) -> int:
-        """Clear message texts older than the retention period (statistics stay)."""
-        before = self._clock.now() - dt.timedelta(hours=self.config.transcript_retention_hours)
-        result = await self._session.execute(
-            update(IntentLogEntry)
-            .where(IntentLogEntry.created_at < before, IntentLogEntry.text.is_not(None))
-            .values(text=None)
-        )
-        await self._session.flush()
-        return int(getattr(result, "rowcount", 0) or 0)
 
     async def active(self, platform: str, chat_id: int) -> ActiveConversation | None:
         """Return the chat's queued or open conversation, if any."""

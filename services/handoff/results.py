@@ -94,13 +94,18 @@ class ServiceAnswer:
 
 @dataclass(frozen=True, slots=True)
 class IdentityView:
-    """The verified identity as the console shows it: masked unless revealed."""
+    """The verified identity as the console shows it: masked unless revealed.
+
+    ``can_reveal``: whether this agent may reveal it (the agent who holds the chat, or a
+    supervisor), so the page offers the button only to them.
+    """
 
     verified: bool
     name: str | None
     national_id: str | None
     mobile: str | None
     revealed: bool
+    can_reveal: bool = False
 
 
 @dataclass(frozen=True, slots=True)

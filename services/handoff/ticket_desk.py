@@ -19,8 +19,8 @@ from services.clock import Clock
 from services.common import audit
 from services.db.handoff_models import Conversation
 from services.db.models import ChatUser, Outbox, Ticket
-from services.enums import OutboxKind, TicketCategory, TicketStatus
-from services.errors import InvalidText, NoChatForTicket
+from services.enums import ConversationStatus, OutboxKind, TicketCategory, TicketStatus
+from services.errors import InvalidText, NoChatForTicket, NotAllowed
 from services.handoff.desk import AgentDesk
 from services.handoff.results import (
     IdentityView,
@@ -92,6 +92,9 @@ class TicketDesk:
         )
         assert ticket is not None
         user = await self._session.get(ChatUser, ticket.chat_user_id)
+        can_reveal = agent.is_supervisor or await self._holds_chat_with(agent, ticket.chat_user_id)
+        if reveal and not can_reveal:
+            raise NotAllowed(f"reveal ticket {info.tracking_code}")
         if reveal:
             audit(
                 self._session,
@@ -118,6 +121,7 @@ class TicketDesk:
             ),
             mobile=mobile if reveal else (mask_mobile(mobile) if mobile else None),
             revealed=reveal,
+            can_reveal=can_reveal,
         )
         conversation = await self._session.scalar(
             select(Conversation)
@@ -151,6 +155,19 @@ class TicketDesk:
             transcript=transcript,
             deliveries=deliveries,
         )
+
+    async def _holds_chat_with(self, agent: AgentPublic, chat_user_id: int) -> bool:
+        """Whether ``agent`` holds an open chat with the ticket's owner (then they may reveal)."""
+        held = await self._session.scalar(
+            select(Conversation.id)
+            .where(
+                Conversation.chat_user_id == chat_user_id,
+                Conversation.agent_id == agent.id,
+                Conversation.status == ConversationStatus.OPEN.value,
+            )
+            .limit(1)
+        )
+        return held is not None
 
     async def _deliveries(self, ticket: Ticket) -> tuple[tuple[dt.datetime, str], ...]:
         rows = await self._session.execute(

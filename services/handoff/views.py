@@ -21,7 +21,7 @@ from services.db.handoff_models import (
 )
 from services.db.models import Outbox
 from services.enums import ConversationStatus, MessageKind, Sender
-from services.errors import ConversationNotFound
+from services.errors import ConversationNotFound, NotAllowed
 from services.handoff.base import HandoffBase
 from services.handoff.results import (
     Attachment,
@@ -102,6 +102,9 @@ class ConversationViews(HandoffBase):
     ) -> ConversationDetail:
         """The conversation page; ``reveal`` shows the identity unmasked and is audited."""
         conversation = await self._load(agent, conversation_id)
+        can_reveal = self._can_reveal(agent, conversation)
+        if reveal and not can_reveal:
+            raise NotAllowed(f"reveal conversation {conversation_id}")
         if reveal:
             audit(
                 self._session,
@@ -141,7 +144,7 @@ class ConversationViews(HandoffBase):
         notes = await self._notes(conversation.id)
         return ConversationDetail(
             summary=summary,
-            identity=self._identity_view(conversation, reveal),
+            identity=self._identity_view(conversation, reveal, can_reveal),
             transcript=transcript,
             answers=answers,
             messages=tuple(messages),
@@ -149,16 +152,17 @@ class ConversationViews(HandoffBase):
             can_act=self._can_act(agent, conversation),
         )
 
-    def _identity_view(self, c: Conversation, reveal: bool) -> IdentityView:
+    def _identity_view(self, c: Conversation, reveal: bool, can_reveal: bool) -> IdentityView:
         verified = c.national_id is not None
         if reveal:
-            return IdentityView(verified, c.user_name, c.national_id, c.mobile, True)
+            return IdentityView(verified, c.user_name, c.national_id, c.mobile, True, can_reveal)
         return IdentityView(
             verified,
             c.user_name,
             mask_national_id(c.national_id) if c.national_id else None,
             mask_mobile(c.mobile) if c.mobile else None,
             False,
+            can_reveal,
         )
 
     async def messages_after(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from aiogram.types import (
     Animation,
     Dice,
@@ -105,3 +106,39 @@ async def test_non_text_inside_a_flow_asks_for_text(memory_harness: Harness) -> 
     assert "موقعیت" in chat.joined(await chat.send(location=loc))
     dice = Dice(emoji="🎲", value=3)
     assert "به صورت متن بنویسید" in chat.joined(await chat.send(dice=dice))
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "rl:cousin",  # issue 17, finding 13: a KeyError in the conditions before
+        "rl:",
+        "dq:uncle",
+        "in:human_agent:uncle",
+        "in:DROP TABLE",
+        "cs:1:9",
+        "cs:0:5",
+        "cs:x:1",
+        "tk:1420-12",
+        "tk:<b>",
+        "ok:zzz:1",
+        "tc:bogus",
+    ],
+)
+async def test_a_forged_button_gets_the_polite_stale_answer(
+    memory_harness: Harness, forged: str
+) -> None:
+    chat = memory_harness.chat()
+    calls = await chat.press(forged)
+    assert [c.name for c in calls] == ["answerCallbackQuery"]
+    assert calls[0].params["text"] == texts.STALE_BUTTON
+
+
+async def test_a_forged_category_inside_the_complaint_flow_is_refused(
+    memory_harness: Harness,
+) -> None:
+    chat = memory_harness.chat()
+    await chat.send("میخوام شکایت ثبت کنم")
+    calls = await chat.press("tc:bogus")
+    assert [c.name for c in calls] == ["answerCallbackQuery"]
+    assert calls[0].params["text"] == texts.STALE_BUTTON

@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 
 from app.run import QuietServer, build_web_app
 from bot.factory import BotDeps, build_bot, build_dispatcher
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.platform import Platform, PlatformBot
 from bot.webhook import set_webhooks
+from console.http_guard import server_config
 from nlu import NluModel
 from sandbox import DEMO_BALE_TOKEN, DEMO_TELEGRAM_TOKEN, SandboxClient, SandboxServer, demo_config
 from tests.bot.conftest import MARYAM
@@ -98,11 +98,9 @@ async def test_webhook_mode_against_the_sandbox(sandbox: SandboxServer, bot_deps
     dp = build_dispatcher(bot_deps, throttling=ThrottlingMiddleware(limit=1000, window=1))
     secret = "test-secret_0123456789"
     assert isinstance(bot_deps.nlu, NluModel)  # the trained model, which /model/parse serves
-    app = build_web_app(dp, bots, bot_deps.nlu, secret)
+    app = build_web_app(dp, bots, bot_deps.nlu, secret, nlu_token="nlu-token-0123")
     port = _free_port()
-    server = QuietServer(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
+    server = QuietServer(server_config(app, host="127.0.0.1", port=port))
     serving = asyncio.create_task(server.serve())
     try:
         while not server.started:  # noqa: ASYNC110 (uvicorn's readiness is only a flag)
@@ -131,9 +129,21 @@ async def test_webhook_mode_against_the_sandbox(sandbox: SandboxServer, bot_deps
                 assert answer.status_code == 400, body
             empty = await http.post("/webhook/telegram", json={"update_id": 7}, headers=signed)
             assert empty.status_code == 200 and empty.json() == {"ok": True}
-            parsed = await http.post("/model/parse", json={"text": "فیش حقوقی"})
+            # Issue 17, finding 8: the parse echoes national IDs, so only with the token.
+            text = {"text": "کد ملی ۶۵۰۸۱۲۴۲۲۶ فیش حقوقی"}
+            assert (await http.post("/model/parse", json=text)).status_code == 401
+            wrong_token = {"Authorization": "Bearer nope"}
+            refused = await http.post("/model/parse", json=text, headers=wrong_token)
+            assert refused.status_code == 401
+            token = {"Authorization": "Bearer nlu-token-0123"}
+            parsed = await http.post("/model/parse", json=text, headers=token)
             assert parsed.status_code == 200
             assert parsed.json()["intent"]["name"] == "pension_slip"
+            assert (await http.get("/openapi.json")).status_code == 404
+            # Every body is limited (1 MB; tests/console/test_http_guard.py has the rest).
+            huge = b"x" * 2_000_000
+            too_big = await http.post("/webhook/telegram", content=huge, headers=signed)
+            assert too_big.status_code == 413
     finally:
         server.should_exit = True
         await serving

@@ -88,6 +88,7 @@ async def test_run_in_webhook_mode(
             host="127.0.0.1",
             port=port,
             max_concurrent_updates=7,
+            nlu_token=SecretStr("nlu-token-0123"),
         )
         task = asyncio.create_task(run(settings))
         async with SandboxClient(sandbox.url) as client:
@@ -106,8 +107,21 @@ async def test_run_in_webhook_mode(
                 reaction = await client.say(int(user["id"]), "سلام", bot=platform)
                 assert "وقت شما بخیر" in reaction.text
         async with httpx.AsyncClient(trust_env=False) as http:
+            parse_url = f"http://127.0.0.1:{port}/model/parse"
+            text = {"text": "بیمه اختیاری"}
+            assert (await http.post(parse_url, json=text)).status_code == 401
             parsed = await http.post(
-                f"http://127.0.0.1:{port}/model/parse", json={"text": "بیمه اختیاری"}
+                parse_url, json=text, headers={"Authorization": "Bearer nlu-token-0123"}
             )
             assert parsed.json()["intent"]["name"] == "voluntary_insurance"
+            schema = await http.get(f"http://127.0.0.1:{port}/openapi.json")
+            assert schema.status_code == 404
+            huge = await http.post(
+                f"http://127.0.0.1:{port}/webhook/telegram", content=b"x" * 2**21
+            )
+            assert huge.status_code == 413
+            ready = await http.get(f"http://127.0.0.1:{port}/readyz")
+            tasks = ready.json()["tasks"]
+            assert ready.status_code == 200 and set(tasks) == {"outbound", "retention"}
+            assert all(task["running"] for task in tasks.values())
         assert await _stop(task) == 0

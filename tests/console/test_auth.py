@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.clock import FixedClock
 from services.db.models import AuditLog
 from services.settings import Settings
-from tests.console.conftest import AgentFactory, ConsoleFactory
+from tests.console.conftest import CSRF, AgentFactory, ConsoleFactory
+from tests.handoff.conftest import PASSWORD
 
 
 async def test_logged_out_requests_are_refused(
@@ -150,7 +151,27 @@ async def test_https_only_marks_the_cookie_secure(
         transport=httpx.ASGITransport(app=app), base_url="https://testserver"
     ) as client:
         page = await client.get("/login")
-        assert "secure" in page.headers["set-cookie"].lower()
+        cookie = page.headers["set-cookie"]
+        assert "secure" in cookie.lower()
+        # Issue 17, finding 15: the __Host- prefix and HSTS when https_only.
+        assert cookie.startswith("__Host-tamin_console=") and "path=/" in cookie.lower()
+        assert "domain=" not in cookie.lower()
+        hsts = page.headers["strict-transport-security"]
+        assert hsts == "max-age=31536000; includeSubDomains"
+        csrf = CSRF.search(page.text)
+        assert csrf is not None
+        signed_in = await client.post(
+            "/login",
+            data={"username": "sara", "password": PASSWORD, "csrf_token": csrf[1]},
+        )
+        assert signed_in.status_code == 303
+        assert (await client.get("/queue")).status_code == 200
+
+
+async def test_plain_http_console_sends_no_hsts(console_factory: ConsoleFactory) -> None:
+    page = await (await console_factory()).get("/login")
+    assert "strict-transport-security" not in page.headers
+    assert page.headers["set-cookie"].startswith("tamin_console=")
 
 
 async def test_availability_switch(

@@ -7,10 +7,14 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.agents import AgentRole
 from services.clock import FixedClock
 from services.db.models import AuditLog, Outbox
+from services.enums import TicketCategory
+from services.identity import ChatUserInfo
 from services.settings import Settings
-from tests.console.conftest import ConsoleFactory
+from services.tickets import TicketService
+from tests.console.conftest import AgentFactory, ConsoleFactory
 from tests.handoff.conftest import Handoff
 
 
@@ -222,3 +226,57 @@ async def test_attachment_is_served_safely(
     assert doc.headers["content-disposition"].startswith("attachment")
     reza = await console_factory("reza")
     assert (await reza.get(f"/conversations/{queued}/files/{photo}")).status_code == 403
+
+
+async def test_only_the_agent_holding_the_chat_or_a_supervisor_may_reveal(
+    console_factory: ConsoleFactory, queued: int, session: AsyncSession
+) -> None:
+    # Issue 17, finding 6: any agent could reveal any queued conversation.
+    sara = await console_factory("sara")
+    reza = await console_factory("reza")
+    boss = await console_factory("boss")
+    page = await reza.get(f"/conversations/{queued}")
+    assert page.status_code == 200 and 'id="reveal"' not in page.text
+    assert (await reza.post(f"/conversations/{queued}/reveal")).status_code == 403
+    await sara.post(f"/conversations/{queued}/take")
+    assert 'id="reveal"' in (await sara.get(f"/conversations/{queued}")).text
+    assert (await sara.post(f"/conversations/{queued}/reveal")).status_code == 200
+    supervised = await boss.post(f"/conversations/{queued}/reveal")
+    assert supervised.status_code == 200 and "۶۵۰۸۱۲۴۲۲۶" in supervised.text
+    actors = (
+        await session.scalars(
+            select(AuditLog.actor)
+            .where(AuditLog.action == "conversation.reveal_identity")
+            .order_by(AuditLog.id)
+        )
+    ).all()
+    assert actors == ["agent:sara", "agent:boss"]
+
+
+async def test_a_ticket_is_revealed_only_by_the_agent_chatting_with_its_owner_or_a_supervisor(
+    console_factory: ConsoleFactory,
+    maryam: ChatUserInfo,
+    session: AsyncSession,
+    db_settings: Settings,
+    clock: FixedClock,
+    agent_factory: AgentFactory,
+) -> None:
+    await agent_factory("sara")
+    await agent_factory("boss", AgentRole.SUPERVISOR)
+    ticket = await TicketService(session, db_settings, clock).create(
+        maryam.id, TicketCategory.INSURANCE, "کد ملی من 650.812.4226 است"
+    )
+    await session.commit()
+    code = ticket.tracking_code
+    sara = await console_factory("sara")
+    boss = await console_factory("boss")
+    page = await sara.get(f"/tickets/{code}")
+    assert "۶۵۰*****۲۶" in page.text and "۶۵۰۸۱۲۴۲۲۶" not in page.text
+    assert f"/tickets/{code}/reveal" not in page.text
+    assert (await sara.post(f"/tickets/{code}/reveal")).status_code == 403
+    assert (await boss.post(f"/tickets/{code}/reveal")).status_code == 200
+    started = await sara.post(f"/tickets/{code}/chat")
+    assert started.status_code == 303
+    assert f"/tickets/{code}/reveal" in (await sara.get(f"/tickets/{code}")).text
+    shown = await sara.post(f"/tickets/{code}/reveal")
+    assert shown.status_code == 200 and "۶۵۰۸۱۲۴۲۲۶" in shown.text

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.agents import (
+    ADDRESS_FACTOR,
+    PASSWORD_MIN,
     AgentExists,
     AgentRole,
     AgentService,
@@ -86,33 +90,53 @@ async def test_authenticate(agents: AgentService) -> None:
         await agents.authenticate(username="nobody", password=PASSWORD, ip="1.1.1.1")
 
 
-async def test_throttle_per_username_then_lock_ends(
+async def test_someone_elsewhere_cannot_lock_an_agent_out(agents: AgentService) -> None:
+    # Issue 17, finding 7: failures counted per name locked the agent out for 15 minutes.
+    await agents.create(username="sara", display_name="سارا", password=PASSWORD)
+    limit = agents.config.login_max_failures
+    for _ in range(limit - 1):
+        with pytest.raises(InvalidCredentials):
+            await agents.authenticate(username="sara", password="bad", ip="6.6.6.6")
+    for _ in range(3):
+        with pytest.raises(LoginThrottled):
+            await agents.authenticate(username="sara", password="bad", ip="6.6.6.6")
+    # Throttled from the guessing address even with the right password …
+    with pytest.raises(LoginThrottled):
+        await agents.authenticate(username="sara", password=PASSWORD, ip="6.6.6.6")
+    # … but Sara at her own desk signs in.
+    agent = await agents.authenticate(username="sara", password=PASSWORD, ip="10.0.0.7")
+    assert agent.username == "sara"
+
+
+async def test_the_delay_grows_with_every_failure_up_to_the_longest(
     agents: AgentService, clock: FixedClock
 ) -> None:
     await agents.create(username="sara", display_name="سارا", password=PASSWORD)
-    limit = agents.config.login_max_failures
-    for i in range(limit - 1):
+    config = agents.config
+    for _ in range(config.login_max_failures - 1):
         with pytest.raises(InvalidCredentials):
-            await agents.authenticate(username="sara", password="bad", ip=f"1.1.1.{i}")
-    # The limit-th failure locks, even from yet another address.
-    with pytest.raises(LoginThrottled) as error:
-        await agents.authenticate(username="sara", password="bad", ip="9.9.9.9")
-    until = error.value.until
-    assert until == clock.now() + dt.timedelta(minutes=agents.config.login_lockout_minutes)
-    # Locked: even the right password is refused, and the refusal is not a new failure.
-    with pytest.raises(LoginThrottled):
-        await agents.authenticate(username="sara", password=PASSWORD, ip="1.1.1.1")
-    clock.set(until - dt.timedelta(seconds=1))
-    with pytest.raises(LoginThrottled):
-        await agents.authenticate(username="sara", password=PASSWORD, ip="1.1.1.1")
-    clock.set(until)
+            await agents.authenticate(username="sara", password="bad", ip="1.1.1.1")
+    delays = []
+    for _ in range(8):
+        with pytest.raises(LoginThrottled) as error:
+            await agents.authenticate(username="sara", password="bad", ip="1.1.1.1")
+        delays.append(error.value.until - clock.now())
+        # Waiting: even the right password is refused, and the refusal is not a failure.
+        clock.set(error.value.until - dt.timedelta(seconds=1))
+        with pytest.raises(LoginThrottled):
+            await agents.authenticate(username="sara", password=PASSWORD, ip="1.1.1.1")
+        clock.set(error.value.until)
+    first = dt.timedelta(seconds=config.login_delay_seconds)
+    longest = dt.timedelta(minutes=config.login_lockout_minutes)
+    assert delays == [min(first * 2**n, longest) for n in range(8)]
+    assert delays[-1] == longest
     agent = await agents.authenticate(username="sara", password=PASSWORD, ip="1.1.1.1")
     assert agent.username == "sara"
 
 
 async def test_throttle_per_address(agents: AgentService) -> None:
     await agents.create(username="sara", display_name="سارا", password=PASSWORD)
-    limit = agents.config.login_max_failures
+    limit = agents.config.login_max_failures * ADDRESS_FACTOR
     for i in range(limit - 1):
         with pytest.raises(InvalidCredentials):
             await agents.authenticate(username=f"guess{i}", password="bad", ip="6.6.6.6")
@@ -122,6 +146,48 @@ async def test_throttle_per_address(agents: AgentService) -> None:
         await agents.authenticate(username="sara", password=PASSWORD, ip="6.6.6.6")
     # Another address is not affected.
     assert (await agents.authenticate(username="sara", password=PASSWORD, ip="7.7.7.7")).id
+
+
+async def test_hashing_runs_off_the_event_loop(agents: AgentService) -> None:
+    # Issue 17, finding 7: argon2 on the event loop stalled the bot's replies.
+    await agents.create(username="sara", display_name="سارا", password=PASSWORD)
+    loop = asyncio.get_running_loop()
+    threads: list[bool] = []
+    real = agents._verify
+
+    def spy(password_hash: str | None, password: str) -> bool:
+        threads.append(threading.get_ident() != loop_thread)
+        return real(password_hash, password)
+
+    loop_thread = threading.get_ident()
+    agents._verify = spy  # type: ignore[method-assign]
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    beat = loop.create_task(ticker())
+    with pytest.raises(InvalidCredentials):
+        await agents.authenticate(username="sara", password="bad", ip="1.1.1.1")
+    beat.cancel()
+    assert threads == [True]
+    assert ticks > 1  # the loop kept turning while the hash was checked
+
+
+def test_passwords_have_at_least_twelve_characters() -> None:
+    assert PASSWORD_MIN == 12
+
+
+async def test_an_eleven_character_password_is_refused(agents: AgentService) -> None:
+    with pytest.raises(InvalidAgentData) as error:
+        await agents.create(username="sara", display_name="سارا", password="a" * 11)
+    assert error.value.problem == "password_too_short"
+    agent = await agents.create(username="sara", display_name="سارا", password="a" * 12)
+    with pytest.raises(InvalidAgentData):
+        await agents.set_password(agent.id, "b" * 11, actor="agent:boss")
 
 
 async def test_failures_outside_the_window_do_not_lock(

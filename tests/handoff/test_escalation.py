@@ -18,6 +18,7 @@ from services.enums import (
 )
 from services.handoff import Queued, Ticketed
 from services.identity import ChatUserInfo
+from services.retention import RetentionReport
 from services.settings import Settings
 from tests.handoff.conftest import AgentFactory, Handoff
 from tests.handoff.helpers import TICKET_TEXT, escalate
@@ -200,24 +201,39 @@ async def test_one_active_conversation_per_chat_even_when_racing(
     assert count == 1
 
 
-async def test_transcript_texts_are_cleared_after_the_retention(
-    handoff: Handoff, session: AsyncSession, clock: FixedClock
+async def test_retention_clears_every_copy_of_what_users_typed(
+    handoff: Handoff,
+    session: AsyncSession,
+    maryam: ChatUserInfo,
+    db_settings: Settings,
+    clock: FixedClock,
+    agent_factory: AgentFactory,
 ) -> None:
+    # Issue 17, finding 11: the escalation record copied typed IDs out of the intent log, so
+    # the 72-hour retention never reached them; eligibility inquiries were kept for ever.
     from services.db.handoff_models import IntentLogEntry
+    from services.db.models import EligibilityInquiry
+    from services.retention import RetentionService
 
+    retention = RetentionService(session, db_settings, clock)
+    await agent_factory("sara")
     await log_message(
         session,
         clock,
         platform="telegram",
-        chat_id=1,
-        text="قدیمی",
-        intent="greet",
-        confidence=0.9,
-        fallback=False,
+        chat_id=maryam.platform_user_id,
+        text="کد ملی من ۶۵۰۸۱۲۴۲۲۶ است",
+        intent=None,
+        confidence=0.2,
+        fallback=True,
     )
-    clock.advance(
-        dt.timedelta(hours=handoff.escalation.config.transcript_retention_hours, minutes=1)
-    )
+    await EligibilityService(session, db_settings, clock).inquire(maryam.id)
+    outcome = await escalate(handoff, maryam)
+    assert isinstance(outcome, Queued)
+    hours = db_settings.config.handoff.transcript_retention_hours
+    clock.advance(dt.timedelta(hours=hours) - dt.timedelta(minutes=1))
+    assert await retention.apply() == RetentionReport(0, 0, 0)
+    clock.advance(dt.timedelta(minutes=2))
     await log_message(
         session,
         clock,
@@ -228,10 +244,23 @@ async def test_transcript_texts_are_cleared_after_the_retention(
         confidence=0.9,
         fallback=False,
     )
-    assert await handoff.escalation.prune_transcripts() == 1
+    assert await retention.apply() == RetentionReport(1, 1, 0)
     rows = (
         await session.execute(
             select(IntentLogEntry.text, IntentLogEntry.intent).order_by(IntentLogEntry.id)
         )
     ).all()
-    assert [tuple(r) for r in rows] == [(None, "greet"), ("تازه", "greet")]
+    assert [tuple(r) for r in rows] == [(None, None), ("تازه", "greet")]
+    conversation = await session.get(Conversation, outcome.conversation_id)
+    assert conversation is not None
+    await session.refresh(conversation)
+    lines = conversation.escalation["transcript"]
+    assert lines and all(line["text"] is None for line in lines)
+    assert lines[0]["fallback"] is True  # what the statistics need stays
+    assert "۶۵۰۸۱۲۴۲۲۶" not in str(conversation.escalation)
+    # Once cleared, a record is not rewritten again.
+    assert await retention.apply() == RetentionReport(0, 0, 0)
+    days = db_settings.config.retention.eligibility_inquiry_days
+    clock.advance(dt.timedelta(days=days))
+    assert (await retention.apply()).eligibility_inquiries == 1
+    assert await session.scalar(select(func.count()).select_from(EligibilityInquiry)) == 0

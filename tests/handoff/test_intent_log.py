@@ -153,3 +153,35 @@ async def test_interval_and_limit_must_be_positive(
         IntentLogWriter(session_factory, clock, interval=0)
     with pytest.raises(ValueError):
         IntentLogWriter(session_factory, clock, limit=0)
+
+
+async def test_a_nul_byte_is_stripped_and_a_refused_row_does_not_hold_back_the_others(
+    session_factory: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    # Issue 17, finding 3: on PostgreSQL one U+0000 made every batch fail for good.
+    writer = IntentLogWriter(session_factory, clock, interval=60)
+    chat = unique_platform_id()
+    record(writer, chat, "قبل")
+    record(writer, chat, "سلام\x00\x07 دنیا\nخط دوم")
+    writer.record(
+        platform="telegram",
+        chat_id=chat,
+        text="نیت بسیار بلند",
+        # Longer than the column: PostgreSQL refuses the row (SQLite stores it).
+        intent="x" * 200,
+        confidence=0.5,
+        fallback=False,
+    )
+    record(writer, chat, "بعد")
+    written = await writer.flush()
+    assert writer.pending == 0
+    logged = await texts_of(session_factory, chat)
+    async with session_factory() as session:
+        dialect = session.bind.dialect.name
+    if dialect == "postgresql":
+        assert written == 3 and writer.refused == 1
+        assert logged == ["قبل", "سلام دنیا\nخط دوم", "بعد"]
+    else:
+        assert written == 4 and writer.refused == 0
+        assert logged == ["قبل", "سلام دنیا\nخط دوم", "نیت بسیار بلند", "بعد"]
+    await writer.close()

@@ -142,3 +142,27 @@ def test_sqlite_path() -> None:
     assert sqlite_path("sqlite+aiosqlite:////tmp/a/b.db") == Path("/tmp/a/b.db")
     assert sqlite_path("sqlite+aiosqlite:///:memory:") is None
     assert sqlite_path("postgresql+asyncpg://u@h/db") is None
+
+
+async def test_the_sqlite_file_and_its_wal_are_private(tmp_path: Path, settings: Settings) -> None:
+    # Issue 17, finding 11: the database file was created world-readable (0644).
+    path = tmp_path / "var" / "tamin.db"
+    env = settings.env.model_copy(update={"database_url": f"sqlite+aiosqlite:///{path}"})
+    private = settings.model_copy(update={"env": env})
+    await upgrade_database(private)
+    engine = create_engine(private)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE probe (x INTEGER)"))
+            await connection.execute(text("INSERT INTO probe VALUES (1)"))
+        files = [p for p in path.parent.iterdir() if p.name.startswith("tamin.db")]
+        assert path in files and len(files) >= 2  # the WAL beside it
+        for file in files:
+            assert file.stat().st_mode & 0o777 == 0o600, file
+        assert path.parent.stat().st_mode & 0o777 == 0o700
+    finally:
+        await engine.dispose()
+    # An existing file that others could read is tightened.
+    path.chmod(0o644)
+    await create_engine(private).dispose()
+    assert path.stat().st_mode & 0o777 == 0o600

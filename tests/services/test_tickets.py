@@ -25,6 +25,7 @@ from services.tickets import (
     MAX_TEXT_LENGTH,
     AttachmentRef,
     TicketService,
+    check_description,
     normalize_ticket_code,
 )
 from tests.conftest import with_config
@@ -229,3 +230,25 @@ async def test_refusals(
     with pytest.raises(TooManyAttachments):
         await tickets.create(user.id, TicketCategory.OTHER, "متن", files)
     assert await session.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "\u200b" * 20,  # issue 17, finding 14: twenty zero-width spaces filed a ticket
+        "\u200c" * 12 + "بد",
+        "\u200e\u200f\u2066\u2069\ufeff" * 4 + "ا",
+        "\x00" * 30,
+        "ــ" + "\u064b" * 15,  # diacritics alone are no text
+    ],
+)
+def test_a_description_needs_ten_visible_characters(typed: str) -> None:
+    with pytest.raises(InvalidTicketText) as short:
+        check_description(typed)
+    assert short.value.problem == "too_short"
+
+
+def test_a_description_loses_control_characters_but_keeps_its_lines() -> None:
+    assert check_description(" کارفرما\x00 بیمه\u200cام را\n\tواریز نکرده ") == (
+        "کارفرما بیمه\u200cام را\n\tواریز نکرده"
+    )

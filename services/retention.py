@@ -1,0 +1,120 @@
+"""Retention: personal data kept only as long as the data inventory (README) says, in every copy.
+
+What a user typed reaches the database in the intent log, and is copied from there into an
+escalation's record (the transcript an agent reads). The 72-hour retention used to clear the
+intent log only, so the copies kept typed national IDs for ever; and one row per eligibility
+inquiry (the national ID and the answer) was never deleted. :class:`RetentionService` applies
+every limit at once, and :func:`run_retention` does so hourly as a supervised background task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.clock import Clock
+from services.db.handoff_models import Conversation, IntentLogEntry
+from services.db.models import EligibilityInquiry
+from services.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+RETENTION_INTERVAL_SECONDS = 3600.0
+# The escalation record's key that marks a transcript as already cleared.
+PRUNED_KEY = "transcript_pruned"
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionReport:
+    """How many rows one pass changed."""
+
+    intent_log_texts: int
+    escalation_transcripts: int
+    eligibility_inquiries: int
+
+
+class RetentionService:
+    """Applies the retention limits (the caller's unit of work commits)."""
+
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self._session = session
+        self._settings = settings
+        self._clock = clock
+
+    async def apply(self) -> RetentionReport:
+        now = self._clock.now()
+        config = self._settings.config
+        texts_before = now - dt.timedelta(hours=config.handoff.transcript_retention_hours)
+        cleared = await self._session.execute(
+            update(IntentLogEntry)
+            .where(IntentLogEntry.created_at < texts_before, IntentLogEntry.text.is_not(None))
+            .values(text=None)
+        )
+        transcripts = await self._clear_transcripts(texts_before)
+        inquiries_before = now - dt.timedelta(days=config.retention.eligibility_inquiry_days)
+        deleted = await self._session.execute(
+            delete(EligibilityInquiry).where(EligibilityInquiry.created_at < inquiries_before)
+        )
+        await self._session.flush()
+        return RetentionReport(
+            intent_log_texts=int(getattr(cleared, "rowcount", 0) or 0),
+            escalation_transcripts=transcripts,
+            eligibility_inquiries=int(getattr(deleted, "rowcount", 0) or 0),
+        )
+
+    async def _clear_transcripts(self, before: dt.datetime) -> int:
+        """Clear the message texts copied into escalation records older than ``before``."""
+        rows = await self._session.execute(
+            select(Conversation.id, Conversation.escalation).where(
+                Conversation.created_at < before
+            )
+        )
+        cleared = 0
+        for conversation_id, record in rows.all():
+            if not isinstance(record, dict) or record.get(PRUNED_KEY):
+                continue
+            lines: list[dict[str, Any]] = record.get("transcript", [])
+            pruned = {
+                **record,
+                "transcript": [{**line, "text": None} for line in lines],
+                PRUNED_KEY: True,
+            }
+            await self._session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(escalation=pruned)
+            )
+            cleared += 1
+        return cleared
+
+
+async def run_retention(
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: Clock,
+    *,
+    every: float = RETENTION_INTERVAL_SECONDS,
+) -> None:
+    """Apply retention now and then every ``every`` seconds (run under the supervisor)."""
+    while True:
+        async with session_factory() as session, session.begin():
+            report = await RetentionService(session, settings, clock).apply()
+        if (
+            report.intent_log_texts
+            or report.escalation_transcripts
+            or report.eligibility_inquiries
+        ):
+            logger.info(
+                "retention: cleared %d logged texts and %d escalation transcripts, "
+                "deleted %d eligibility inquiries",
+                report.intent_log_texts,
+                report.escalation_transcripts,
+                report.eligibility_inquiries,
+            )
+        await asyncio.sleep(every)

@@ -51,6 +51,7 @@ INTENTS: Final = (
     "check_eligibility",
     "last_contribution",
     "insurance_record",
+    "family_list",
     "add_dependent",
     "file_complaint",
     "track_ticket",

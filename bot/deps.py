@@ -23,8 +23,8 @@ from services.identity import IdentityService
 from services.info import InfoService
 from services.intent_log import IntentLogWriter
 from services.pension import PensionService
-from services.settings import Settings
 from services.requests import RequestsService
+from services.settings import Settings
 from services.tickets import TicketService
 from services.voluntary import VoluntaryService
 

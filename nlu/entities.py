@@ -18,10 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from nlu.quantities import find_amounts, find_months
 from persian import normalize_with_map, validate_national_id
 from persian.jalali import from_jalali, month_number
-
-from nlu.quantities import find_amounts, find_months
 
 ENTITY_NAMES: Final = (
     "national_id",

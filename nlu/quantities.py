@@ -108,10 +108,10 @@ _NAME: Final = r"([\u0600-\u06ff]+)"
 _MONTH_YEAR: Final = re.compile(
     rf"(?<![\w\u200c]){_NAME}(?:[\u200c ]?ماه)?\s+(?:سال\s+)?([0-9]{{4}})(?![0-9])"
 )
-_NUMERIC_MONTH: Final = re.compile(r"(?<![0-9/.\-])([0-9]{4})\s*[/.\-]\s*([0-9]{1,2})(?![0-9/.\-])")
-_MONTH_ALONE: Final = re.compile(
-    rf"(?<![\w\u200c]){_NAME}((?:[\u200c ]?ماه)?)(?![\w\u200c])"
+_NUMERIC_MONTH: Final = re.compile(
+    r"(?<![0-9/.\-])([0-9]{4})\s*[/.\-]\s*([0-9]{1,2})(?![0-9/.\-])"
 )
+_MONTH_ALONE: Final = re.compile(rf"(?<![\w\u200c]){_NAME}((?:[\u200c ]?ماه)?)(?![\w\u200c])")
 _DAY_BEFORE: Final = re.compile(r"[0-9]{1,2}\s*(?:ام|م)?\s*$")
 _RELATIVE: Final = re.compile(
     r"(?<![\w\u200c])(?:([0-9]{1,3}|[\u0600-\u06ff]+)\s+)?ماه[\u200c ]?(?:پیش|قبل|گذشته)م?"
@@ -124,7 +124,9 @@ MAX_MONTHS_BACK: Final = 240
 def _number(token: str) -> Decimal | None:
     if token[0].isdigit():
         try:
-            return Decimal(re.sub(r"[ ,\u066c']", "", token).replace("/", ".").replace("\u066b", "."))
+            return Decimal(
+                re.sub(r"[ ,\u066c']", "", token).replace("/", ".").replace("\u066b", ".")
+            )
         except InvalidOperation:
             return None
     value = NUMBER_WORDS.get(token)
@@ -211,7 +213,11 @@ def find_months(text: str) -> list[tuple[int, int, str]]:
     for m in _MONTH_YEAR.finditer(text):
         month = month_number(m.group(1))
         year = int(m.group(2))
-        if month is not None and 1300 <= year <= 1499 and not _DAY_BEFORE.search(text[: m.start()]):
+        if (
+            month is not None
+            and 1300 <= year <= 1499
+            and not _DAY_BEFORE.search(text[: m.start()])
+        ):
             out.append((m.start(), m.end(), f"{year:04d}-{month:02d}"))
     for m in _NUMERIC_MONTH.finditer(text):
         year, month = int(m.group(1)), int(m.group(2))

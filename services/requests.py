@@ -34,6 +34,8 @@ from services.tickets import TicketInfo, TicketService, normalize_ticket_code
 
 DEFAULT_LIMIT: Final = 10
 _SEPARATORS: Final = re.compile(r"[\s\u200c\-_\u2010-\u2014\u2212]+")
+# A ticket's code written as the bot prints it (1420, a separator, six digits), or its six digits.
+_TICKET_WRITTEN: Final = re.compile(r"^(?:1420[\s\-_\u2010-\u2014\u2212]+)?[0-9]{6}$")
 
 
 class RequestKind(StrEnum):
@@ -110,8 +112,11 @@ class RequestsService:
     async def find(self, user: UserRef, code: str) -> TrackedItem:
         """Return what ``code`` (as typed, any digits) stands for; :class:`TicketNotFound` when
         it is not one of this user's codes."""
-        typed = _SEPARATORS.sub("", to_ascii_digits(code.strip()))
+        written = to_ascii_digits(code.strip())
+        typed = _SEPARATORS.sub("", written)
         owner = user_id(user)
+        if _TICKET_WRITTEN.match(written):
+            return await self._tickets.get_for_owner(owner, written)
         if typed.isdigit() and len(typed) == 10:
             application = await self._session.scalar(
                 select(DependantRequest).where(
@@ -119,9 +124,12 @@ class RequestsService:
                     DependantRequest.chat_user_id == owner,
                 )
             )
-            if application is None:
+            if application is not None:
+                return application_info(application)
+            if not typed.startswith("1420"):
                 raise TicketNotFound(typed)
-            return application_info(application)
+            # «1420123456»: a ticket's code typed without its dash.
+            return await self._tickets.get_for_owner(owner, typed)
         if typed.isdigit() and len(typed) == 12:
             inquiry = await self._session.scalar(
                 select(EligibilityInquiry).where(
@@ -138,9 +146,9 @@ class RequestsService:
                 covered=inquiry.covered,
                 people=len(inquiry.result or ()),
             )
-        if normalize_ticket_code(code) is None:
-            raise TicketNotFound(typed or code.strip())
-        return await self._tickets.get_for_owner(owner, code)
+        if normalize_ticket_code(written) is None:
+            raise TicketNotFound(typed or written)
+        return await self._tickets.get_for_owner(owner, written)
 
 
 def _summary(row: Row[Any]) -> RequestSummary:

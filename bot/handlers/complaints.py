@@ -224,7 +224,19 @@ async def track_ticket(
                 )
             )
     parts.append(render.text(texts.MY_REQUESTS_FOOTER))
-    await reply.raw("".join(parts))
+    # The tickets also as buttons: one press shows a ticket's answer and its history.
+    choices = [
+        (
+            t.tracking_code,
+            texts.TICKET_BUTTON.format(
+                code=fmt.digits(t.tracking_code),
+                status=texts.TICKET_STATUS_LABELS[t.status.value],
+            ),
+        )
+        for t in mine
+        if isinstance(t.subject, TicketCategory)
+    ]
+    await reply.raw("".join(parts), keyboard=keyboards.tickets(choices) if choices else None)
 
 
 def tracked_text(reply: Reply, item: TrackedItem) -> str:

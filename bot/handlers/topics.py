@@ -19,7 +19,6 @@ from aiogram.types import Message
 from bot import formatting as fmt
 from bot import texts
 from bot.deps import Services
-from bot.handlers.common import PERSONAL, Intent
 from bot.nlu import Understanding
 from bot.reply import Reply
 from persian import normalize
@@ -56,6 +55,21 @@ def topic_of(text: str) -> str | None:
     return None
 
 
+class Guarded(BaseFilter):
+    """Match a message understood as one of the ``GUARDED`` intents.
+
+    Deliberately not an ``Intent``: the verification gate answers a kept request with the first
+    handler whose ``Intent`` names it, which must stay that intent's own handler.
+    """
+
+    async def __call__(self, message: Message, understanding: Understanding | None = None) -> bool:
+        return (
+            understanding is not None
+            and not understanding.unsure
+            and understanding.intent in GUARDED
+        )
+
+
 class AskedAbout(BaseFilter):
     """Match a message whose text names ``topic``."""
 
@@ -69,7 +83,11 @@ class AskedAbout(BaseFilter):
 async def retirement(
     message: Message, services: Services, chat_user: ChatUserInfo, reply: Reply
 ) -> None:
-    """Say what the record says so far, and where retirement is worked out."""
+    """Say what the record says so far (to a verified user), and where retirement is worked
+    out. Not personal: the gate would answer a kept request with the intent's own handler."""
+    if not chat_user.is_verified:
+        await reply(texts.RETIREMENT_GENERAL)
+        return
     async with reply.typing():
         summary = await services.contributions.summary(chat_user)
     total = summary.total
@@ -94,8 +112,8 @@ async def unemployment(message: Message, reply: Reply) -> None:
 
 def build_router() -> Router:
     router = Router(name=__name__)
-    guarded = Intent(*GUARDED)
-    router.message.register(retirement, guarded, AskedAbout("retirement"), flags=PERSONAL)
+    guarded = Guarded()
+    router.message.register(retirement, guarded, AskedAbout("retirement"))
     router.message.register(eidi, guarded, AskedAbout("eidi"))
     router.message.register(unemployment, guarded, AskedAbout("unemployment"))
     return router

@@ -172,6 +172,16 @@ async def test_when_will_i_retire_gets_the_record_not_a_payslip(harness: Harness
     assert "فیش" not in text and "مستمری‌بگیر نیستید" not in text
 
 
+async def test_retirement_before_verification_says_where_to_ask(harness: Harness) -> None:
+    chat = harness.chat()
+    text = chat.joined(await chat.send("کی بازنشسته میشم؟"))
+    assert "نمی‌توانم آن را محاسبه کنم" in text and "«سابقهٔ کل»" in text
+    # A personal request kept across verification is still answered by its own handler.
+    assert "باید هویت شما را تأیید کنم" in chat.joined(await chat.send("بیمه‌ام فعاله؟"))
+    await chat.share_contact(MARYAM[1])
+    assert "نتیجهٔ استعلام استحقاق درمان" in chat.joined(await chat.send(MARYAM[0]))
+
+
 async def test_eidi_and_unemployment_are_not_answered_with_a_payslip(harness: Harness) -> None:
     chat = await verified(harness, HASSAN)
     for asked in ("عیدی بازنشسته ها کی واریز میشه", "عیدی امسال چقدره؟"):

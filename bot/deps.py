@@ -23,6 +23,7 @@ from services.identity import IdentityService
 from services.info import InfoService
 from services.intent_log import IntentLogWriter
 from services.pension import PensionService
+from services.requests import RequestsService
 from services.settings import Settings
 from services.tickets import TicketService
 from services.voluntary import VoluntaryService
@@ -68,6 +69,10 @@ class Services:
     @cached_property
     def tickets(self) -> TicketService:
         return TicketService(self.session, self.settings, self.clock)
+
+    @cached_property
+    def requests(self) -> RequestsService:
+        return RequestsService(self.session, self.tickets)
 
     @cached_property
     def voluntary(self) -> VoluntaryService:

@@ -226,3 +226,10 @@ def satisfaction(conversation_id: int) -> InlineKeyboardMarkup:
         )
     builder.adjust(5)
     return builder.as_markup()
+
+
+def add_dependant() -> InlineKeyboardMarkup:
+    """The family list's one button: the conditions for adding someone, then the request."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=texts.BTN_ADD_DEPENDANT, callback_data=IntentPick(intent="add_dependent"))
+    return builder.as_markup()

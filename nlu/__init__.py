@@ -25,8 +25,9 @@ Public API (for the bot and anything else in-process)::
 - ``NluModel.train(data, settings)``, ``model.persist(dir)``, ``NluModel.load(dir, settings)``:
   the Rasa-like component methods; ``NluSettings.from_section(section)`` merges a config
   section over the defaults.
-- ``EntityExtractor`` (rule-based national_id, mobile, relation, ticket_id, date; offsets into
-  the original text) and ``Entity``.
+- ``EntityExtractor`` (rule-based national_id, mobile, relation, ticket_id, date, amount in
+  Rial, month: ``"1404-06"``, or ``"07"`` / ``"-3"`` for the bot to resolve against its clock
+  with ``persian.jalali.resolve_month``; offsets into the original text) and ``Entity``.
 - ``create_nlu_router(model) -> APIRouter`` / ``create_nlu_app(model) -> FastAPI`` in
   ``nlu.server`` serve ``POST /model/parse`` (imported from there, so that importing ``nlu``
   does not import FastAPI).
@@ -51,6 +52,7 @@ INTENTS: Final = (
     "check_eligibility",
     "last_contribution",
     "insurance_record",
+    "family_list",
     "add_dependent",
     "file_complaint",
     "track_ticket",

@@ -1,4 +1,4 @@
-"""Rule-based entity extraction: national_id, mobile, ticket_id, date and relation.
+"""Rule-based entity extraction: national_id, mobile, ticket_id, date, relation, amount, month.
 
 Identifiers have exact formats and checksums, so rules beat a statistical tagger here: they are
 exact, need no training examples per digit script, and refuse numbers that merely look right
@@ -18,10 +18,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from nlu.quantities import find_amounts, find_months
 from persian import normalize_with_map, validate_national_id
 from persian.jalali import from_jalali, month_number
 
-ENTITY_NAMES: Final = ("national_id", "mobile", "relation", "ticket_id", "date")
+ENTITY_NAMES: Final = (
+    "national_id",
+    "mobile",
+    "relation",
+    "ticket_id",
+    "date",
+    "amount",
+    "month",
+)
 RELATION_VALUES: Final = frozenset({"spouse", "son", "daughter", "child", "father", "mother"})
 EXTRACTOR_NAME: Final = "RuleEntityExtractor"
 
@@ -29,6 +38,11 @@ _ZWNJ: Final = "\u200c"
 # Dashes people type between digit groups (ASCII, Unicode dashes, minus, underscore).
 _DASH: Final = r"[-\u2010\u2011\u2012\u2013\u2014\u2212_]"
 _TICKET: Final = re.compile(rf"(?<![0-9])1420\s*{_DASH}\s*([0-9]{{6}})(?![0-9])")
+# The bot's other codes (a dependant request's ten digits, an eligibility inquiry's twelve) look
+# like national IDs or mobiles; after a tracking word they are codes («کد رهگیری ۱۲۳…»).
+_OTHER_CODE: Final = re.compile(
+    r"(?:رهگیری|پیگیری|peygiri|peigiri|rahgiri)[^0-9]{0,20}?(?<![0-9])([0-9]{10}|[0-9]{12})(?![0-9])"
+)
 _DATE_YMD: Final = re.compile(
     r"(?<![0-9/.\-])([0-9]{4})\s*([/.\-])\s*([0-9]{1,2})\s*\2\s*([0-9]{1,2})(?![0-9/])"
 )
@@ -87,7 +101,7 @@ def _surface_pattern(surface: str) -> str:
 
 
 class EntityExtractor:
-    """Extract the five entities of the assistant from a message."""
+    """Extract the entities of the assistant from a message."""
 
     def __init__(self, relation_lexicon: Mapping[str, str]) -> None:
         bad = {v for v in relation_lexicon.values() if v not in RELATION_VALUES}
@@ -151,8 +165,14 @@ class EntityExtractor:
 
         for m in _TICKET.finditer(norm):
             claim(m.start(), m.end(), "ticket_id", f"1420-{m.group(1)}")
+        for m in _OTHER_CODE.finditer("".join(work)):
+            claim(m.start(1), m.end(1), "ticket_id", m.group(1))
         for start, end, value in self._dates("".join(work)):
             claim(start, end, "date", value)
+        for start, end, value in find_months("".join(work)):
+            claim(start, end, "month", value)
+        for start, end, value in find_amounts("".join(work)):
+            claim(start, end, "amount", value)
         current = "".join(work)
         for m in _CHAIN.finditer(current):
             for start, end, entity, value in self._split_chain(current, m):

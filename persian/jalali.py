@@ -149,3 +149,25 @@ def previous_jalali_month(year: int, month: int, back: int = 1) -> tuple[int, in
     index = year * 12 + (month - 1) - back
     y, m = divmod(index, 12)
     return y, m + 1
+
+
+def resolve_month(value: str, today: dt.date) -> tuple[int, int]:
+    """Return the Jalali (year, month) a ``month`` entity names, as of ``today``.
+
+    ``"1404-06"`` is that month; ``"07"`` is the latest Mehr up to this month (this year's if it
+    has begun, else last year's); ``"-3"`` is three months before this one (``"-0"`` this month).
+    Raises ``ValueError`` for anything else.
+    """
+    year, month, _ = to_jalali(today)
+    if value.startswith("-"):
+        back = int(value[1:])
+        return previous_jalali_month(year, month, back)
+    if len(value) == 2:
+        named = int(value)
+        if not 1 <= named <= 12:
+            raise ValueError(f"no such Jalali month: {value}")
+        return (year if named <= month else year - 1), named
+    y, _, m = value.partition("-")
+    if not (y.isdigit() and m.isdigit() and 1 <= int(m) <= 12):
+        raise ValueError(f"not a month: {value!r}")
+    return int(y), int(m)

@@ -356,7 +356,7 @@ class DependantsService:
         )
         await self._session.flush()
         logger.info("dependant application %s recorded (%s)", code, relation.value)
-        return _application(request)
+        return application_info(request)
 
     async def list_applications(self, user: UserRef) -> tuple[DependantApplication, ...]:
         """Return the verified user's applications, newest first."""
@@ -366,10 +366,10 @@ class DependantsService:
             .where(DependantRequest.insured_national_id == national_id)
             .order_by(DependantRequest.created_at.desc(), DependantRequest.id.desc())
         )
-        return tuple(_application(row) for row in rows)
+        return tuple(application_info(row) for row in rows)
 
 
-def _application(row: DependantRequest) -> DependantApplication:
+def application_info(row: DependantRequest) -> DependantApplication:
     return DependantApplication(
         tracking_code=row.tracking_code,
         relation=Relation(row.relation),

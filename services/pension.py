@@ -15,6 +15,9 @@ from services.registry import PensionSlipRow, RegistryGateway, SqlRegistryGatewa
 from services.settings import Settings
 
 DEFAULT_RECENT_MONTHS = 6
+# How far back a named month is looked for (and the nearest one offered from): 20 years of
+# payslips is one small indexed read.
+MONTHS_SEARCHED = 240
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +30,16 @@ class PensionSlip:
     deductions: int
     net: int
     paid_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class MonthSlip:
+    """The payslip of the month asked for, or, when there is none, the nearest one."""
+
+    year: int
+    month: int
+    slip: PensionSlip | None
+    nearest: PensionSlip | None
 
 
 def _slip(row: PensionSlipRow) -> PensionSlip:
@@ -71,3 +84,19 @@ class PensionService:
         if not rows:
             raise NoPensionSlips()
         return tuple(_slip(row) for row in rows)
+
+    async def slip_of_month(self, user: UserRef, year: int, month: int) -> MonthSlip:
+        """Return the payslip of the Jalali ``year``/``month``, or the nearest one there is
+        (the later one on a tie: it is the newer information). :class:`NoPensionSlips` when
+        the pensioner has none at all."""
+        national_id = await self._pensioner(user)
+        rows = await self._registry.pension_slips(national_id, limit=MONTHS_SEARCHED)
+        if not rows:
+            raise NoPensionSlips()
+        slips = [_slip(row) for row in rows]
+        for slip in slips:
+            if (slip.year, slip.month) == (year, month):
+                return MonthSlip(year, month, slip, None)
+        asked = year * 12 + month
+        nearest = min(slips, key=lambda s: (abs(s.year * 12 + s.month - asked), -s.year, -s.month))
+        return MonthSlip(year, month, None, nearest)

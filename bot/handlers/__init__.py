@@ -35,6 +35,7 @@ from bot.handlers import (
     eligibility,
     errors,
     fallback,
+    family,
     groups,
     human,
     info,
@@ -42,6 +43,7 @@ from bot.handlers import (
     records,
     relay,
     smalltalk,
+    topics,
     verification,
     voluntary,
 )
@@ -63,10 +65,13 @@ def build_intents() -> Router:
     router.message.outer_middleware(understand)
     router.callback_query.outer_middleware(understand)
     router.include_routers(
+        # Before the intents it guards: «عیدی» must not get a payslip (see topics.py).
+        topics.build_router(),
         eligibility.build_router(),
         records.build_router(),
         info.build_router(),
         smalltalk.build_router(),
+        family.build_router(),
         dependants.build_router(),
         complaints.build_router(),
         pension.build_router(),

@@ -23,8 +23,10 @@ from bot.handlers.common import FREE_TEXT, InputProblem, Intent
 from bot.keyboards import CategoryPick, Confirm, SkipAttachment, TicketPick
 from bot.nlu import Understanding
 from bot.reply import Reply
+from persian import mask_national_id
 from services.enums import TicketCategory
 from services.identity import ChatUserInfo
+from services.requests import InquiryInfo, TrackedItem
 from services.tickets import MAX_ATTACHMENTS, AttachmentRef, TicketInfo, check_description
 
 # Tickets offered under "my tickets".
@@ -187,17 +189,42 @@ async def track_ticket(
     chat_user: ChatUserInfo,
     reply: Reply,
 ) -> None:
-    """Show the ticket named in the message, or offer the user's tickets to choose from."""
+    """Show what the code in the message stands for, or list the user's requests."""
     code = understanding.entity("ticket_id")
-    service = services.tickets
     if code is not None:
-        ticket = await service.get_for_owner(chat_user, code)
-        await reply.raw(ticket_status_text(reply, ticket))
+        await reply.raw(tracked_text(reply, await services.requests.find(chat_user, code)))
         return
-    mine = await service.list_mine(chat_user, limit=MY_TICKETS_SHOWN)
+    mine = await services.requests.list_mine(chat_user, limit=MY_TICKETS_SHOWN)
     if not mine:
-        await reply(texts.NO_TICKETS)
+        await reply(texts.NO_REQUESTS)
         return
+    render = reply.render
+    parts = [render.text(texts.MY_REQUESTS_HEADER)]
+    for item in mine:
+        created = fmt.date_long(item.created_at.date())
+        if isinstance(item.subject, TicketCategory):
+            parts.append(
+                render.text(
+                    texts.MY_REQUEST_TICKET_ROW,
+                    code=fmt.digits(item.tracking_code),
+                    category=texts.CATEGORY_LABELS[item.subject.value],
+                    status=texts.TICKET_STATUS_LABELS[item.status.value],
+                    created=created,
+                    due=fmt.date_long(item.due_date) if item.due_date else "—",
+                )
+            )
+        else:
+            parts.append(
+                render.text(
+                    texts.MY_REQUEST_DEPENDANT_ROW,
+                    code=fmt.digits(item.tracking_code),
+                    relation=fmt.relation_label(item.subject),
+                    status=texts.REQUEST_STATUS_LABELS[item.status.value],
+                    created=created,
+                )
+            )
+    parts.append(render.text(texts.MY_REQUESTS_FOOTER))
+    # The tickets also as buttons: one press shows a ticket's answer and its history.
     choices = [
         (
             t.tracking_code,
@@ -207,8 +234,32 @@ async def track_ticket(
             ),
         )
         for t in mine
+        if isinstance(t.subject, TicketCategory)
     ]
-    await reply(texts.MY_TICKETS, keyboard=keyboards.tickets(choices))
+    await reply.raw("".join(parts), keyboard=keyboards.tickets(choices) if choices else None)
+
+
+def tracked_text(reply: Reply, item: TrackedItem) -> str:
+    """The status of whatever a tracking code found: a ticket, an application, an inquiry."""
+    if isinstance(item, TicketInfo):
+        return ticket_status_text(reply, item)
+    render = reply.render
+    if isinstance(item, InquiryInfo):
+        return render.text(
+            texts.INQUIRY_STATUS,
+            code=fmt.digits(item.tracking_code),
+            created=fmt.date_long(item.created_at.date()),
+            covered=texts.INQUIRY_COVERED if item.covered else texts.INQUIRY_NOT_COVERED,
+            people=fmt.digits(item.people),
+        )
+    return render.text(
+        texts.DEPENDANT_REQUEST_STATUS,
+        code=fmt.digits(item.tracking_code),
+        relation=fmt.relation_label(item.relation),
+        national_id=fmt.digits(mask_national_id(item.dependant_national_id)),
+        status=texts.REQUEST_STATUS_LABELS[item.status.value],
+        created=fmt.date_long(item.created_at.date()),
+    )
 
 
 async def on_ticket_pick(

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
@@ -14,11 +17,14 @@ from bot.deps import Services
 from bot.handlers.common import PERSONAL, Intent
 from bot.nlu import Understanding
 from bot.reply import Reply
+from persian import normalize
 from services.eligibility import EligibilityResult, EligibilityRow, NextStep, NotCoveredReason
 from services.enums import relations_named
 from services.errors import NoSuchDependant
 from services.identity import ChatUserInfo
 from services.settings import Settings
+
+_WORD: Final = re.compile(r"[^\W\d_]+")
 
 
 async def check_eligibility(
@@ -42,7 +48,15 @@ async def check_eligibility(
         rows = tuple(r for r in rows if r.relation in named)
         if not rows:
             raise NoSuchDependant(asked or "")
+    rows = named_rows(rows, understanding.text)
     await reply.raw(render_result(reply, settings, result, rows))
+
+
+def named_rows(rows: tuple[EligibilityRow, ...], text: str) -> tuple[EligibilityRow, ...]:
+    """The people a message names by first name («دخترم سارا …»), or all of ``rows``."""
+    words = set(_WORD.findall(normalize(text))) if text else set()
+    named = tuple(r for r in rows if normalize(r.first_name) in words)
+    return named or rows
 
 
 def render_result(

@@ -146,8 +146,9 @@ async def _invalid_dependant(
 async def _wage_out_of_range(
     err: e.WageBaseOutOfRange, reply: Reply, state: Any, event: ErrorEvent
 ) -> None:
+    template = texts.WAGE_BELOW_MINIMUM if err.given < err.minimum else texts.WAGE_ABOVE_MAXIMUM
     await reply(
-        texts.WAGE_OUT_OF_RANGE,
+        template,
         min_wage=fmt.amount(err.minimum),
         max_wage=fmt.amount(err.maximum),
         given=fmt.amount(err.given),
@@ -157,7 +158,11 @@ async def _wage_out_of_range(
 async def _ticket_not_found(
     err: e.TicketNotFound, reply: Reply, state: Any, event: ErrorEvent
 ) -> None:
-    await reply(texts.TICKET_NOT_FOUND, code=fmt.digits(err.tracking_code))
+    # A 1420 code gets the ticket format; any other code the formats of every code the bot gives.
+    template = (
+        texts.TICKET_NOT_FOUND if err.tracking_code.startswith("1420") else texts.REQUEST_NOT_FOUND
+    )
+    await reply(template, code=fmt.digits(err.tracking_code))
 
 
 async def _invalid_ticket_text(

@@ -1,4 +1,5 @@
-"""Pension slip: the last payslip and the net of recent months (pensioners only)."""
+"""Pension slip: a named month's payslip, or the last one and the net of recent months
+(pensioners only)."""
 
 from __future__ import annotations
 
@@ -9,30 +10,36 @@ from bot import formatting as fmt
 from bot import texts
 from bot.deps import Services
 from bot.handlers.common import PERSONAL, Intent
+from bot.nlu import Understanding
 from bot.reply import Reply
+from persian.jalali import resolve_month
+from services.clock import Clock
 from services.identity import ChatUserInfo
+from services.pension import PensionSlip
 
 RECENT_MONTHS = 6
 
 
 async def pension_slip(
-    event: Message | CallbackQuery, services: Services, chat_user: ChatUserInfo, reply: Reply
+    event: Message | CallbackQuery,
+    understanding: Understanding,
+    services: Services,
+    chat_user: ChatUserInfo,
+    clock: Clock,
+    reply: Reply,
 ) -> None:
-    """Show the last payslip and the recent months."""
+    """Show the payslip of the month named («فیش مهر»), or the last one and the recent months."""
+    asked = understanding.entity("month")
+    if asked is not None:
+        # The NLU has no clock: «مهر» and «سه ماه پیش» are resolved against today here.
+        year, month = resolve_month(asked, clock.today())
+        await month_slip(reply, services, chat_user, year, month)
+        return
     async with reply.typing():
         slips = await services.pension.recent(chat_user, months=RECENT_MONTHS)
     render = reply.render
     last = slips[0]
-    parts = [
-        render.text(
-            texts.PENSION_SLIP,
-            month=fmt.month(last.year, last.month),
-            gross=fmt.amount(last.gross),
-            deductions=fmt.amount(last.deductions),
-            net=fmt.amount(last.net),
-            paid=fmt.date_long(last.paid_on),
-        )
-    ]
+    parts = [slip_text(reply, last)]
     if len(slips) > 1:
         parts.append(render.text(texts.PENSION_RECENT_HEADER))
         for slip in slips[1:]:
@@ -44,6 +51,36 @@ async def pension_slip(
                 )
             )
     await reply.raw("".join(parts))
+
+
+def slip_text(reply: Reply, slip: PensionSlip) -> str:
+    return reply.render.text(
+        texts.PENSION_SLIP,
+        month=fmt.month(slip.year, slip.month),
+        gross=fmt.amount(slip.gross),
+        deductions=fmt.amount(slip.deductions),
+        net=fmt.amount(slip.net),
+        paid=fmt.date_long(slip.paid_on),
+    )
+
+
+async def month_slip(
+    reply: Reply, services: Services, chat_user: ChatUserInfo, year: int, month: int
+) -> None:
+    """Show one month's payslip; when there is none, say so and show the nearest one."""
+    async with reply.typing():
+        found = await services.pension.slip_of_month(chat_user, year, month)
+    if found.slip is not None:
+        await reply.raw(slip_text(reply, found.slip))
+        return
+    nearest = found.nearest
+    assert nearest is not None  # the service gives the nearest whenever the month is missing
+    text = reply.render.text(
+        texts.PENSION_MONTH_MISSING,
+        month=fmt.month(year, month),
+        nearest=fmt.month(nearest.year, nearest.month),
+    )
+    await reply.raw(text + slip_text(reply, nearest))
 
 
 def build_router() -> Router:

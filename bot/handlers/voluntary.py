@@ -1,8 +1,9 @@
 """Voluntary insurance: the rules, and a monthly-contribution estimate for a typed wage base.
 
 A wage base in the question itself («با حقوق ۲۰ میلیون تومان چقدر می‌شه؟») is estimated at once;
-otherwise a button asks for one. Amounts are read with ``persian.parse_amount`` (Toman unless
-the user says Rial).
+otherwise a button asks for one. Amounts are the NLU's ``amount`` entity (digits or words, «دو
+میلیون و پانصد», Toman unless the user says Rial), or a bare number typed at the wage step
+(``persian.parse_amount``). A wage below the minimum or above the maximum base is said so.
 """
 
 from __future__ import annotations
@@ -18,13 +19,31 @@ from bot import keyboards, texts
 from bot.deps import Services
 from bot.handlers.common import FREE_TEXT, InputProblem, Intent
 from bot.keyboards import VoluntaryEstimate
-from bot.nlu import Understanding
+from bot.nlu import Understander, Understanding
 from bot.reply import Reply
 from persian import parse_amount
 
-# Amounts below this (Rial) in a question are not wage bases but other numbers («۲۷ درصد»,
-# «۵۰ سال»): no monthly wage is under a million Rial.
-MIN_PLAUSIBLE_WAGE_RIAL = 1_000_000
+# «۲۰ تومن» for a monthly wage is twenty million Toman, as people say it: a wage written under a
+# thousand Toman is read in millions of Toman.
+COLLOQUIAL_MILLIONS_BELOW_RIAL = 10_000
+MILLION = 1_000_000
+
+
+def wage_in_context(rial: int) -> int:
+    """Read a typed wage the way it was meant (see ``COLLOQUIAL_MILLIONS_BELOW_RIAL``)."""
+    return rial * MILLION if 0 < rial < COLLOQUIAL_MILLIONS_BELOW_RIAL else rial
+
+
+def typed_wage(understanding: Understanding, bare_number: bool) -> int | None:
+    """The wage a message names: its ``amount`` entity, else, where a wage is what was asked
+    (``bare_number``), a number without unit (Toman)."""
+    found = understanding.entity("amount")
+    if found is not None and found.isdigit():
+        return wage_in_context(int(found))
+    if not bare_number or not understanding.text:
+        return None
+    wage = parse_amount(understanding.text)
+    return None if wage is None else wage_in_context(wage)
 
 
 class VoluntaryForm(StatesGroup):
@@ -52,8 +71,8 @@ async def voluntary_insurance(
         exam_months=fmt.digits(rules.medical_exam_months),
         slip_months=fmt.digits(rules.max_unpaid_slip_months),
     )
-    wage = parse_amount(understanding.text) if understanding.text else None
-    if wage is not None and wage >= MIN_PLAUSIBLE_WAGE_RIAL:
+    wage = typed_wage(understanding, bare_number=False)
+    if wage is not None:
         await reply.raw(text)
         await reply_estimate(reply, services, wage)
         return
@@ -66,9 +85,15 @@ async def on_estimate_button(query: CallbackQuery, state: FSMContext, reply: Rep
     await reply(texts.ASK_WAGE_BASE)
 
 
-async def on_wage(message: Message, state: FSMContext, services: Services, reply: Reply) -> None:
-    """Estimate the monthly contribution for the typed wage base."""
-    wage = parse_amount(message.text or "")
+async def on_wage(
+    message: Message,
+    state: FSMContext,
+    services: Services,
+    understander: Understander,
+    reply: Reply,
+) -> None:
+    """Estimate the monthly contribution for the typed wage base (digits or words)."""
+    wage = typed_wage(understander(message.text or ""), bare_number=True)
     if wage is None or wage <= 0:
         raise InputProblem(texts.WAGE_NOT_UNDERSTOOD)
     await reply_estimate(reply, services, wage)

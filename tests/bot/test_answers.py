@@ -168,7 +168,7 @@ async def test_voluntary_rules_and_an_estimate_for_a_typed_wage(harness: Harness
     text = chat.joined(await chat.send("حدودا بیست"))
     assert "مبلغ را متوجه نشدم" in text
     text = chat.joined(await chat.send("۵ میلیون تومان"))
-    assert "باید بین" in text
+    assert "کمتر از حداقل دستمزد مبنا" in text
     text = chat.joined(await chat.send("۲۰ میلیون تومان"))
     # 27 % of 200,000,000 Rial = 54,000,000 Rial = 5,400,000 Toman.
     assert "۵۴٬۰۰۰٬۰۰۰ ریال (۵٬۴۰۰٬۰۰۰ تومان)" in text

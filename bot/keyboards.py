@@ -195,3 +195,16 @@ def satisfaction(conversation_id: int) -> InlineKeyboardMarkup:
         )
     builder.adjust(5)
     return builder.as_markup()
+
+
+# --- keep the thread (issue 14) ---------------------------------------------------------
+class Resume(CallbackData, prefix="rs"):
+    """Go back to the flow step left for another question (the step's state name)."""
+
+    step: str
+
+
+def resume(step: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=texts.BTN_RESUME, callback_data=Resume(step=step))
+    return builder.as_markup()

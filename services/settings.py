@@ -172,6 +172,15 @@ class ConsoleConfig(_Section):
     dashboard_days: int = Field(14, ge=1, le=90)
 
 
+class DialogueConfig(_Section):
+    """What the bot remembers of a conversation between messages (issue 14, "keep the thread")."""
+
+    # A follow-up («و دخترم چی؟», «تا کی؟») leans on the last answer only this long after it.
+    memory_minutes: int = Field(10, ge=1, le=24 * 60)
+    # Requests answered from one message at most («… فعاله؟ آخرین پرداختم کی بوده؟»).
+    max_requests_per_message: int = Field(3, ge=1, le=5)
+
+
 class SandboxConfig(_Section):
     """Where ``make run`` serves the local sandbox when no platform token is set."""
 
@@ -197,6 +206,7 @@ class AppConfig(_Section):
     outbox: OutboxConfig = OutboxConfig()
     console: ConsoleConfig = ConsoleConfig()
     sandbox: SandboxConfig = SandboxConfig()
+    dialogue: DialogueConfig = DialogueConfig()
     # The NLU owns this section's schema (``nlu/settings.py``, unknown keys refused there when
     # the model loads at start-up): services may not import the NLU, so it stays a mapping here.
     nlu: dict[str, Any] = Field(default_factory=dict)

@@ -8,6 +8,7 @@ from aiogram.types import CallbackQuery, Message
 from bot import formatting as fmt
 from bot import texts
 from bot.deps import Services
+from bot.dialogue import Dialogue
 from bot.handlers.common import PERSONAL, Intent
 from bot.reply import Reply
 from services.identity import ChatUserInfo
@@ -16,7 +17,11 @@ RECENT_MONTHS = 6
 
 
 async def pension_slip(
-    event: Message | CallbackQuery, services: Services, chat_user: ChatUserInfo, reply: Reply
+    event: Message | CallbackQuery,
+    services: Services,
+    chat_user: ChatUserInfo,
+    dialogue: Dialogue,
+    reply: Reply,
 ) -> None:
     """Show the last payslip and the recent months."""
     async with reply.typing():
@@ -44,6 +49,8 @@ async def pension_slip(
                 )
             )
     await reply.raw("".join(parts))
+    # The month shown, for «فیش مهر رو هم بده» and the like.
+    await dialogue.remember("pension_slip", answer={"month": f"{last.year}-{last.month:02d}"})
 
 
 def build_router() -> Router:

@@ -38,6 +38,11 @@ async def voluntary_insurance(
     reply: Reply,
 ) -> None:
     """Give the voluntary-insurance rules, and an estimate when the question has a wage."""
+    wage = parse_amount(understanding.text) if understanding.text else None
+    if understanding.follow_up and wage is not None and wage >= MIN_PLAUSIBLE_WAGE_RIAL:
+        # «۲۰ میلیون باشه چی؟» after the rules or an estimate: the estimate alone.
+        await reply_estimate(reply, services, wage)
+        return
     rules = services.voluntary.rules()
     render = reply.render
     text = render.text(
@@ -52,7 +57,6 @@ async def voluntary_insurance(
         exam_months=fmt.digits(rules.medical_exam_months),
         slip_months=fmt.digits(rules.max_unpaid_slip_months),
     )
-    wage = parse_amount(understanding.text) if understanding.text else None
     if wage is not None and wage >= MIN_PLAUSIBLE_WAGE_RIAL:
         await reply.raw(text)
         await reply_estimate(reply, services, wage)

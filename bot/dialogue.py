@@ -296,14 +296,11 @@ class Dialogue:
     async def update(self, **values: Any) -> None:
         """Set keys of the FSM data (and of this update's copy).
 
-        From this update's copy when it has one: aiogram's ``update_data`` reads the data
-        again before it writes, a second storage read on the hot path.
+        Through aiogram's ``update_data``, which reads the data again: a handler may have
+        changed it since this update's copy was read (a flow's first step does), and a write
+        from the copy would undo that.
         """
-        if self._data is None:
-            self._data = await self.state.update_data(**values)
-            return
-        self._data = {**self._data, **values}
-        await self.state.set_data(self._data)
+        self._data = await self.state.update_data(**values)
 
     def forget_cache(self) -> None:
         """Drop this update's copy (after a handler cleared or replaced the FSM data)."""

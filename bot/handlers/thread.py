@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from aiogram import Router
-from aiogram.filters import BaseFilter
+from aiogram import BaseMiddleware, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot import formatting as fmt
 from bot import keyboards, texts
@@ -32,8 +31,6 @@ from bot.keyboards import Resume
 from bot.nlu import Understanding
 from bot.reply import Reply
 from persian import parse_amount, parse_jalali
-from services.clock import Clock
-from services.identity import ChatUserInfo
 
 if TYPE_CHECKING:
     from bot.context import UpdateContext
@@ -161,40 +158,40 @@ _BUTTON_STEPS: Final = frozenset(
 )
 
 
-class StepGuard(BaseFilter):
-    """Match a flow step's message that is no answer to it: an exit, a request, a sentence.
+def read_step(message: Message, context: UpdateContext) -> tuple[str, Understanding | None]:
+    """What a message inside a flow step is, when it is no answer to it.
 
-    Hands the handler ``step_reading``: "exit", "request" (with ``understanding``) or
-    "again".
+    ("exit", None), ("request", what was asked) or ("again", None); ("", None) for a message
+    the step's own handlers take (what looks like the answer, a button step's text, a short
+    wrong answer they explain).
     """
-
-    async def __call__(
-        self, message: Message, raw_state: str | None = None, **data: Any
-    ) -> bool | dict[str, Any]:
-        text = message.text
-        if raw_state is None or not text or not is_free_text(text):
-            return False
-        if is_exit(text):
-            return {"step_reading": "exit"}
-        if raw_state == "Verification:contact":
-            return False
-        looks_like_answer = _ANSWERS.get(raw_state)
-        if looks_like_answer is not None and looks_like_answer(text):
-            return False
-        understanding = cast("UpdateContext", data)["understander"](text)
-        if (
-            not understanding.unsure
-            and understanding.intent in EXIT_INTENTS
-            and len(text.split()) <= _EXIT_WORDS
-        ):
-            return {"step_reading": "exit"}
-        if looks_like_answer is None:
-            return False
-        if is_task(understanding):
-            return {"step_reading": "request", "understanding": understanding}
-        if raw_state in _BUTTON_STEPS:
-            return False
-        return {"step_reading": "again"}
+    text = message.text
+    step = context.get("raw_state")
+    if step is None or not text or not is_free_text(text):
+        return "", None
+    if is_exit(text):
+        return "exit", None
+    if step == "Verification:contact":
+        return "", None  # its free text already goes on to the intents
+    looks_like_answer = _ANSWERS.get(step)
+    if looks_like_answer is not None and looks_like_answer(text):
+        return "", None
+    understanding = context["understander"](text)
+    if (
+        not understanding.unsure
+        and understanding.intent in EXIT_INTENTS
+        and len(text.split()) <= _EXIT_WORDS
+    ):
+        return "exit", None
+    if looks_like_answer is None:
+        return "", None
+    if is_task(understanding):
+        return "request", understanding
+    if step in _BUTTON_STEPS:
+        return "", None
+    if len(text.split()) <= _ANSWER_WORDS and step != "Verification:national_id":
+        return "", None  # a short wrong answer: the step's own handler says what is wrong
+    return "again", None
 
 
 async def ask_step(step: str, state: FSMContext, reply: Reply, *, lead: str = "") -> None:
@@ -225,30 +222,47 @@ async def ask_step(step: str, state: FSMContext, reply: Reply, *, lead: str = ""
     await reply.raw(question, keyboard=keyboard)
 
 
-def step_handler(gate: PersonalGate) -> Any:
-    """The guard's handler, with the verification gate that runs or keeps a request."""
+class StepGuard(BaseMiddleware):
+    """Outer middleware of the flow steps: an exit, a request or a sentence inside a flow.
 
-    async def on_step_digression(
-        message: Message,
-        step_reading: str,
-        state: FSMContext,
-        raw_state: str | None,
-        chat_user: ChatUserInfo,
-        clock: Clock,
-        reply: Reply,
-        **data: Any,
-    ) -> None:
-        """Leave the flow, answer a request asked inside it, or ask the step's question again."""
-        step = raw_state or ""
-        if step_reading == "exit":
+    It answers such a message itself (the step's handlers never see it); any other message
+    goes on to them. A request is answered by its own intent handler (found by the
+    verification gate), with the step kept: the next message may still answer it, and a
+    button asks its question again (or goes back to it if the answer began another flow).
+    """
+
+    def __init__(self, gate: PersonalGate) -> None:
+        self.gate = gate
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if not isinstance(event, Message):
+            return await handler(event, data)
+        context = cast("UpdateContext", data)
+        reading, understanding = read_step(event, context)
+        if not reading:
+            return await handler(event, data)
+        step = context.get("raw_state") or ""
+        state, reply = context["state"], context["reply"]
+        if reading == "exit":
             await state.clear()
             await reply(texts.FLOW_LEFT, keyboard=keyboards.main_menu())
-            return
-        understanding: Understanding | None = data.get("understanding")
-        if step_reading == "again" or understanding is None:
+        elif reading == "again" or understanding is None:
             await ask_step(step, state, reply, lead=texts.STEP_NOT_AN_ANSWER)
-            return
-        if not chat_user.is_verified and gate.is_personal(understanding.intent):
+        else:
+            await self._answer(event, data, step, understanding)
+        return True
+
+    async def _answer(
+        self, event: Message, data: dict[str, Any], step: str, understanding: Understanding
+    ) -> None:
+        context = cast("UpdateContext", data)
+        state, reply, user = context["state"], context["reply"], context["chat_user"]
+        if not user.is_verified and self.gate.is_personal(understanding.intent):
             if step.startswith("Verification:"):
                 # Mid-verification: the request joins those waiting for it.
                 kept = (await state.get_data()).get("pending")
@@ -258,22 +272,10 @@ def step_handler(gate: PersonalGate) -> Any:
                 lead = texts.STEP_REQUEST_KEPT.format(label=label)
                 await ask_step(step, state, reply, lead=lead)
                 return
-            await ask_to_verify((understanding,), state, chat_user, clock, reply)
+            await ask_to_verify((understanding,), state, user, context["clock"], reply)
             return
-        # Answered with the step kept: the next message may still answer it, and the button
-        # asks its question again (or goes back to it if the answer began another flow).
-        values = {
-            **data,
-            "state": state,
-            "raw_state": raw_state,
-            "chat_user": chat_user,
-            "clock": clock,
-            "reply": reply,
-        }
-        await gate.answer(message, values, understanding)
+        await self.gate.answer(event, data, understanding)
         await reply(texts.RESUME_OFFER, keyboard=keyboards.resume(step))
-
-    return on_step_digression
 
 
 async def on_resume(
@@ -290,6 +292,6 @@ async def on_resume(
 def build_guard(gate: PersonalGate) -> Router:
     """The step guard, first of the flow steps, and the button back to a step."""
     router = Router(name=f"{__name__}.guard")
-    router.message.register(step_handler(gate), StepGuard())
+    router.message.outer_middleware(StepGuard(gate))
     router.callback_query.register(on_resume, Resume.filter())
     return router

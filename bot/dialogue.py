@@ -46,9 +46,14 @@ OTHER: Final = "other"  # «اون یکی چی؟»: the relatives the last answe
 COVER_UNTIL: Final = "cover_until"
 COVER_WHY: Final = "cover_why"
 ELIGIBILITY: Final = "check_eligibility"
+# They lean on the topic without changing it: «تا کی؟» then «پسرم چی؟» is still eligibility.
+LEANING: Final = frozenset({COVER_UNTIL, COVER_WHY})
 
 # A follow-up is short: a longer message is a request of its own, for the NLU to read.
 MAX_FOLLOW_UP_WORDS: Final = 7
+# Below this confidence, a short message with a follow-up word is the NLU's guess, not a
+# request of its own.
+WEAK_CONFIDENCE: Final = 0.6
 # Intents a bare follow-up word tends to be mistaken for: they do not end the thread.
 _WEAK_INTENTS: Final = frozenset({OUT_OF_SCOPE, "help", "affirm", "deny"})
 # Intents that are no task: a part of a message that is only these is not a request of its own.
@@ -67,7 +72,7 @@ _UNTIL = _words(r"تا کی", r"تاکی", r"تا چه (?:تاریخی|زمان�
 _WHY = _words(r"چرا", r"به چه دلیل", r"دلیلش چیه", r"علتش چیه", r"چرا نه", r"چطور نداره")
 _OTHER = _words(r"اون یکی", r"آن یکی", r"اونیکی", r"بقیه", r"اون یکی ها", r"بقیشون")
 # Words of a follow-up: «… چی؟», «… رو هم», «… باشه چی؟», «پس …», «و …» at the start.
-_CUE = _words(r"چی", r"چطور", r"چه طور", r"هم", r"باشه", r"پس", r"اگه", r"اگر", r"چطوره")
+_CUE = _words(r"چی", r"چطور", r"چه طور", r"هم", r"باشه", r"پس", r"اگه", r"اگر")
 
 _EXITS: Final = frozenset(
     {
@@ -178,7 +183,8 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
 
     A follow-up is short (at most ``MAX_FOLLOW_UP_WORDS`` words), comes while the topic is
     remembered (the caller passes None once it has expired), and is what the NLU could not
-    place (unsure, out of scope, or a bare «help»/«yes»/«no»), or names the same topic. Then:
+    place (unsure, out of scope, a bare «help»/«yes»/«no», or a follow-up word read with less
+    than ``WEAK_CONFIDENCE``), or names the same topic. Then:
 
     - «تا کی؟» / «چرا؟» after an eligibility answer → its end date / its reason and next step;
     - «اون یکی چی؟» after an eligibility answer about one relative → the others;
@@ -187,13 +193,19 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
     """
     if topic is None or understanding.from_menu or not understanding.text:
         return None
-    weak = understanding.unsure or understanding.intent in _WEAK_INTENTS
-    if not weak and understanding.intent != topic.intent:
-        return None
     plain = _plain(understanding.text)
     if not plain or len(plain.split()) > MAX_FOLLOW_UP_WORDS:
         return None
     new = entities_of(understanding)
+    cue = bool(_CUE.search(plain))
+    weak = (
+        understanding.unsure
+        or understanding.intent in _WEAK_INTENTS
+        # «پسرم چی؟» reads weakly as "add a dependant": a cue word with a weak reading
+        or (cue and understanding.confidence < WEAK_CONFIDENCE)
+    )
+    if not weak and understanding.intent != topic.intent:
+        return None
     if topic.intent == ELIGIBILITY and not new:
         if _UNTIL.search(plain):
             return _with_entities(understanding, COVER_UNTIL, topic.entities, UNTIL)
@@ -204,7 +216,7 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
             return _with_entities(understanding, ELIGIBILITY, {"except_relation": asked}, OTHER)
     if not weak:
         return None  # the NLU named the topic itself: its own reading stands
-    if new or _CUE.search(plain):
+    if new or cue:
         return _with_entities(understanding, topic.intent, {**topic.entities, **new}, SAME)
     return None
 

@@ -199,12 +199,17 @@ def satisfaction(conversation_id: int) -> InlineKeyboardMarkup:
 
 # --- keep the thread (issue 14) ---------------------------------------------------------
 class Resume(CallbackData, prefix="rs"):
-    """Go back to the flow step left for another question (the step's state name)."""
+    """Go back to the flow step left for another question (its state name, "." for ":")."""
 
     step: str
 
+    @property
+    def state(self) -> str:
+        return self.step.replace(".", ":")
 
-def resume(step: str) -> InlineKeyboardMarkup:
+
+def resume(state: str) -> InlineKeyboardMarkup:
+    """The button back to the flow step ``state`` (``:`` separates a callback's values)."""
     builder = InlineKeyboardBuilder()
-    builder.button(text=texts.BTN_RESUME, callback_data=Resume(step=step))
+    builder.button(text=texts.BTN_RESUME, callback_data=Resume(step=state.replace(":", ".")))
     return builder.as_markup()

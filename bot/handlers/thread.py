@@ -27,6 +27,7 @@ from bot import keyboards, texts
 from bot.dialogue import COVER_UNTIL, COVER_WHY, ELIGIBILITY, EXIT_INTENTS, Dialogue, is_exit
 from bot.handlers.common import PERSONAL, Intent, is_free_text, is_task
 from bot.handlers.verification import PersonalGate, ask_to_verify, kept_request
+from bot.handlers.voluntary import MIN_PLAUSIBLE_WAGE_RIAL
 from bot.keyboards import Resume
 from bot.nlu import Understanding
 from bot.reply import Reply
@@ -126,7 +127,9 @@ def _looks_like_date(text: str) -> bool:
 
 
 def _looks_like_amount(text: str) -> bool:
-    return parse_amount(text) is not None
+    # «شماره تماس ۱۴۲۰ چنده؟» holds a number too, but no wage is that small.
+    amount = parse_amount(text)
+    return amount is not None and amount >= MIN_PLAUSIBLE_WAGE_RIAL
 
 
 def _never(text: str) -> bool:
@@ -282,11 +285,12 @@ async def on_resume(
     query: CallbackQuery, callback_data: Resume, state: FSMContext, reply: Reply
 ) -> None:
     """Go back to the step left for another question."""
-    if callback_data.step not in texts.STEP_QUESTIONS:
+    step = callback_data.state
+    if step not in texts.STEP_QUESTIONS:
         await reply(texts.RESUME_GONE)
         return
-    await state.set_state(callback_data.step)
-    await ask_step(callback_data.step, state, reply)
+    await state.set_state(step)
+    await ask_step(step, state, reply)
 
 
 def build_guard(gate: PersonalGate) -> Router:

@@ -61,6 +61,15 @@ SMALLTALK: Final = frozenset({"greet", "thanks", "goodbye", "affirm", "deny", "h
 # The entities a follow-up may bring (the NLU's; ``amount`` and ``month`` in rials and
 # Jalali "YYYY-MM").
 FOLLOW_UP_ENTITIES: Final = frozenset({"relation", "amount", "month", "ticket_id"})
+# The topics a follow-up may continue, and the entities each takes («پسرم چی؟» continues an
+# eligibility answer, «مهر چی؟» a payslip, «۲۰ میلیون باشه چی؟» an estimate).
+TOPIC_ENTITIES: Final = {
+    ELIGIBILITY: frozenset({"relation"}),
+    "add_dependent": frozenset({"relation"}),
+    "pension_slip": frozenset({"month"}),
+    "voluntary_insurance": frozenset({"amount"}),
+    "track_ticket": frozenset({"ticket_id"}),
+}
 
 
 def _words(*alternatives: str) -> re.Pattern[str]:
@@ -188,8 +197,8 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
 
     - «تا کی؟» / «چرا؟» after an eligibility answer → its end date / its reason and next step;
     - «اون یکی چی؟» after an eligibility answer about one relative → the others;
-    - an entity («دخترم», «مهر», «۲۰ میلیون») or a follow-up word («چی؟», «هم», «باشه») → the
-      topic again, the new entities over the old ones.
+    - an entity the topic takes (``TOPIC_ENTITIES``: «دخترم», «مهر», «۲۰ میلیون») or a
+      follow-up word («چی؟», «هم», «باشه») → the topic again, the new entities over the old.
     """
     if topic is None or understanding.from_menu or not understanding.text:
         return None
@@ -216,6 +225,9 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
             return _with_entities(understanding, ELIGIBILITY, {"except_relation": asked}, OTHER)
     if not weak:
         return None  # the NLU named the topic itself: its own reading stands
+    takes = TOPIC_ENTITIES.get(topic.intent)
+    if takes is None or any(name not in takes for name in new):
+        return None  # «و دخترم چی؟» after the channels: nothing to carry it to
     if new or cue:
         return _with_entities(understanding, topic.intent, {**topic.entities, **new}, SAME)
     return None

@@ -98,6 +98,11 @@ def test_what_is_not_a_follow_up() -> None:
     # Nothing to carry and no follow-up word.
     assert follow_up(said("هوا چطوره امروز"), Topic("last_contribution", at=1.0)) is None
     assert follow_up(said("کتاب خوب"), ELIGIBILITY_ABOUT_SON) is None
+    # An entity the topic does not take, or a topic with no follow-ups.
+    channels = Topic("contact_info", at=1.0)
+    assert follow_up(said("و دخترم چی؟", relation="daughter"), channels) is None
+    slip = Topic("pension_slip", at=1.0)
+    assert follow_up(said("همسرم چی؟", relation="spouse"), slip) is None
     # A menu button is never a follow-up.
     menu = Understanding(intent="help", confidence=1.0, from_menu=True, text="راهنما")
     assert follow_up(menu, ELIGIBILITY_ABOUT_SON) is None

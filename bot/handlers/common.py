@@ -29,6 +29,8 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot import texts
 from bot.dialogue import (
+    ELIGIBILITY,
+    LEANING,
     MAX_FOLLOW_UP_WORDS,
     SMALLTALK,
     Dialogue,
@@ -201,7 +203,8 @@ class UnderstandMiddleware(BaseMiddleware):
             platform=str(context["platform"]),
             chat_id=message.chat.id,
             text=text,
-            intent=understanding.intent,
+            # «تا کی؟» and «چرا؟» are questions about the eligibility answer, for the dashboard.
+            intent=ELIGIBILITY if understanding.intent in LEANING else understanding.intent,
             confidence=understanding.confidence,
             fallback=understanding.unsure,
         )

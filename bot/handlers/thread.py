@@ -174,8 +174,6 @@ def read_step(message: Message, context: UpdateContext) -> tuple[str, Understand
         return "", None
     if is_exit(text):
         return "exit", None
-    if step == "Verification:contact":
-        return "", None  # its free text already goes on to the intents
     looks_like_answer = _ANSWERS.get(step)
     if looks_like_answer is not None and looks_like_answer(text):
         return "", None
@@ -187,6 +185,7 @@ def read_step(message: Message, context: UpdateContext) -> tuple[str, Understand
     ):
         return "exit", None
     if looks_like_answer is None:
+        # A description takes any text; the contact step's text goes on to the intents.
         return "", None
     if is_task(understanding):
         return "request", understanding

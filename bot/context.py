@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.deps import Services, ServicesFactory
+    from bot.dialogue import Dialogue
     from bot.nlu import Understander, Understanding
     from bot.platform import Platform
     from bot.render import Renderer
@@ -53,6 +54,11 @@ class UpdateContext(BotContext, total=False):
     chat_handoff: ActiveConversation | None
     # UnderstandMiddleware (the intent router)
     understanding: Understanding
+    dialogue: Dialogue
+    # several requests in one message, answered in turn; set when they were kept for after
+    # the verification (the verification gate)
+    requests: tuple[Understanding, ...]
+    requests_kept: bool
     # the relay's InHandoff filter
     handoff: ActiveConversation
     # aiogram's FSM middleware (typed here because our middlewares read them)

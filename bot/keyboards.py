@@ -233,3 +233,21 @@ def add_dependant() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=texts.BTN_ADD_DEPENDANT, callback_data=IntentPick(intent="add_dependent"))
     return builder.as_markup()
+
+
+# --- keep the thread (issue 14) ---------------------------------------------------------
+class Resume(CallbackData, prefix="rs"):
+    """Go back to the flow step left for another question (its state name, "." for ":")."""
+
+    step: str
+
+    @property
+    def state(self) -> str:
+        return self.step.replace(".", ":")
+
+
+def resume(state: str) -> InlineKeyboardMarkup:
+    """The button back to the flow step ``state`` (``:`` separates a callback's values)."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=texts.BTN_RESUME, callback_data=Resume(step=state.replace(":", ".")))
+    return builder.as_markup()

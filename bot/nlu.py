@@ -40,6 +40,8 @@ class Understanding:
     from_menu: bool = False
     # The message it was read from ("" for a button, or a request kept across verification).
     text: str = ""
+    # How it continues the last answer ("" for a message read on its own; see bot.dialogue).
+    follow_up: str = ""
 
     def entity(self, name: str) -> str | None:
         """Return the value of the first entity called ``name``, if any."""

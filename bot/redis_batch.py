@@ -11,10 +11,11 @@ the loop and sends them as one non-transactional pipeline on the next: one pool 
 one round trip for the group, each caller still getting its own answer (or its own error).
 Nothing waits for a timer: a lone command goes out on the very next turn, as it would have.
 
-Only commands whose order among *different* callers does not matter are batched: look-ups and
-the dedupe ``SET NX``, each on its own key. One caller awaits each answer before its next
+Only commands whose order among *different* callers does not matter are batched: look-ups, the
+dedupe ``SET NX`` and the FSM data write, each on its own key (a chat's updates are handled
+one at a time). One caller awaits each answer before its next
 command, so its own commands keep their order. :class:`BatchedRedisStorage` is aiogram's
-``RedisStorage`` with its two reads batched; its writes are aiogram's own.
+``RedisStorage`` with its two reads and its data write batched; its other writes are aiogram's.
 
 Written here because neither redis-py nor aiogram batches across callers (redis-py's pipeline
 is for one caller's commands); the pipeline itself is redis-py's.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any, cast
 
 from aiogram.fsm.storage.base import StorageKey
@@ -106,7 +108,13 @@ class RedisBatcher:
 
 
 class BatchedRedisStorage(RedisStorage):
-    """aiogram's ``RedisStorage`` whose ``get_state`` and ``get_data`` go through a batcher."""
+    """aiogram's ``RedisStorage`` whose ``get_state``, ``get_data`` and a non-empty
+    ``set_data`` go through a batcher.
+
+    The data write joins the batch since the conversation's thread (``bot.dialogue``) is kept
+    in the data: most answers change the remembered topic, so most updates write it. One
+    caller awaits its write before its next command, so its own commands keep their order.
+    """
 
     def __init__(self, redis: Redis, batcher: RedisBatcher | None = None, **kwargs: Any) -> None:
         super().__init__(redis, **kwargs)
@@ -117,6 +125,13 @@ class BatchedRedisStorage(RedisStorage):
         if isinstance(value, bytes):
             return value.decode("utf-8")
         return cast(str | None, value)
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        if not isinstance(data, dict) or not data:
+            await super().set_data(key, data)  # aiogram's refusal, or its delete
+            return
+        redis_key = self.key_builder.build(key, "data")
+        await self.batcher.set(redis_key, self.json_dumps(data), ex=self.data_ttl)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         value = await self.batcher.get(self.key_builder.build(key, "data"))

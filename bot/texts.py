@@ -707,3 +707,61 @@ TOPIC_UNEMPLOYMENT: Final = (
     "وضعیت بیمهٔ بیکاری را از اینجا نمی‌توانم ببینم یا ثبت کنم؛ برای درخواست و پیگیری آن لطفاً با "
     "۱۴۲۰ تماس بگیرید یا به شعبه مراجعه کنید. سابقهٔ بیمهٔ شما را با نوشتن «سابقهٔ کل» می‌گویم."
 )
+
+# --- keep the thread (issue 14): follow-ups, exits, questions inside a flow ---------------
+FOLLOW_UP_UNTIL_HEADER: Final = "بر پایهٔ استعلامی که همین الان انجام شد:"
+FOLLOW_UP_UNTIL_ROW: Final = "\n👤 {name} ({relation}): حمایت درمانی تا {until} اعتبار دارد."
+FOLLOW_UP_UNTIL_NO_DATE: Final = (
+    "\n👤 {name} ({relation}): حمایت درمانی دارد؛ تاریخ پایانی برای آن ثبت نشده است."
+)
+FOLLOW_UP_UNTIL_NOT_COVERED: Final = (
+    "\n👤 {name} ({relation}): اکنون حمایت درمانی ندارد. اگر بخواهید، بنویسید «چرا؟» تا علت را "
+    "بگویم."
+)
+FOLLOW_UP_WHY_ROW: Final = "\n👤 {name} ({relation}): حمایت درمانی ندارد.\nعلت: {reason}"
+FOLLOW_UP_WHY_STEP: Final = "\nاقدام لازم: {step}"
+FOLLOW_UP_WHY_COVERED: Final = (
+    "در استعلامی که همین الان انجام شد، {names} حمایت درمانی دارد و موردی برای توضیح نیست. اگر "
+    "پرسش دیگری دارید، بنویسید."
+)
+FOLLOW_UP_WHY_DISPUTE: Final = (
+    "\n\nاگر این نتیجه را درست نمی‌دانید، با ۱۴۲۰ تماس بگیرید یا به شعبهٔ خود مراجعه کنید."
+)
+FOLLOW_UP_NAMES_JOIN: Final = "، "
+FOLLOW_UP_FORGOTTEN: Final = (
+    "پوزش می‌خواهم، پاسخ قبلی را دیگر در خاطر ندارم. لطفاً پرسش خود را کامل بنویسید؛ مثلاً "
+    "«بیمه‌ام فعاله؟»."
+)
+FOLLOW_UP_NO_OTHERS: Final = (
+    "در پروندهٔ شما فرد دیگری تحت تکفل نیست که دربارهٔ او نپرسیده باشید. برای دیدن همه، بنویسید "
+    "«استحقاق درمان»."
+)
+FLOW_LEFT: Final = (
+    "باشد، کار نیمه‌تمام را کنار گذاشتم. هر وقت خواستید، از منوی زیر ادامه دهید یا پرسش خود را "
+    "بنویسید. 🌷"
+)
+BTN_RESUME: Final = "↩️ بازگشت به ادامهٔ کار قبلی"
+RESUME_OFFER: Final = "هر وقت خواستید، با دکمهٔ زیر به ادامهٔ کار قبلی برمی‌گردیم."
+RESUME_GONE: Final = "آن کار دیگر در جریان نیست. لطفاً از منو یا با نوشتن ادامه دهید."
+STEP_NOT_AN_ANSWER: Final = "پیام شما را به‌عنوان پاسخ این پرسش متوجه نشدم."
+STEP_REQUEST_KEPT: Final = (
+    "درخواست «{label}» را نگه داشتم و پس از تأیید هویت، بی‌آنکه دوباره بپرسید پاسخ می‌دهم."
+)
+# The question of each step, asked again after a sentence that does not answer it, or when
+# the user comes back to it (by the step's state name).
+STEP_QUESTIONS: Final = {
+    "Verification:contact": "لطفاً با دکمهٔ «{button}» شمارهٔ همراه خودتان را بفرستید.",
+    "Verification:national_id": "لطفاً کد ملی ده‌رقمی خود را بنویسید.",
+    "DependantForm:national_id": "لطفاً کد ملی ده‌رقمی {relation} را بنویسید.",
+    "DependantForm:birth_date": (
+        "لطفاً تاریخ تولد {relation} را به تاریخ شمسی بنویسید؛ مثلاً ۱۴۰۲/۰۵/۱۲."
+    ),
+    "DependantForm:confirm": "لطفاً با دکمه‌های پیام تأیید، درخواست را ثبت یا لغو کنید.",
+    "VoluntaryForm:wage": (
+        "لطفاً دستمزد مبنای ماهانه را بنویسید؛ مثلاً «۱۵ میلیون تومان» یا «۱۲۰۰۰۰۰۰۰ ریال»."
+    ),
+    "ComplaintForm:category": "شکایت یا درخواست شما دربارهٔ کدام موضوع است؟",
+    "ComplaintForm:description": ("لطفاً شرح شکایت یا درخواست خود را بنویسید (دست‌کم ده نویسه)."),
+    "ComplaintForm:attachment": ("اگر عکس یا فایلی دارید بفرستید؛ وگرنه دکمهٔ «{skip}» را بزنید."),
+    "ComplaintForm:confirm": "لطفاً با دکمه‌های پیام تأیید، شکایت را ثبت یا لغو کنید.",
+}

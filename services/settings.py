@@ -190,6 +190,15 @@ class RetentionConfig(_Section):
     flow_state_hours: int = Field(24, ge=1)
 
 
+class DialogueConfig(_Section):
+    """What the bot remembers of a conversation between messages (issue 14, "keep the thread")."""
+
+    # A follow-up («و دخترم چی؟», «تا کی؟») leans on the last answer only this long after it.
+    memory_minutes: int = Field(10, ge=1, le=24 * 60)
+    # Requests answered from one message at most («… فعاله؟ آخرین پرداختم کی بوده؟»).
+    max_requests_per_message: int = Field(3, ge=1, le=5)
+
+
 class SandboxConfig(_Section):
     """Where ``make run`` serves the local sandbox when no platform token is set."""
 
@@ -216,6 +225,7 @@ class AppConfig(_Section):
     console: ConsoleConfig = ConsoleConfig()
     retention: RetentionConfig = RetentionConfig()
     sandbox: SandboxConfig = SandboxConfig()
+    dialogue: DialogueConfig = DialogueConfig()
     # The NLU owns this section's schema (``nlu/settings.py``, unknown keys refused there when
     # the model loads at start-up): services may not import the NLU, so it stays a mapping here.
     nlu: dict[str, Any] = Field(default_factory=dict)

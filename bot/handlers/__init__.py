@@ -43,6 +43,7 @@ from bot.handlers import (
     records,
     relay,
     smalltalk,
+    thread,
     topics,
     verification,
     voluntary,
@@ -77,6 +78,7 @@ def build_intents() -> Router:
         pension.build_router(),
         voluntary.build_router(),
         human.build_router(),
+        thread.build_router(),
     )
     return router
 
@@ -89,6 +91,8 @@ def build_handlers() -> list[Router]:
     intents.callback_query.middleware(gate)
     steps = Router(name="flow-steps")
     steps.include_routers(
+        # First: an exit word or another request inside any flow (issue 14).
+        thread.build_guard(gate),
         verification.build_steps(gate),
         complaints.build_steps(),
         dependants.build_steps(),

@@ -17,6 +17,7 @@ it. ``PERSONAL`` marks a handler that needs a verified user: the verification ga
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -24,13 +25,21 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from aiogram import BaseMiddleware, F
 from aiogram.filters import BaseFilter
-from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot import texts
+from bot.dialogue import (
+    ELIGIBILITY,
+    LEANING,
+    MAX_FOLLOW_UP_WORDS,
+    SMALLTALK,
+    Dialogue,
+    follow_up,
+    request_parts,
+)
 from bot.filters import inline
 from bot.keyboards import DependantRequest, IntentPick
-from bot.nlu import Understanding
+from bot.nlu import OUT_OF_SCOPE, Understanding
 
 if TYPE_CHECKING:
     from bot.context import UpdateContext
@@ -130,6 +139,10 @@ class UnderstandMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         context = cast("UpdateContext", data)
+        config = context["settings"].config.dialogue
+        context["dialogue"] = Dialogue(
+            context["state"], context["clock"].now, dt.timedelta(minutes=config.memory_minutes)
+        )
         if isinstance(event, CallbackQuery):
             understanding = button_understanding(event.data)
             if understanding is not None:
@@ -137,13 +150,52 @@ class UnderstandMiddleware(BaseMiddleware):
         elif (
             isinstance(event, Message) and event.text and len(event.text) <= MAX_UNDERSTOOD_LENGTH
         ):
-            await self._understand(event, event.text, context)
+            parts = await self._understand(event, event.text, context)
+            if parts:
+                return await self._answer_each(handler, event, data, parts)
         return await handler(event, data)
 
     @staticmethod
-    async def _understand(message: Message, text: str, context: UpdateContext) -> None:
-        understanding = context["understander"](text)
-        context["understanding"] = understanding
+    async def _answer_each(
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+        parts: list[Understanding],
+    ) -> Any:
+        """Answer each request of a message in turn, each through the whole intent router.
+
+        ``requests`` tells the verification gate that there are several: an unverified user's
+        personal request keeps them all (``requests_kept``) for after the verification.
+        """
+        context = cast("UpdateContext", data)
+        context["requests"] = tuple(parts)
+        result: Any = None
+        for part in parts:
+            context["understanding"] = part
+            result = await handler(event, data)
+            if context.get("requests_kept"):
+                break
+        return result
+
+    @staticmethod
+    async def _understand(
+        message: Message, text: str, context: UpdateContext
+    ) -> list[Understanding]:
+        """Understand the message: one request, a follow-up of the last answer, or several."""
+        understander = context["understander"]
+        understanding = understander(text)
+        dialogue = context["dialogue"]
+        parts: list[Understanding] = []
+        if not understanding.from_menu and may_hold_several(text):
+            parts = request_parts(
+                text,
+                understander,
+                limit=context["settings"].config.dialogue.max_requests_per_message,
+                is_task=is_task,
+            )
+        if not parts and may_follow_up(understanding):
+            understanding = follow_up(understanding, await dialogue.topic()) or understanding
+        context["understanding"] = parts[0] if parts else understanding
         # Batched by the writer, not part of the unit of work (a write per message cost a
         # database round trip per update). An escalation flushes the writer before it reads
         # the transcript, so this message is in it.
@@ -151,7 +203,8 @@ class UnderstandMiddleware(BaseMiddleware):
             platform=str(context["platform"]),
             chat_id=message.chat.id,
             text=text,
-            intent=understanding.intent,
+            # «تا کی؟» and «چرا؟» are questions about the eligibility answer, for the dashboard.
+            intent=ELIGIBILITY if understanding.intent in LEANING else understanding.intent,
             confidence=understanding.confidence,
             fallback=understanding.unsure,
         )
@@ -161,22 +214,49 @@ class UnderstandMiddleware(BaseMiddleware):
         if understanding.from_menu and state is not None and context.get("raw_state"):
             await state.set_state(None)
         logger.debug(
-            "understood %s (%.2f)%s",
+            "understood %s (%.2f)%s%s",
             understanding.intent,
             understanding.confidence,
             " unsure" if understanding.unsure else "",
+            f" ({len(parts)} requests)" if parts else "",
         )
+        return parts
 
 
-async def note_understood(state: FSMContext) -> None:
+def is_task(understanding: Understanding) -> bool:
+    """Whether a message was understood confidently as a request (not small talk)."""
+    return (
+        not understanding.unsure
+        and understanding.intent != OUT_OF_SCOPE
+        and understanding.intent not in SMALLTALK
+    )
+
+
+def may_hold_several(text: str) -> bool:
+    """Whether ``text`` is worth cutting into requests (a cheap look before classifying)."""
+    stripped = text.strip().rstrip("?؟!. ")
+    return (
+        "?" in stripped
+        or "؟" in stripped
+        or "\n" in stripped
+        or "همچنین" in stripped
+        or " و " in stripped
+    )
+
+
+def may_follow_up(understanding: Understanding) -> bool:
+    """Whether a message is short enough to be a follow-up (read the remembered topic)."""
+    return not understanding.from_menu and len(understanding.text.split()) <= MAX_FOLLOW_UP_WORDS
+
+
+async def note_understood(dialogue: Dialogue) -> None:
     """Reset the count of misunderstood messages after one was understood."""
-    data = await state.get_data()
-    if data.get("misses"):
-        await state.update_data(misses=0)
+    if (await dialogue.data()).get("misses"):
+        await dialogue.update(misses=0)
 
 
-async def note_missed(state: FSMContext) -> int:
+async def note_missed(dialogue: Dialogue) -> int:
     """Count one more misunderstood message in a row; return the count."""
-    misses = int((await state.get_data()).get("misses") or 0) + 1
-    await state.update_data(misses=misses)
+    misses = int((await dialogue.data()).get("misses") or 0) + 1
+    await dialogue.update(misses=misses)
     return misses

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Any, Final
 
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, Message
 from bot import formatting as fmt
 from bot import texts
 from bot.deps import Services
+from bot.dialogue import ELIGIBILITY, Dialogue
 from bot.handlers.common import PERSONAL, Intent
 from bot.nlu import Understanding
 from bot.reply import Reply
@@ -33,23 +34,52 @@ async def check_eligibility(
     services: Services,
     chat_user: ChatUserInfo,
     settings: Settings,
+    dialogue: Dialogue,
     reply: Reply,
 ) -> None:
     """Answer whether the user (and family) have treatment cover now."""
     asked = understanding.entity("relation")
     named = relations_named(asked)
+    # «اون یکی چی؟» after an answer about one relative: the family without that one.
+    others_than = relations_named(understanding.entity("except_relation"))
     async with reply.typing():
-        if named is not None and len(named) == 1:
+        if others_than is None and named is not None and len(named) == 1:
             result = await services.eligibility.inquire(chat_user, named[0])
         else:
             result = await services.eligibility.inquire(chat_user)
     rows = result.rows
-    if named is not None and len(named) > 1:
+    if others_than is not None:
+        rows = tuple(r for r in rows if r.relation is not None and r.relation not in others_than)
+        if not rows:
+            await reply(texts.FOLLOW_UP_NO_OTHERS)
+            return
+    elif named is not None and len(named) > 1:
         rows = tuple(r for r in rows if r.relation in named)
         if not rows:
             raise NoSuchDependant(asked or "")
     rows = named_rows(rows, understanding.text)
     await reply.raw(render_result(reply, settings, result, rows))
+    son_age = fmt.digits(settings.config.dependants.son_age_limit_years)
+    await dialogue.remember(
+        ELIGIBILITY,
+        {"relation": asked} if asked else {},
+        {"rows": [_remembered(row, son_age) for row in rows]},
+    )
+
+
+def _remembered(row: EligibilityRow, son_age: str) -> dict[str, Any]:
+    """What «تا کی؟» and «چرا؟» need of a row (``bot.handlers.thread`` reads it)."""
+    step = ""
+    if row.next_step is not None and row.next_step is not NextStep.DISPUTE_VIA_1420:
+        step = texts.ELIGIBILITY_STEPS[row.next_step.value]
+    return {
+        "name": row.full_name,
+        "relation": row.relation.value if row.relation is not None else None,
+        "covered": row.covered,
+        "until": row.coverage_until.isoformat() if row.coverage_until is not None else "",
+        "reason": _reason(row, son_age) if row.reason is not None else "",
+        "step": step,
+    }
 
 
 def named_rows(rows: tuple[EligibilityRow, ...], text: str) -> tuple[EligibilityRow, ...]:

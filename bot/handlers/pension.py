@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from bot import formatting as fmt
 from bot import texts
 from bot.deps import Services
+from bot.dialogue import Dialogue
 from bot.handlers.common import PERSONAL, Intent
 from bot.nlu import Understanding
 from bot.reply import Reply
@@ -26,6 +27,7 @@ async def pension_slip(
     services: Services,
     chat_user: ChatUserInfo,
     clock: Clock,
+    dialogue: Dialogue,
     reply: Reply,
 ) -> None:
     """Show the payslip of the month named («فیش مهر»), or the last one and the recent months."""
@@ -51,6 +53,8 @@ async def pension_slip(
                 )
             )
     await reply.raw("".join(parts))
+    # The month shown, for «فیش مهر رو هم بده» and the like.
+    await dialogue.remember("pension_slip", answer={"month": f"{last.year}-{last.month:02d}"})
 
 
 def slip_text(reply: Reply, slip: PensionSlip) -> str:

@@ -7,10 +7,10 @@ Out of scope: say politely what the bot can do (a repeated miss offers a human t
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards, texts
+from bot.dialogue import Dialogue
 from bot.handlers.common import Intent, Unsure, note_missed
 from bot.keyboards import NoneOfThese
 from bot.nlu import OUT_OF_SCOPE, Understanding
@@ -51,9 +51,9 @@ async def deny(event: Message | CallbackQuery, reply: Reply) -> None:
     await reply(texts.DENY, keyboard=keyboards.main_menu())
 
 
-async def out_of_scope(message: Message, state: FSMContext, reply: Reply) -> None:
+async def out_of_scope(message: Message, dialogue: Dialogue, reply: Reply) -> None:
     """Say politely what the bot can do; offer a human after a second miss."""
-    misses = await note_missed(state)
+    misses = await note_missed(dialogue)
     await reply(texts.OUT_OF_SCOPE, keyboard=keyboards.offer_human() if misses >= 2 else None)
 
 
@@ -63,10 +63,10 @@ def top_two(understanding: Understanding) -> list[str]:
 
 
 async def on_unsure(
-    message: Message, understanding: Understanding, state: FSMContext, reply: Reply
+    message: Message, understanding: Understanding, dialogue: Dialogue, reply: Reply
 ) -> None:
     """Offer the two best guesses; after a second miss in a row, offer a human."""
-    misses = await note_missed(state)
+    misses = await note_missed(dialogue)
     guesses = top_two(understanding)
     if misses >= 2 or not guesses:
         await reply(texts.UNSURE_AGAIN, keyboard=keyboards.offer_human())

@@ -11,8 +11,9 @@ words. Verification lives in the database, so it survives restarts.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -27,8 +28,9 @@ from aiogram.types import Message, TelegramObject
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
+from bot.dialogue import LEANING, Dialogue, entities_of
 from bot.filters import inline
-from bot.handlers.common import FREE_TEXT, Intent, note_understood
+from bot.handlers.common import FREE_TEXT, Intent, is_task, note_understood
 from bot.nlu import OUT_OF_SCOPE, Understanding
 from bot.reply import Reply
 from persian import mask_mobile, try_normalize_mobile
@@ -57,20 +59,24 @@ class JustVerified:
     user: ChatUserInfo
 
 
+def kept_request(understanding: Understanding) -> dict[str, Any]:
+    """A request as the FSM data keeps it until the verification."""
+    return {
+        "intent": understanding.intent,
+        "entities": [dict(e) for e in understanding.entities],
+        "text": understanding.text,
+    }
+
+
 async def ask_to_verify(
-    understanding: Understanding,
+    understandings: Sequence[Understanding],
     state: FSMContext,
     user: ChatUserInfo,
     clock: Clock,
     reply: Reply,
 ) -> None:
-    """Keep the personal request and ask for what verification still needs."""
-    await state.update_data(
-        pending={
-            "intent": understanding.intent,
-            "entities": [dict(e) for e in understanding.entities],
-        }
-    )
+    """Keep the personal requests (in order) and ask for what verification still needs."""
+    await state.update_data(pending=[kept_request(u) for u in understandings])
     locked = user.locked_until
     if locked is not None and locked > clock.now():
         await state.set_state(None)
@@ -102,20 +108,41 @@ class PersonalGate(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         context = cast("UpdateContext", data)
         understanding = context.get("understanding")
-        if understanding is not None and get_flag(data, "personal"):
-            user = context["chat_user"]
-            if not user.is_verified:
+        requests = context.get("requests") or ()
+        user = context.get("chat_user")
+        if understanding is not None and user is not None and not user.is_verified:
+            # Several requests in one message: if any is personal, all wait for the
+            # verification and are answered after it, in the order written.
+            personal = get_flag(data, "personal") or (
+                bool(requests)
+                and understanding is requests[0]
+                and any(self.is_personal(r.intent) for r in requests)
+            )
+            if personal:
+                kept = requests or (understanding,)
+                context["requests_kept"] = True
                 await ask_to_verify(
-                    understanding, context["state"], user, context["clock"], context["reply"]
+                    kept, context["state"], user, context["clock"], context["reply"]
                 )
                 return None
         if (
             understanding is not None
             and not understanding.unsure
             and understanding.intent != OUT_OF_SCOPE
+            and "dialogue" in context
         ):
-            await note_understood(context["state"])
+            await note_understood(context["dialogue"])
         result = await handler(event, data)
+        dialogue = context.get("dialogue")
+        if (
+            dialogue is not None
+            and understanding is not None
+            and not dialogue.remembered
+            and is_task(understanding)
+            and understanding.intent not in LEANING
+        ):
+            # The topic of the thread; handlers with an answer to remember did so themselves.
+            await dialogue.remember(understanding.intent, entities_of(understanding))
         if isinstance(result, JustVerified):
             await self._answer_kept_request(event, data, result.user)
         return result
@@ -123,19 +150,51 @@ class PersonalGate(BaseMiddleware):
     async def _answer_kept_request(
         self, event: TelegramObject, data: dict[str, Any], user: ChatUserInfo
     ) -> None:
-        state = cast("UpdateContext", data)["state"]
+        context = cast("UpdateContext", data)
+        state = context["state"]
         pending = (await state.get_data()).get("pending")
         await state.clear()
-        if not pending:
-            return
-        understanding = Understanding(
-            intent=str(pending["intent"]),
-            confidence=1.0,
-            entities=tuple(pending.get("entities") or ()),
-        )
+        dialogue = context.get("dialogue")
+        if dialogue is not None:
+            dialogue.forget_cache()
+        # A dict: kept by the version before several requests could wait.
+        kept = [pending] if isinstance(pending, dict) else list(pending or ())
+        for request in kept:
+            understanding = Understanding(
+                intent=str(request["intent"]),
+                confidence=1.0,
+                entities=tuple(request.get("entities") or ()),
+                text=str(request.get("text") or ""),
+            )
+            await self.answer(event, data, understanding, user)
+
+    async def answer(
+        self,
+        event: TelegramObject,
+        data: dict[str, Any],
+        understanding: Understanding,
+        user: ChatUserInfo | None = None,
+    ) -> bool:
+        """Run the handler of ``understanding``'s intent directly; False if there is none."""
         target = self._handler_of(understanding.intent)
-        if target is not None:  # None: kept by an older version under a name now gone
-            await target.call(event, **{**data, "understanding": understanding, "chat_user": user})
+        if target is None:  # kept by an older version under a name now gone
+            return False
+        values: dict[str, Any] = {**data, "understanding": understanding}
+        if user is not None:
+            values["chat_user"] = user
+        if "dialogue" not in values:
+            values["dialogue"] = Dialogue(
+                values["state"],
+                values["clock"].now,
+                dt.timedelta(minutes=values["settings"].config.dialogue.memory_minutes),
+            )
+        await target.call(event, **values)
+        return True
+
+    def is_personal(self, intent: str) -> bool:
+        """Whether the handler of ``intent`` needs a verified user."""
+        target = self._handler_of(intent)
+        return target is not None and bool((target.flags or {}).get("personal"))
 
     def _handler_of(self, intent: str) -> HandlerObject | None:
         if self._by_intent is None:

@@ -23,6 +23,9 @@ from bot.nlu import Understander, Understanding
 from bot.reply import Reply
 from persian import parse_amount
 
+# Amounts below this (Rial) in a question are not wage bases but other numbers («۲۷ درصد»,
+# «۵۰ سال»): no monthly wage is under a million Rial.
+MIN_PLAUSIBLE_WAGE_RIAL = 1_000_000
 # «۲۰ تومن» for a monthly wage is twenty million Toman, as people say it: a wage written under a
 # thousand Toman is read in millions of Toman.
 COLLOQUIAL_MILLIONS_BELOW_RIAL = 10_000
@@ -57,6 +60,11 @@ async def voluntary_insurance(
     reply: Reply,
 ) -> None:
     """Give the voluntary-insurance rules, and an estimate when the question has a wage."""
+    wage = typed_wage(understanding, bare_number=False)
+    if understanding.follow_up and wage is not None:
+        # «۲۰ میلیون باشه چی؟» after the rules or an estimate: the estimate alone.
+        await reply_estimate(reply, services, wage)
+        return
     rules = services.voluntary.rules()
     render = reply.render
     text = render.text(
@@ -71,7 +79,6 @@ async def voluntary_insurance(
         exam_months=fmt.digits(rules.medical_exam_months),
         slip_months=fmt.digits(rules.max_unpaid_slip_months),
     )
-    wage = typed_wage(understanding, bare_number=False)
     if wage is not None:
         await reply.raw(text)
         await reply_estimate(reply, services, wage)

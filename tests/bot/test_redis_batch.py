@@ -123,6 +123,28 @@ async def test_the_storage_reads_what_aiograms_storage_wrote_and_back(
     assert await batched.get_data(other) == {"tkt_attachments": ["a"]}
 
 
+async def test_data_writes_of_concurrent_chats_share_a_pipeline(
+    redis: tuple[Redis, str],
+) -> None:
+    client, prefix = redis
+    builder = DefaultKeyBuilder(prefix=prefix, with_bot_id=True, with_destiny=True)
+    stock = RedisStorage(client, key_builder=builder, data_ttl=60)
+    batched = BatchedRedisStorage(client, key_builder=builder, data_ttl=60)
+    keys = [StorageKey(bot_id=7, chat_id=n, user_id=n) for n in range(20, 30)]
+    await asyncio.gather(
+        *(
+            batched.set_data(k, {"thread": {"intent": "greet", "at": n}})
+            for n, k in enumerate(keys)
+        )
+    )
+    assert batched.batcher.pipelines == 1 and batched.batcher.commands == len(keys)
+    assert await stock.get_data(keys[3]) == {"thread": {"intent": "greet", "at": 3}}
+    assert 0 < await client.ttl(builder.build(keys[3], "data")) <= 60
+    # An empty dict deletes the key, as aiogram's storage does.
+    await batched.set_data(keys[3], {})
+    assert await client.exists(builder.build(keys[3], "data")) == 0
+
+
 async def test_dedupe_through_the_batcher_lets_exactly_one_of_a_repeat_through(
     redis: tuple[Redis, str],
 ) -> None:

@@ -177,6 +177,7 @@ async def test_a_nul_byte_is_stripped_and_a_refused_row_does_not_hold_back_the_o
     assert writer.pending == 0
     logged = await texts_of(session_factory, chat)
     async with session_factory() as session:
+        assert session.bind is not None
         dialect = session.bind.dialect.name
     if dialect == "postgresql":
         assert written == 3 and writer.refused == 1

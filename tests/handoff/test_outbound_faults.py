@@ -120,7 +120,7 @@ async def test_replies_queued_during_an_outage_are_delivered_after_it(
         assert (await http.get("/readyz")).status_code == 503
     await bot.session.close()
     await outage.broken_engine.dispose()
-    seen = [m["text"] for m in await control_messages(sandbox, user["id"])]
+    seen = [str(m["text"]) for m in await control_messages(sandbox, user["id"])]
     assert [s.split("\n")[-1] for s in seen] == [f"پاسخ {n}" for n in range(REPLIES)]
     statuses = (await session.scalars(select(Outbox.status))).all()
     assert statuses == ["sent"] * REPLIES

@@ -1,0 +1,331 @@
+"""The thread of a conversation: what the bot remembers of its last answer, and the rules that
+read a message in its light.
+
+A 1420 agent does not ask «which relative?» when a caller who just heard about her son says «و
+دخترم چی؟». The bot keeps, per chat, the last topic (intent), its entities and what it answered
+(``Topic``), in the FSM data beside the flow's own keys (memory or Redis, so any worker can
+continue it), for ``dialogue.memory_minutes``. The rules, all here:
+
+- ``follow_up``: a short message, while the NLU is unsure or out of scope (or names the same
+  topic), that carries an entity or a follow-up word continues the last topic, its entities
+  merged under the new ones; «تا کی؟» and «چرا؟» after an eligibility answer ask for the cover's
+  end date and the reason; «اون یکی چی؟» for the relatives not yet answered.
+- ``request_parts``: a message of several requests («… فعاله؟ آخرین پرداختم کی بوده؟») is cut at
+  question marks, line breaks, «همچنین» and «و»; it is several requests only when each part is
+  understood confidently as a different task (up to ``dialogue.max_requests_per_message``).
+- ``is_exit``: the words that leave a flow as /cancel does («انصراف», «بیخیال», «نه ممنون» …).
+
+``Dialogue`` is the per-update view of the FSM data: one read at most (shared with the count of
+misunderstood messages), and a write only when the remembered topic changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+from aiogram.fsm.context import FSMContext
+
+from bot.nlu import OUT_OF_SCOPE, Understanding
+from persian import normalize
+
+# The FSM data key of the remembered topic (flows keep their own keys beside it).
+DATA_KEY: Final = "thread"
+
+# Follow-up kinds (``Understanding.follow_up``).
+SAME: Final = "same"  # the last topic again, with the new message's entities
+UNTIL: Final = "until"  # «تا کی؟»: the cover's end date of the last eligibility answer
+WHY: Final = "why"  # «چرا؟»: the reason and the next step
+OTHER: Final = "other"  # «اون یکی چی؟»: the relatives the last answer left out
+
+# The internal intents a follow-up on the last eligibility answer becomes (no training data:
+# nothing but the rules here produces them).
+COVER_UNTIL: Final = "cover_until"
+COVER_WHY: Final = "cover_why"
+ELIGIBILITY: Final = "check_eligibility"
+# They lean on the topic without changing it: «تا کی؟» then «پسرم چی؟» is still eligibility.
+LEANING: Final = frozenset({COVER_UNTIL, COVER_WHY})
+
+# A follow-up is short: a longer message is a request of its own, for the NLU to read.
+MAX_FOLLOW_UP_WORDS: Final = 7
+# Below this confidence, a short message with a follow-up word is the NLU's guess, not a
+# request of its own.
+WEAK_CONFIDENCE: Final = 0.6
+# Intents a bare follow-up word tends to be mistaken for: they do not end the thread.
+_WEAK_INTENTS: Final = frozenset({OUT_OF_SCOPE, "help", "affirm", "deny"})
+# Intents that are no task: a part of a message that is only these is not a request of its own.
+SMALLTALK: Final = frozenset({"greet", "thanks", "goodbye", "affirm", "deny", "help"})
+# The entities a follow-up may bring (the NLU's; ``amount`` and ``month`` in rials and
+# Jalali "YYYY-MM").
+FOLLOW_UP_ENTITIES: Final = frozenset({"relation", "amount", "month", "ticket_id"})
+# The topics a follow-up may continue, and the entities each takes («پسرم چی؟» continues an
+# eligibility answer, «مهر چی؟» a payslip, «۲۰ میلیون باشه چی؟» an estimate).
+TOPIC_ENTITIES: Final = {
+    ELIGIBILITY: frozenset({"relation"}),
+    "add_dependent": frozenset({"relation"}),
+    "pension_slip": frozenset({"month"}),
+    "voluntary_insurance": frozenset({"amount"}),
+    "track_ticket": frozenset({"ticket_id"}),
+}
+
+
+def _words(*alternatives: str) -> re.Pattern[str]:
+    # Matched on normalised text (``persian.normalize`` with half-spaces as spaces).
+    return re.compile(r"(?:^|\s)(?:" + "|".join(alternatives) + r")(?:\s|$)")
+
+
+_UNTIL = _words(r"تا کی", r"تاکی", r"تا چه (?:تاریخی|زمانی|موقعی)", r"کی تموم (?:میشه|می شه)")
+_WHY = _words(r"چرا", r"به چه دلیل", r"دلیلش چیه", r"علتش چیه", r"چرا نه", r"چطور نداره")
+_OTHER = _words(r"اون یکی", r"آن یکی", r"اونیکی", r"بقیه", r"اون یکی ها", r"بقیشون")
+# Words of a follow-up: «… چی؟», «… رو هم», «… باشه چی؟», «پس …», «و …» at the start.
+_CUE = _words(r"چی", r"چطور", r"چه طور", r"هم", r"باشه", r"پس", r"اگه", r"اگر")
+
+_EXITS: Final = frozenset(
+    {
+        "انصراف",
+        "لغو",
+        "بیخیال",
+        "بی خیال",
+        "ولش کن",
+        "نمیخوام",
+        "نمی خوام",
+        "نمیخواهم",
+        "نمی خواهم",
+        "نه ممنون",
+        "نه مرسی",
+        "نه متشکرم",
+        "نه، ممنون",
+        "منصرف شدم",
+        "کنسل",
+        "cancel",
+    }
+)
+# Intents that end a flow when they are the whole message: a goodbye or a thanks.
+EXIT_INTENTS: Final = frozenset({"goodbye", "thanks"})
+
+# Where a message of several requests is cut: question marks, line breaks, «همچنین», and
+# «و» between two words (tried last: it also joins the parts of one request).
+_HARD_SPLIT = re.compile(r"[?؟\n]+|(?:^|\s)همچنین(?:\s|$)|(?:^|\s)(?:و )?یه سوال دیگه")
+_AND_SPLIT = re.compile(r"\s+و\s+")
+
+
+def _plain(text: str) -> str:
+    plain = normalize(text, zwnj_as_space=True)
+    plain = re.sub(r"[?؟!.,،:;«»\"']+", " ", plain)
+    return " ".join(plain.split())
+
+
+def is_exit(text: str) -> bool:
+    """Whether ``text`` asks to leave the flow in progress («انصراف», «بیخیال», «نه ممنون» …)."""
+    plain = _plain(text)
+    return plain in _EXITS or plain.removeprefix("نه ").strip() in _EXITS
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """The last thing answered: its intent, the entities it was asked with, what was said."""
+
+    intent: str
+    entities: Mapping[str, str] = field(default_factory=dict)
+    # What the answer said that a follow-up may need (eligibility: the rows shown).
+    answer: Mapping[str, Any] = field(default_factory=dict)
+    # When it was answered (seconds since the epoch).
+    at: float = 0.0
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "intent": self.intent,
+            "entities": dict(self.entities),
+            "answer": dict(self.answer),
+            "at": self.at,
+        }
+
+    @classmethod
+    def from_data(cls, data: Any) -> Topic | None:
+        if not isinstance(data, Mapping) or not isinstance(data.get("intent"), str):
+            return None  # nothing kept, or kept by an older version in another shape
+        return cls(
+            intent=data["intent"],
+            entities={str(k): str(v) for k, v in (data.get("entities") or {}).items()},
+            answer=dict(data.get("answer") or {}),
+            at=float(data.get("at") or 0.0),
+        )
+
+    def same_as(self, other: Topic) -> bool:
+        """Whether ``other`` remembers the same thing (the time aside)."""
+        return (
+            self.intent == other.intent
+            and dict(self.entities) == dict(other.entities)
+            and dict(self.answer) == dict(other.answer)
+        )
+
+
+def entities_of(understanding: Understanding) -> dict[str, str]:
+    """The entities of ``understanding`` a follow-up may carry, by name (the first of each)."""
+    found: dict[str, str] = {}
+    for item in understanding.entities:
+        name = item.get("entity")
+        if name in FOLLOW_UP_ENTITIES and name not in found:
+            found[str(name)] = str(item.get("value"))
+    return found
+
+
+def _with_entities(
+    understanding: Understanding, intent: str, entities: Mapping[str, str], kind: str
+) -> Understanding:
+    return replace(
+        understanding,
+        intent=intent,
+        confidence=1.0,
+        entities=tuple({"entity": k, "value": v} for k, v in entities.items()),
+        ambiguous=False,
+        fallback=False,
+        follow_up=kind,
+    )
+
+
+def follow_up(understanding: Understanding, topic: Topic | None) -> Understanding | None:
+    """Read ``understanding`` as a follow-up of ``topic``; None when it is not one.
+
+    A follow-up is short (at most ``MAX_FOLLOW_UP_WORDS`` words), comes while the topic is
+    remembered (the caller passes None once it has expired), and is what the NLU could not
+    place (unsure, out of scope, a bare «help»/«yes»/«no», or a follow-up word read with less
+    than ``WEAK_CONFIDENCE``), or names the same topic. Then:
+
+    - «تا کی؟» / «چرا؟» after an eligibility answer → its end date / its reason and next step;
+    - «اون یکی چی؟» after an eligibility answer about one relative → the others;
+    - an entity the topic takes (``TOPIC_ENTITIES``: «دخترم», «مهر», «۲۰ میلیون») or a
+      follow-up word («چی؟», «هم», «باشه») → the topic again, the new entities over the old.
+    """
+    if topic is None or understanding.from_menu or not understanding.text:
+        return None
+    plain = _plain(understanding.text)
+    if not plain or len(plain.split()) > MAX_FOLLOW_UP_WORDS:
+        return None
+    new = entities_of(understanding)
+    cue = bool(_CUE.search(plain))
+    weak = (
+        understanding.unsure
+        or understanding.intent in _WEAK_INTENTS
+        # «پسرم چی؟» reads weakly as "add a dependant": a cue word with a weak reading
+        or (cue and understanding.confidence < WEAK_CONFIDENCE)
+    )
+    if not weak and understanding.intent != topic.intent:
+        return None
+    if topic.intent == ELIGIBILITY and not new:
+        if _UNTIL.search(plain):
+            return _with_entities(understanding, COVER_UNTIL, topic.entities, UNTIL)
+        if _WHY.search(plain):
+            return _with_entities(understanding, COVER_WHY, topic.entities, WHY)
+        asked = topic.entities.get("relation")
+        if asked and _OTHER.search(plain):
+            return _with_entities(understanding, ELIGIBILITY, {"except_relation": asked}, OTHER)
+    if not weak:
+        return None  # the NLU named the topic itself: its own reading stands
+    takes = TOPIC_ENTITIES.get(topic.intent)
+    if takes is None or any(name not in takes for name in new):
+        return None  # «و دخترم چی؟» after the channels: nothing to carry it to
+    if new or cue:
+        return _with_entities(understanding, topic.intent, {**topic.entities, **new}, SAME)
+    return None
+
+
+def request_parts(
+    text: str,
+    understand: Callable[[str], Understanding],
+    *,
+    limit: int,
+    is_task: Callable[[Understanding], bool],
+) -> list[Understanding]:
+    """The requests of a message that asks several things, in the order written; [] for one.
+
+    Cut at question marks, line breaks and «همچنین» first; a part that is only a greeting or a
+    preamble («سلام دو تا سوال داشتم») is dropped. Then each remaining part may be cut again at
+    «و» when both halves are tasks. It is several requests only when at least two parts are
+    understood confidently (``is_task``) as different intents; the first ``limit`` are kept.
+    """
+    if len(text) < 8:
+        return []
+    pieces = [p.strip(" ،,.!") for p in _HARD_SPLIT.split(text)]
+    found: list[Understanding] = []
+    for piece in pieces:
+        if not piece:
+            continue
+        whole = understand(piece)
+        halves = _AND_SPLIT.split(piece)
+        if len(halves) == 2:
+            first, second = understand(halves[0]), understand(halves[1])
+            if is_task(first) and is_task(second) and first.intent != second.intent:
+                found.extend((first, second))
+                continue
+        if is_task(whole):
+            found.append(whole)
+        elif not whole.unsure and whole.intent in SMALLTALK | {OUT_OF_SCOPE}:
+            continue  # «سلام»، «دو تا سوال داشتم»: no request of its own
+        else:
+            return []  # a part nobody understood: not a list of requests, read it whole
+    intents = [u.intent for u in found]
+    if len(found) < 2 or len(set(intents)) != len(intents):
+        return []
+    return found[:limit]
+
+
+class Dialogue:
+    """One update's view of the chat's FSM data: the remembered topic and the misses count.
+
+    The data is read at most once per update, on first use, and written only when something
+    changed (``remember`` of the same topic within a quarter of the memory time writes nothing:
+    a user asking the same thing again needs no new record).
+    """
+
+    def __init__(self, state: FSMContext, now: Callable[[], dt.datetime], memory: dt.timedelta):
+        self.state = state
+        self._now = now
+        self.memory = memory
+        self._data: dict[str, Any] | None = None
+        # Whether a handler remembered its answer this update (the gate then adds nothing).
+        self.remembered = False
+
+    async def data(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = await self.state.get_data()
+        return self._data
+
+    async def topic(self) -> Topic | None:
+        """The remembered topic, if it is recent enough to lean on."""
+        topic = Topic.from_data((await self.data()).get(DATA_KEY))
+        if topic is None or self._now().timestamp() - topic.at > self.memory.total_seconds():
+            return None
+        return topic
+
+    async def remember(
+        self,
+        intent: str,
+        entities: Mapping[str, str] | None = None,
+        answer: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Keep what was just answered, for the follow-ups."""
+        self.remembered = True
+        now = self._now().timestamp()
+        topic = Topic(intent=intent, entities=dict(entities or {}), answer=dict(answer or {}))
+        kept = Topic.from_data((await self.data()).get(DATA_KEY))
+        fresh = self.memory.total_seconds() / 4
+        if kept is not None and kept.same_as(topic) and now - kept.at < fresh:
+            return
+        await self.update(**{DATA_KEY: replace(topic, at=now).to_data()})
+
+    async def update(self, **values: Any) -> None:
+        """Set keys of the FSM data (and of this update's copy).
+
+        Through aiogram's ``update_data``, which reads the data again: a handler may have
+        changed it since this update's copy was read (a flow's first step does), and a write
+        from the copy would undo that.
+        """
+        self._data = await self.state.update_data(**values)
+
+    def forget_cache(self) -> None:
+        """Drop this update's copy (after a handler cleared or replaced the FSM data)."""
+        self._data = None

@@ -20,7 +20,7 @@ Public API (for the bot and anything else in-process)::
 
 - ``load_or_train(settings_section=None, model_dir=None, *, force_train=False) -> NluModel``
   loads the model persisted under ``model_dir`` (default ``var/nlu-model/``), or trains and
-  persists it (about a second) when it is missing, was written by other library versions or
+  persists it (10–20 seconds) when it is missing, was written by other library versions or
   settings, or the data files changed since.
 - ``NluModel.train(data, settings)``, ``model.persist(dir)``, ``NluModel.load(dir, settings)``:
   the Rasa-like component methods; ``NluSettings.from_section(section)`` merges a config
@@ -32,7 +32,10 @@ Public API (for the bot and anything else in-process)::
   ``nlu.server`` serve ``POST /model/parse`` (imported from there, so that importing ``nlu``
   does not import FastAPI).
 
-Command line: ``python -m nlu train | parse | evaluate [--data PATH] [--out DIR] | serve``.
+Command line: ``python -m nlu train | parse | evaluate | tune | lint | serve`` (see
+``nlu.__main__``): ``evaluate`` reports the held-out split and the blind set side by side,
+``tune`` chooses the out-of-scope threshold and ambiguity margin by cross-validation on the
+training data, ``lint`` checks the training data.
 """
 
 from typing import Final

@@ -1,10 +1,14 @@
-"""Command line of the NLU: ``python -m nlu train | parse | evaluate | serve``.
+"""Command line of the NLU: ``python -m nlu train | parse | evaluate | tune | lint | serve``.
 
 - ``train`` trains on the data folder and persists the model;
 - ``parse`` reads one message per line on stdin and writes one JSON object per line in the shape
   of Rasa's ``/model/parse`` answer;
-- ``evaluate`` scores the model on the held-out split and writes Rasa-like reports and a
-  confusion-matrix PNG;
+- ``evaluate`` scores the model on the held-out split and the blind set, side by side, and
+  writes Rasa-like reports and a confusion-matrix PNG per set;
+- ``tune`` chooses the out-of-scope threshold and the ambiguity margin by cross-validation on
+  the training data (``--compare``: model variants side by side);
+- ``lint`` checks the training data (duplicates across intents, intents under their minimum,
+  over-long lines, lines of a test set);
 - ``serve`` runs ``POST /model/parse`` over HTTP.
 """
 
@@ -60,20 +64,77 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from nlu.evaluate import evaluate, format_table, write_report
-    from nlu.training_data import load_training_data
+    from nlu.evaluate import (
+        evaluate,
+        find_test_sets,
+        format_side_by_side,
+        format_table,
+        load_test_examples,
+        write_report,
+    )
 
     model = _model(args)
-    data_path = Path(args.data) if args.data else DEFAULT_TEST_DIR
-    test = load_training_data([data_path], include_test=True)
-    report = evaluate(model, test.examples)
+    if args.data:
+        sets = [(Path(p).stem or Path(p).name, [Path(p)]) for p in args.data]
+    else:
+        test_dir = Path(args.test_dir) if args.test_dir else DEFAULT_TEST_DIR
+        sets = find_test_sets(test_dir)
+        if not sets:
+            raise SystemExit(f"no test set in {test_dir}")
     out_dir = Path(args.out) if args.out else DEFAULT_REPORT_DIR
-    write_report(report, out_dir)
     out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", write_through=True)
-    out.write(format_table(report) + "\n")
-    out.write(f"\nreports and intent_confusion_matrix.png written to {out_dir}\n")
+    reports = []
+    for name, paths in sets:
+        report = evaluate(model, load_test_examples(paths), name)
+        write_report(report, out_dir / name)
+        reports.append(report)
+        out.write(f"== {name}: {', '.join(str(p) for p in paths)}\n")
+        out.write(format_table(report) + "\n\n")
+    out.write(format_side_by_side(reports) + "\n")
+    out.write(f"\nreports and intent_confusion_matrix.png per set written to {out_dir}/<set>/\n")
     out.flush()
     return 0
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from nlu.settings import NluSettings
+    from nlu.training_data import load_training_data
+    from nlu.tune import (
+        VARIANTS,
+        choose,
+        compare,
+        cross_validated_proba,
+        format_comparison,
+        format_result,
+    )
+
+    settings = NluSettings.from_section(_settings_section(args))
+    data = load_training_data(settings.data_paths)
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", write_through=True)
+    if args.compare is not None:
+        unknown = set(args.compare) - set(VARIANTS)
+        if unknown:
+            raise SystemExit(f"unknown variants {sorted(unknown)}; known: {sorted(VARIANTS)}")
+        results = compare(data, settings, args.compare or None, args.folds)
+        out.write(format_comparison(results) + "\n")
+        return 0
+    oof = cross_validated_proba(data, settings, args.folds)
+    out.write(format_result(choose(oof, settings), oof, settings) + "\n")
+    return 0
+
+
+def _cmd_lint(args: argparse.Namespace) -> int:
+    from nlu.lint import format_result, lint, read_test_lines
+    from nlu.settings import NluSettings
+    from nlu.training_data import load_training_data
+
+    settings = NluSettings.from_section(_settings_section(args))
+    data = load_training_data(settings.data_paths)
+    tests = [Path(p) for p in args.test] if args.test else [DEFAULT_TEST_DIR]
+    result = lint(data, read_test_lines(tests), settings)
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", write_through=True)
+    out.write(format_result(result, settings) + "\n")
+    return 0 if result.ok else 1
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -99,9 +160,35 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "parse", parents=[common], help="stdin lines → JSON lines (Rasa /model/parse shape)"
     )
-    ev = sub.add_parser("evaluate", parents=[common], help="score the held-out split")
-    ev.add_argument("--data", help=f"test file or folder (default: {DEFAULT_TEST_DIR})")
+    ev = sub.add_parser(
+        "evaluate", parents=[common], help="score the held-out split and the blind set"
+    )
+    ev.add_argument(
+        "--data", action="append", help="a test file or folder, one set each (repeatable)"
+    )
+    ev.add_argument(
+        "--test-dir",
+        help=f"the held-out files and blind/ folder to score (default: {DEFAULT_TEST_DIR})",
+    )
     ev.add_argument("--out", help=f"report folder (default: {DEFAULT_REPORT_DIR})")
+    tune = sub.add_parser(
+        "tune",
+        parents=[common],
+        help="choose the out-of-scope threshold and ambiguity margin by cross-validation",
+    )
+    tune.add_argument("--folds", type=int, help="folds (default: nlu.tune_folds in config)")
+    tune.add_argument(
+        "--compare",
+        nargs="*",
+        metavar="VARIANT",
+        help="cross-validate model variants beside the configured one (all when none named)",
+    )
+    lint = sub.add_parser("lint", parents=[common], help="check the training data")
+    lint.add_argument(
+        "--test",
+        action="append",
+        help=f"a test file or folder no training line may repeat (default: {DEFAULT_TEST_DIR})",
+    )
     serve = sub.add_parser("serve", parents=[common], help="serve POST /model/parse over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5005)
@@ -119,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "train": _cmd_train,
         "parse": _cmd_parse,
         "evaluate": _cmd_evaluate,
+        "tune": _cmd_tune,
+        "lint": _cmd_lint,
         "serve": _cmd_serve,
     }
     return commands[args.command](args)

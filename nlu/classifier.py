@@ -1,11 +1,12 @@
-"""The intent classifier: character and word n-grams into a calibrated linear model.
+"""The intent classifier: character, word and skeleton n-grams into a calibrated linear model.
 
 Short, noisy messages are where this design holds up: character n-grams inside word boundaries
 (``char_wb``) match a word however its half-spaces were typed or misspelt, word n-grams add the
-phrases, and a linear model over sparse TF-IDF features trains in seconds. A LinearSVC gives the
-best margins on such data but no probabilities, so it is wrapped in scikit-learn's
-``CalibratedClassifierCV`` (Platt scaling on held-out folds); a multinomial logistic regression
-is the alternative when settings ask for it.
+phrases, character n-grams of the consonant skeleton (``nlu.features.skeleton``) let Finglish
+share features with Persian script, and a linear model over sparse TF-IDF features trains in
+seconds. A LinearSVC gives the best margins on such data but no probabilities, so it is wrapped
+in scikit-learn's ``CalibratedClassifierCV`` (Platt scaling on cross-validated predictions); a
+multinomial logistic regression is the alternative when settings ask for it.
 
 Training is scikit-learn's. Answering is not: scikit-learn validates its inputs on every call,
 which costs milliseconds per single message, more than the arithmetic itself, and importing it
@@ -27,7 +28,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from nlu.features import canonical_text
+from nlu.features import canonical_text, skeleton
 from nlu.settings import NluSettings
 
 logger = logging.getLogger(__name__)
@@ -65,48 +66,112 @@ def word_ngrams(text: str, high: int) -> list[str]:
     return grams
 
 
+def block_specs(settings: NluSettings) -> list[dict[str, Any]]:
+    """The feature blocks the settings ask for: name, analyzer, n-gram range, source text."""
+    blocks: list[dict[str, Any]] = [
+        {
+            "name": "char",
+            "analyzer": "char_wb",
+            "low": settings.char_ngram_min,
+            "high": settings.char_ngram_max,
+            "source": "canonical",
+        },
+        {
+            "name": "word",
+            "analyzer": "word",
+            "low": 1,
+            "high": settings.word_ngram_max,
+            "source": "canonical",
+        },
+    ]
+    if settings.skeleton_ngram_max:
+        blocks.append(
+            {
+                "name": "skeleton",
+                "analyzer": "char_wb",
+                "low": min(2, settings.skeleton_ngram_max),
+                "high": settings.skeleton_ngram_max,
+                "source": "skeleton",
+            }
+        )
+    return blocks
+
+
+def block_source(source: str, canonical: str) -> str:
+    """The text a feature block reads: the canonical text or its consonant skeleton."""
+    return skeleton(canonical) if source == "skeleton" else canonical
+
+
+class SklearnFeatures:
+    """scikit-learn's TF-IDF vectorizers, one per feature block, side by side."""
+
+    def __init__(self, specs: list[dict[str, Any]]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.specs = specs
+        # Texts arrive canonical (see nlu.features), hence no lower-casing here.
+        self.vectorizers = [
+            TfidfVectorizer(
+                analyzer=spec["analyzer"],
+                ngram_range=(spec["low"], spec["high"]),
+                lowercase=False,
+                sublinear_tf=True,
+                **({"token_pattern": WORD_TOKEN_PATTERN} if spec["analyzer"] == "word" else {}),
+            )
+            for spec in specs
+        ]
+
+    def _sources(self, canonical: Sequence[str], spec: dict[str, Any]) -> list[str]:
+        return [block_source(spec["source"], text) for text in canonical]
+
+    def fit_transform(self, canonical: Sequence[str]) -> Any:
+        from scipy.sparse import hstack
+
+        return hstack(
+            [
+                v.fit_transform(self._sources(canonical, spec))
+                for spec, v in zip(self.specs, self.vectorizers, strict=True)
+            ],
+            format="csr",
+        )
+
+    def transform(self, canonical: Sequence[str]) -> Any:
+        from scipy.sparse import hstack
+
+        return hstack(
+            [
+                v.transform(self._sources(canonical, spec))
+                for spec, v in zip(self.specs, self.vectorizers, strict=True)
+            ],
+            format="csr",
+        )
+
+
 def fit_sklearn(
     texts: Sequence[str], intents: Sequence[str], settings: NluSettings
-) -> tuple[Any, Any]:
-    """Fit the scikit-learn feature union and calibrated linear model."""
+) -> tuple[SklearnFeatures, Any]:
+    """Fit the scikit-learn vectorizers and calibrated linear model."""
     # Imported here so that a process that only loads and parses never imports them.
     from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
-    from sklearn.pipeline import FeatureUnion
     from sklearn.svm import LinearSVC
 
     if len(set(intents)) < 3:
         raise ValueError("at least three intents are needed to train")
     canonical = [canonical_text(t) for t in texts]
-    # Texts arrive canonical (see nlu.features), hence no lower-casing here.
-    features = FeatureUnion(
-        [
-            (
-                "char",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=(settings.char_ngram_min, settings.char_ngram_max),
-                    lowercase=False,
-                    sublinear_tf=True,
-                ),
-            ),
-            (
-                "word",
-                TfidfVectorizer(
-                    analyzer="word",
-                    ngram_range=(1, settings.word_ngram_max),
-                    token_pattern=WORD_TOKEN_PATTERN,
-                    lowercase=False,
-                    sublinear_tf=True,
-                ),
-            ),
-        ]
-    )
+    features = SklearnFeatures(block_specs(settings))
     x = features.fit_transform(canonical)
     y = np.asarray(intents)
-    weight = "balanced" if settings.class_weight_balanced else None
+    weight: dict[str | int, float] | None = None
+    if settings.class_weight_power:
+        names, counts = np.unique(y, return_counts=True)
+        weight = {}
+        for index, (name, count) in enumerate(zip(names, counts, strict=True)):
+            value = float((len(y) / (len(names) * count)) ** settings.class_weight_power)
+            # The calibration's cross-validation fits on label-encoded classes (their sorted
+            # index), the final fit on the names: the weight is given under both.
+            weight[str(name)] = weight[index] = value
     model: Any
     if settings.classifier == "svm":
         smallest = int(min(np.unique(y, return_counts=True)[1]))
@@ -127,6 +192,48 @@ def fit_sklearn(
     return features, model
 
 
+class FeatureBlock:
+    """One exported block of features: its n-gram analyzer, vocabulary and idf."""
+
+    def __init__(self, spec: dict[str, Any], vocabulary: list[str], idf: FloatArray) -> None:
+        self.name = str(spec["name"])
+        self.analyzer = str(spec["analyzer"])
+        if self.analyzer not in ("char_wb", "word"):
+            raise ValueError(f"unknown analyzer {self.analyzer!r}")
+        self.low = int(spec["low"])
+        self.high = int(spec["high"])
+        self.source = str(spec["source"])
+        if self.source not in ("canonical", "skeleton"):
+            raise ValueError(f"unknown feature source {self.source!r}")
+        if len(vocabulary) != len(idf):
+            raise ValueError(f"block {self.name}: vocabulary and idf differ in length")
+        self.vocabulary = vocabulary
+        self.idf = idf
+        self.offset = 0
+        self.index: dict[str, int] = {}
+
+    def place(self, offset: int) -> int:
+        """Put the block's columns from ``offset`` on; return the offset after it."""
+        self.offset = offset
+        self.index = {term: offset + i for i, term in enumerate(self.vocabulary)}
+        return offset + len(self.vocabulary)
+
+    def spec(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "analyzer": self.analyzer,
+            "low": self.low,
+            "high": self.high,
+            "source": self.source,
+            "vocabulary": self.vocabulary,
+        }
+
+    def grams(self, text: str) -> list[str]:
+        if self.analyzer == "char_wb":
+            return char_wb_ngrams(text, self.low, self.high)
+        return word_ngrams(text, self.high)
+
+
 class IntentClassifier:
     """Calibrated probabilities for every intent, from exported linear-model arrays."""
 
@@ -135,12 +242,7 @@ class IntentClassifier:
         *,
         labels: list[str],
         kind: str,
-        char_range: tuple[int, int],
-        word_max: int,
-        char_vocabulary: list[str],
-        word_vocabulary: list[str],
-        char_idf: FloatArray,
-        word_idf: FloatArray,
+        blocks: list[FeatureBlock],
         weights: NDArray[np.float32],
         intercepts: FloatArray,
         sigmoid_a: FloatArray | None = None,
@@ -150,22 +252,17 @@ class IntentClassifier:
             raise ValueError(f"unknown classifier kind {kind!r}")
         self.labels = labels
         self.kind = kind
-        self.char_range = char_range
-        self.word_max = word_max
-        self.char_vocabulary = char_vocabulary
-        self.word_vocabulary = word_vocabulary
-        self._char_index = {term: i for i, term in enumerate(char_vocabulary)}
-        offset = len(char_vocabulary)
-        self._word_index = {term: offset + i for i, term in enumerate(word_vocabulary)}
-        self.char_idf = char_idf
-        self.word_idf = word_idf
+        self.blocks = blocks
+        offset = 0
+        for block in blocks:
+            offset = block.place(offset)
         # (features, models × classes): one row gathered per feature present in a message.
         self.weights = weights
         self.intercepts = intercepts  # (models, classes)
         self.sigmoid_a = sigmoid_a  # (models, classes), calibrated_svm only
         self.sigmoid_b = sigmoid_b
         n_classes = len(labels)
-        if weights.shape != (offset + len(word_vocabulary), intercepts.size):
+        if weights.shape != (offset, intercepts.size):
             raise ValueError("weights do not match the vocabularies")
         if intercepts.shape[1] != n_classes:
             raise ValueError("intercepts do not match the labels")
@@ -178,7 +275,7 @@ class IntentClassifier:
     ) -> IntentClassifier:
         """Fit scikit-learn's vectorizers and calibrated linear model, then export them."""
         features, model = fit_sklearn(texts, intents, settings)
-        exported = cls.from_sklearn(features, model, settings)
+        exported = cls.from_sklearn(features, model)
         logger.info(
             "trained %s on %s examples: %s intents, %s features",
             settings.classifier,
@@ -189,9 +286,8 @@ class IntentClassifier:
         return exported
 
     @classmethod
-    def from_sklearn(cls, features: Any, model: Any, settings: NluSettings) -> IntentClassifier:
+    def from_sklearn(cls, features: SklearnFeatures, model: Any) -> IntentClassifier:
         """Export fitted scikit-learn objects to the arrays this class computes with."""
-        char, word = (t for _, t in features.transformer_list)
 
         def vocabulary(vectorizer: Any) -> list[str]:
             terms = [""] * len(vectorizer.vocabulary_)
@@ -199,6 +295,10 @@ class IntentClassifier:
                 terms[index] = term
             return terms
 
+        blocks = [
+            FeatureBlock(spec, vocabulary(v), np.asarray(v.idf_, dtype=np.float64))
+            for spec, v in zip(features.specs, features.vectorizers, strict=True)
+        ]
         labels = [str(c) for c in model.classes_]
         if hasattr(model, "calibrated_classifiers_"):
             coefs, intercepts, a_params, b_params = [], [], [], []
@@ -214,12 +314,7 @@ class IntentClassifier:
             return cls(
                 labels=labels,
                 kind="calibrated_svm",
-                char_range=(settings.char_ngram_min, settings.char_ngram_max),
-                word_max=settings.word_ngram_max,
-                char_vocabulary=vocabulary(char),
-                word_vocabulary=vocabulary(word),
-                char_idf=np.asarray(char.idf_, dtype=np.float64),
-                word_idf=np.asarray(word.idf_, dtype=np.float64),
+                blocks=blocks,
                 weights=np.ascontiguousarray(weights, dtype=np.float32),
                 intercepts=np.asarray(intercepts, dtype=np.float64),
                 sigmoid_a=np.asarray(a_params, dtype=np.float64),
@@ -228,23 +323,18 @@ class IntentClassifier:
         return cls(
             labels=labels,
             kind="logreg",
-            char_range=(settings.char_ngram_min, settings.char_ngram_max),
-            word_max=settings.word_ngram_max,
-            char_vocabulary=vocabulary(char),
-            word_vocabulary=vocabulary(word),
-            char_idf=np.asarray(char.idf_, dtype=np.float64),
-            word_idf=np.asarray(word.idf_, dtype=np.float64),
+            blocks=blocks,
             weights=np.ascontiguousarray(model.coef_.T, dtype=np.float32),
             intercepts=np.asarray([model.intercept_], dtype=np.float64),
         )
 
     # --- answering ------------------------------------------------------------------------
 
-    def _tfidf(
-        self, grams: list[str], index: dict[str, int], idf: FloatArray, offset: int
-    ) -> tuple[list[int], list[float]]:
+    @staticmethod
+    def _tfidf(grams: list[str], block: FeatureBlock) -> tuple[list[int], list[float]]:
         """Sublinear TF × IDF, L2-normalised, as TfidfVectorizer computes it."""
         counts: dict[int, int] = {}
+        index = block.index
         for gram in grams:
             k = index.get(gram)
             if k is not None:
@@ -252,23 +342,22 @@ class IntentClassifier:
         if not counts:
             return [], []
         keys = list(counts)
+        idf, offset = block.idf, block.offset
         values = [(1.0 + math.log(counts[k])) * float(idf[k - offset]) for k in keys]
         norm = math.sqrt(sum(v * v for v in values))
         return keys, [v / norm for v in values]
 
     def _decision(self, text: str) -> FloatArray:
         canonical = canonical_text(text)
-        low, high = self.char_range
-        c_keys, c_vals = self._tfidf(
-            char_wb_ngrams(canonical, low, high), self._char_index, self.char_idf, 0
-        )
-        w_keys, w_vals = self._tfidf(
-            word_ngrams(canonical, self.word_max),
-            self._word_index,
-            self.word_idf,
-            len(self.char_vocabulary),
-        )
-        keys, vals = c_keys + w_keys, c_vals + w_vals
+        keys: list[int] = []
+        vals: list[float] = []
+        for block in self.blocks:
+            source = (
+                canonical if block.source == "canonical" else block_source(block.source, canonical)
+            )
+            k, v = self._tfidf(block.grams(source), block)
+            keys += k
+            vals += v
         flat = self.intercepts.reshape(-1).copy()
         if keys:
             flat += np.asarray(vals, dtype=np.float64) @ self.weights[keys].astype(np.float64)
@@ -302,37 +391,31 @@ class IntentClassifier:
     def to_arrays(self) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
         """Split into numeric arrays (for ``.npz``) and JSON-able description."""
         arrays: dict[str, NDArray[Any]] = {
-            "char_idf": self.char_idf,
-            "word_idf": self.word_idf,
             "weights": self.weights,
             "intercepts": self.intercepts,
         }
+        for block in self.blocks:
+            arrays[f"idf_{block.name}"] = block.idf
         if self.sigmoid_a is not None and self.sigmoid_b is not None:
             arrays["sigmoid_a"] = self.sigmoid_a
             arrays["sigmoid_b"] = self.sigmoid_b
-        spec = {
-            "kind": self.kind,
-            "char_range": list(self.char_range),
-            "word_max": self.word_max,
-            "char_vocabulary": self.char_vocabulary,
-            "word_vocabulary": self.word_vocabulary,
-        }
+        spec = {"kind": self.kind, "blocks": [block.spec() for block in self.blocks]}
         return arrays, spec
 
     @classmethod
     def from_arrays(
         cls, labels: list[str], arrays: dict[str, NDArray[Any]], spec: dict[str, Any]
     ) -> IntentClassifier:
-        low, high = spec["char_range"]
+        blocks = [
+            FeatureBlock(
+                block, [str(t) for t in block["vocabulary"]], arrays[f"idf_{block['name']}"]
+            )
+            for block in spec["blocks"]
+        ]
         return cls(
             labels=labels,
             kind=str(spec["kind"]),
-            char_range=(int(low), int(high)),
-            word_max=int(spec["word_max"]),
-            char_vocabulary=[str(t) for t in spec["char_vocabulary"]],
-            word_vocabulary=[str(t) for t in spec["word_vocabulary"]],
-            char_idf=arrays["char_idf"],
-            word_idf=arrays["word_idf"],
+            blocks=blocks,
             weights=arrays["weights"],
             intercepts=arrays["intercepts"],
             sigmoid_a=arrays.get("sigmoid_a"),

@@ -1,28 +1,80 @@
-"""Evaluation on the held-out split, reported the way Rasa's ``rasa test nlu`` does.
+"""Evaluation on the test sets, reported the way Rasa's ``rasa test nlu`` does.
 
-Writes ``intent_report.json`` (per intent precision, recall, F1, support and what it was
-confused with), ``intent_errors.json``, ``entity_report.json``, ``entity_errors.json``,
-``out_of_scope_report.json`` and ``intent_confusion_matrix.png`` into the output folder, and
-returns an :class:`EvaluationReport` whose figures the tests assert against the bar.
+Two test sets are reported side by side: the held-out split (the files directly in
+``nlu/data/test/``) and the blind set (``nlu/data/test/blind/``, written by someone who never
+read the training data). For each: accuracy, macro-F1, accuracy by style (the lines'
+``metadata.style``; for untagged lines a style guessed from the text, marked ``*``), the share of
+out-of-scope lines rejected and of in-domain lines wrongly rejected, and the worst confusions.
+
+Per set, writes ``intent_report.json`` (per intent precision, recall, F1, support and what it
+was confused with), ``intent_errors.json``, ``entity_report.json``, ``entity_errors.json``,
+``summary.json`` and ``intent_confusion_matrix.png`` into the output folder, and returns an
+:class:`EvaluationReport` whose figures the tests assert against the bar.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 from nlu.model import OUT_OF_SCOPE, NluModel, ParseResult
-from nlu.training_data import Example
+from nlu.training_data import Example, iter_data_files, load_training_data
 
 logger = logging.getLogger(__name__)
+
+HELD_OUT: Final = "held-out"
+BLIND: Final = "blind"
+_LATIN: Final = re.compile(r"[A-Za-z]")
+_LETTER: Final = re.compile(r"[^\W\d_]")
+# A message of this many words or more tells a story before (or after) its request.
+LONG_WORDS: Final = 15
+
+
+def guess_style(text: str) -> str:
+    """A style for an untagged line, from the text alone: finglish, long, short or ""."""
+    letters = len(_LETTER.findall(text))
+    if letters and len(_LATIN.findall(text)) / letters > 0.5:
+        return "finglish"
+    words = len(text.split())
+    if words >= LONG_WORDS:
+        return "long"
+    if words <= 2:
+        return "short"
+    return ""
+
+
+def example_style(example: Example) -> str:
+    """The line's tagged style, or the guessed one marked with ``*``."""
+    if example.style:
+        return example.style
+    guessed = guess_style(example.text)
+    return f"{guessed}*" if guessed else ""
+
+
+def find_test_sets(test_dir: Path) -> list[tuple[str, list[Path]]]:
+    """The test sets under ``test_dir``: the held-out split (its own files) and, when present,
+    the blind set (its ``blind/`` folder)."""
+    sets: list[tuple[str, list[Path]]] = []
+    held_out = sorted(p for p in test_dir.glob("*.y*ml") if p.is_file())
+    if held_out:
+        sets.append((HELD_OUT, held_out))
+    blind = test_dir / BLIND
+    if blind.is_dir() and any(iter_data_files([blind], include_test=True)):
+        sets.append((BLIND, [blind]))
+    return sets
+
+
+def load_test_examples(paths: Sequence[Path]) -> list[Example]:
+    return load_training_data(paths, include_test=True).examples
 
 
 @dataclass
@@ -42,6 +94,15 @@ class EvaluationReport:
     # Share of in-domain lines (any other gold intent) wrongly predicted out_of_scope.
     in_domain_oos_rate: float
     in_domain_examples: int
+    name: str = ""
+    # Share of correct in-domain answers flagged ambiguous (the bot asks before it acts) and
+    # of wrong ones (a question instead of a wrong answer).
+    ambiguous_correct_rate: float = 0.0
+    ambiguous_wrong_rate: float = 0.0
+    # style → (accuracy, lines)
+    style_accuracy: dict[str, tuple[float, int]] = field(default_factory=dict)
+    # The most frequent (gold, predicted) pairs, each with a count and one example line.
+    worst_confusions: list[dict[str, Any]] = field(default_factory=list)
     gold: list[str] = field(default_factory=list)
     predicted: list[str] = field(default_factory=list)
     intent_report: dict[str, Any] = field(default_factory=dict)
@@ -62,6 +123,13 @@ class EvaluationReport:
             "out_of_domain_examples": self.out_of_domain_examples,
             "in_domain_out_of_scope_rate": round(self.in_domain_oos_rate, 4),
             "in_domain_examples": self.in_domain_examples,
+            "ambiguous_correct_rate": round(self.ambiguous_correct_rate, 4),
+            "ambiguous_wrong_rate": round(self.ambiguous_wrong_rate, 4),
+            "style_accuracy": {
+                style: {"accuracy": round(acc, 4), "examples": n}
+                for style, (acc, n) in self.style_accuracy.items()
+            },
+            "worst_confusions": self.worst_confusions,
         }
 
 
@@ -69,7 +137,9 @@ def _ratio(num: int, den: int) -> float:
     return num / den if den else 1.0
 
 
-def evaluate(model: NluModel, examples: Sequence[Example]) -> EvaluationReport:
+def evaluate(
+    model: NluModel, examples: Sequence[Example], name: str = "", *, confusions_shown: int = 10
+) -> EvaluationReport:
     """Parse every example and compare with its gold intent and entities."""
     if not examples:
         raise ValueError("no test examples")
@@ -107,6 +177,32 @@ def evaluate(model: NluModel, examples: Sequence[Example]) -> EvaluationReport:
         for e, r in zip(examples, results, strict=True)
         if e.intent != OUT_OF_SCOPE
     ]
+    pairs: Counter[tuple[str, str]] = Counter()
+    first_line: dict[tuple[str, str], str] = {}
+    for example, result in zip(examples, results, strict=True):
+        if example.intent != result.intent:
+            pair = (example.intent, result.intent)
+            pairs[pair] += 1
+            first_line.setdefault(pair, example.text)
+    worst = [
+        {"intent": g, "predicted": p, "count": n, "example": first_line[(g, p)]}
+        for (g, p), n in pairs.most_common(confusions_shown)
+    ]
+    by_style: dict[str, list[bool]] = {}
+    for example, result in zip(examples, results, strict=True):
+        style = example_style(example)
+        if style:
+            by_style.setdefault(style, []).append(example.intent == result.intent)
+    style_accuracy = {
+        style: (sum(hits) / len(hits), len(hits)) for style, hits in sorted(by_style.items())
+    }
+    answered = [
+        (e.intent == r.intent, r.ambiguous)
+        for e, r in zip(examples, results, strict=True)
+        if e.intent != OUT_OF_SCOPE and r.intent != OUT_OF_SCOPE
+    ]
+    right = [amb for ok, amb in answered if ok]
+    wrong = [amb for ok, amb in answered if not ok]
     entity_report, entity_errors, (tp, fp, fn) = _entity_scores(examples, results)
     precision = _ratio(tp, tp + fp)
     recall = _ratio(tp, tp + fn)
@@ -122,6 +218,11 @@ def evaluate(model: NluModel, examples: Sequence[Example]) -> EvaluationReport:
         out_of_domain_examples=len(ood),
         in_domain_oos_rate=sum(ind) / len(ind) if ind else 0.0,
         in_domain_examples=len(ind),
+        name=name,
+        ambiguous_correct_rate=sum(right) / len(right) if right else 0.0,
+        ambiguous_wrong_rate=sum(wrong) / len(wrong) if wrong else 0.0,
+        style_accuracy=style_accuracy,
+        worst_confusions=worst,
         gold=gold,
         predicted=predicted,
         intent_report=report,
@@ -252,5 +353,63 @@ def format_table(report: EvaluationReport) -> str:
         )
     lines.append("")
     for key, value in report.summary().items():
-        lines.append(f"{key:<32}{value}")
+        if not isinstance(value, dict | list):  # styles and confusions: side by side
+            lines.append(f"{key:<32}{value}")
+    return "\n".join(lines)
+
+
+def format_side_by_side(reports: Sequence[EvaluationReport]) -> str:
+    """The headline figures of several test sets in columns, then each set's worst confusions."""
+    width = max(12, *(len(r.name) + 2 for r in reports))
+    head = f"{'':<36}" + "".join(f"{r.name:>{width}}" for r in reports)
+
+    def share(value: float, lines: int) -> str:
+        return f"{value:.3f}" if lines else "-"
+
+    rows: list[tuple[str, list[str]]] = [
+        ("lines", [str(r.examples) for r in reports]),
+        ("intent accuracy", [f"{r.accuracy:.3f}" for r in reports]),
+        ("intent macro-F1", [f"{r.macro_f1:.3f}" for r in reports]),
+        (
+            "out-of-scope rejected",
+            [share(r.out_of_domain_recall, r.out_of_domain_examples) for r in reports],
+        ),
+        ("  (out-of-scope lines)", [str(r.out_of_domain_examples) for r in reports]),
+        (
+            "in-domain wrongly rejected",
+            [share(r.in_domain_oos_rate, r.in_domain_examples) for r in reports],
+        ),
+        ("  (in-domain lines)", [str(r.in_domain_examples) for r in reports]),
+        (
+            "asked 'did you mean', right answers",
+            [f"{r.ambiguous_correct_rate:.3f}" for r in reports],
+        ),
+        (
+            "asked 'did you mean', wrong answers",
+            [f"{r.ambiguous_wrong_rate:.3f}" for r in reports],
+        ),
+        ("entity precision", [f"{r.entity_precision:.3f}" for r in reports]),
+        ("entity recall", [f"{r.entity_recall:.3f}" for r in reports]),
+    ]
+    styles = sorted({s for r in reports for s in r.style_accuracy})
+    for style in styles:
+        cells = []
+        for r in reports:
+            if style in r.style_accuracy:
+                acc, n = r.style_accuracy[style]
+                cells.append(f"{acc:.3f} ({n})")
+            else:
+                cells.append("-")
+        rows.append((f"accuracy, style {style}", cells))
+    lines = [head]
+    lines += [f"{label:<36}" + "".join(f"{c:>{width}}" for c in cells) for label, cells in rows]
+    if any(s.endswith("*") for s in styles):
+        lines.append("(* a style guessed from the text of untagged lines)")
+    for r in reports:
+        lines.append("")
+        lines.append(f"worst confusions, {r.name} (gold -> predicted, count, an example):")
+        if not r.worst_confusions:
+            lines.append("  none")
+        for c in r.worst_confusions:
+            lines.append(f"  {c['intent']} -> {c['predicted']}  {c['count']}  «{c['example']}»")
     return "\n".join(lines)

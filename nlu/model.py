@@ -37,7 +37,7 @@ from nlu.training_data import TrainingData, data_fingerprint, load_training_data
 logger = logging.getLogger(__name__)
 
 OUT_OF_SCOPE: Final = "out_of_scope"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 _WEIGHTS_FILE: Final = "weights.npz"
 _FEATURES_FILE: Final = "features.json"
 _ENTITIES_FILE: Final = "entities.json"
@@ -118,6 +118,26 @@ def library_versions() -> dict[str, str]:
     }
 
 
+def decide(
+    proba: np.ndarray[Any, Any], oos_column: int, threshold: float, margin: float
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The decision on rows of intent probabilities, shared by parsing and ``nlu tune``.
+
+    Returns, per row, the best column, its probability, whether the row falls back to
+    out_of_scope (a best intent other than out_of_scope below ``threshold``) and whether it is
+    ambiguous (not a fallback, and the best two closer than ``margin``).
+    """
+    order = np.argsort(-proba, axis=1, kind="stable")
+    rows = np.arange(proba.shape[0])
+    top = order[:, 0]
+    top_p = proba[rows, top]
+    second_p = proba[rows, order[:, 1]] if proba.shape[1] > 1 else np.zeros_like(top_p)
+    in_domain = top != oos_column
+    fallback = in_domain & (top_p < threshold)
+    ambiguous = in_domain & ~fallback & (top_p - second_p < margin)
+    return top, top_p, fallback, ambiguous
+
+
 SMALL_TALK: Final = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "help"})
 
 
@@ -163,6 +183,7 @@ class NluModel:
         self.metadata: dict[str, Any] = dict(metadata or {})
         if OUT_OF_SCOPE not in classifier.labels:
             raise ValueError(f"the training data must contain the {OUT_OF_SCOPE!r} intent")
+        self._oos_column = classifier.labels.index(OUT_OF_SCOPE)
 
     @property
     def labels(self) -> list[str]:
@@ -275,24 +296,25 @@ class NluModel:
 
     def _result(self, text: str, row: np.ndarray[Any, Any]) -> ParseResult:
         settings = self.settings
-        order = np.argsort(-row)
         labels = self.classifier.labels
+        order = np.argsort(-row, kind="stable")
         ranking = tuple(
             IntentScore(labels[k], round(float(row[k]), 4))
             for k in order[: settings.ranking_length]
         )
-        top, top_p = labels[order[0]], float(row[order[0]])
-        second_p = float(row[order[1]]) if len(order) > 1 else 0.0
-        fallback = top != OUT_OF_SCOPE and top_p < settings.out_of_scope_threshold
-        ambiguous = (
-            not fallback and top != OUT_OF_SCOPE and top_p - second_p < settings.ambiguity_margin
+        top, top_p, fallbacks, ambiguities = decide(
+            row[np.newaxis, :],
+            self._oos_column,
+            settings.out_of_scope_threshold,
+            settings.ambiguity_margin,
         )
+        fallback, ambiguous = bool(fallbacks[0]), bool(ambiguities[0])
         if fallback:
             # Like Rasa's FallbackClassifier: the fallback intent carries the threshold as its
             # confidence, and the original ranking stays for "did you mean …?".
             intent, confidence = OUT_OF_SCOPE, settings.out_of_scope_threshold
         else:
-            intent, confidence = top, round(top_p, 4)
+            intent, confidence = labels[int(top[0])], round(float(top_p[0]), 4)
         entities = tuple(self.extractor.extract(text))
         return ParseResult(text, intent, confidence, entities, ranking, ambiguous, fallback)
 

@@ -5,6 +5,14 @@ The format is Rasa's (``version: "3.1"``, an ``nlu:`` list of ``intent``/``synon
 checked with Rasa's own tooling. Entities are annotated as ``[text](entity)`` or, when the value
 differs from the text, ``[text]{"entity": "…", "value": "…"}``. Like Rasa's reader, a malformed
 block is reported with its file and intent and skipped rather than failing the whole file.
+
+Rasa 3's metadata is read too: a block's ``metadata: {style: finglish}`` applies to its examples,
+and ``examples`` may be a list of ``{text, metadata}`` items whose own metadata overrides the
+block's. The ``style`` key (finglish, long, typo, hard_negative…) lets the evaluation report
+accuracy by the way a message was written.
+
+Test sets live in ``test/`` folders; training never reads a file under a folder of that name,
+however deep, so the held-out split and the blind set (``test/blind/``) cannot leak in.
 """
 
 from __future__ import annotations
@@ -16,9 +24,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
+
+from nlu.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +55,8 @@ class Example:
     intent: str
     entities: tuple[AnnotatedEntity, ...] = ()
     source: str = ""
+    # How the message was written (the test sets' ``metadata.style``); "" when untagged.
+    style: str = ""
 
 
 @dataclass(slots=True)
@@ -128,18 +140,35 @@ def parse_annotated(line: str, synonyms: dict[str, str] | None = None) -> Exampl
     return Example(text="".join(parts), intent="", entities=tuple(entities))
 
 
-def _example_lines(block: dict[str, Any]) -> list[str] | None:
+def _style(metadata: Any, default: str = "") -> str:
+    if isinstance(metadata, dict) and metadata.get("style") is not None:
+        return str(metadata["style"]).strip()
+    return default
+
+
+def _example_lines(block: dict[str, Any]) -> list[tuple[str, str]] | None:
+    """The block's ``(line, style)`` pairs, or ``None`` when ``examples`` is malformed."""
+    block_style = _style(block.get("metadata"))
     examples = block.get("examples")
+    lines: list[tuple[str, str]] = []
+    if isinstance(examples, list):
+        # Rasa 3's long form: ``- text: …`` items, each with optional ``metadata``.
+        for item in examples:
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                return None
+            text = item["text"].strip()
+            if text:
+                lines.append((text, _style(item.get("metadata"), block_style)))
+        return lines
     if not isinstance(examples, str):
         return None
-    lines: list[str] = []
     for raw in examples.splitlines():
         stripped = raw.strip()
         if not stripped:
             continue
         if not stripped.startswith("- "):
             return None
-        lines.append(stripped[2:].strip())
+        lines.append((stripped[2:].strip(), block_style))
     return lines
 
 
@@ -152,7 +181,7 @@ def read_yaml_file(path: Path) -> TrainingData:
     if not isinstance(loaded, dict) or not isinstance(loaded.get("nlu", []), list):
         raise DataFormatError(f"{path}: expected a mapping with an 'nlu' list")
     data = TrainingData()
-    pending: list[tuple[str, list[str]]] = []
+    pending: list[tuple[str, list[tuple[str, str]]]] = []
     for number, block in enumerate(loaded.get("nlu") or [], start=1):
         kinds = [k for k in _BLOCK_KEYS if isinstance(block, dict) and k in block]
         if len(kinds) != 1:
@@ -175,15 +204,15 @@ def read_yaml_file(path: Path) -> TrainingData:
         if kind == "intent":
             pending.append((name, lines))
         elif kind == "synonym":
-            for surface in lines:
+            for surface, _ in lines:
                 data.synonyms[surface] = name
         elif kind == "lookup":
-            data.lookups.setdefault(name, []).extend(lines)
+            data.lookups.setdefault(name, []).extend(line for line, _ in lines)
         else:
-            data.regexes.setdefault(name, []).extend(lines)
+            data.regexes.setdefault(name, []).extend(line for line, _ in lines)
     # Intents are read last so that annotations resolve synonyms declared anywhere in the file.
     for intent, lines in pending:
-        for line in lines:
+        for line, style in lines:
             try:
                 parsed = parse_annotated(line, data.synonyms)
             except ValueError as exc:
@@ -192,18 +221,45 @@ def read_yaml_file(path: Path) -> TrainingData:
                 )
                 continue
             data.examples.append(
-                Example(parsed.text, intent, parsed.entities, source=f"{path.name}:{intent}")
+                Example(
+                    parsed.text,
+                    intent,
+                    parsed.entities,
+                    source=f"{path.name}:{intent}",
+                    style=style,
+                )
             )
     return data
 
 
+TEST_FOLDER: Final = "test"
+
+
+def _project_parts(path: Path) -> tuple[str, ...]:
+    """The parts of ``path`` inside the project (all of them for a path outside it): a
+    checkout that happens to live under some ``test`` folder must still train."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(PROJECT_ROOT).parts
+    except ValueError:
+        return path.parts
+
+
 def iter_data_files(paths: Iterable[Path], *, include_test: bool = False) -> Iterator[Path]:
-    """Yield the YAML files under ``paths`` in a stable order (a folder's test/ split excluded)."""
+    """Yield the YAML files under ``paths`` in a stable order.
+
+    Without ``include_test``, files under a ``test/`` folder at any depth below a given folder
+    are left out, and so is a given file or folder that itself lies inside one: training must
+    never see a test set, whichever path the configuration names.
+    """
     for path in paths:
+        if not include_test and TEST_FOLDER in _project_parts(path):
+            logger.warning("%s is inside a %s/ folder: not read for training", path, TEST_FOLDER)
+            continue
         if path.is_dir():
             for file in sorted(path.rglob("*.yml")) + sorted(path.rglob("*.yaml")):
                 rel = file.relative_to(path).parts
-                if not include_test and "test" in rel[:-1]:
+                if not include_test and TEST_FOLDER in rel[:-1]:
                     continue
                 yield file
         elif path.exists():

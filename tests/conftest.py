@@ -13,6 +13,9 @@ then starts from empty tables (truncated before it runs), so tests are independe
   tests depend only on the lists they set; no database.
 - ``db_settings``: the same, pointing at the test database of the current back end.
 - ``demo_db``: empty tables plus the four personas, true on the clock's today.
+- ``nlu_model``: the real NLU model from the product's model folder (``nlu_model_dir``, shared
+  with ``make run`` and the end-to-end bot process), trained at most once per session and not
+  at all while the data and settings are unchanged.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from nlu import NluModel, NluSettings, load_or_train
 from services.clock import TEHRAN, FixedClock
 from services.db import create_engine, create_session_factory, import_all_models
 from services.db.base import Base
@@ -119,6 +123,17 @@ def settings() -> Settings:
     """The project's configuration with only the explicit holiday lists (no database use)."""
     base = load_settings()
     return with_config(base, "tickets", derive_holidays_from_calendar=False)
+
+
+@pytest.fixture(scope="session")
+def nlu_model_dir(settings: Settings) -> Path:
+    """The product's NLU model folder: one training serves every test and the bot process."""
+    return NluSettings.from_section(settings.config.nlu).model_path
+
+
+@pytest.fixture(scope="session")
+def nlu_model(settings: Settings, nlu_model_dir: Path) -> NluModel:
+    return load_or_train(settings.config.nlu, nlu_model_dir)
 
 
 @pytest.fixture(

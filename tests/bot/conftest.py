@@ -2,7 +2,7 @@
 
 - ``db_settings`` is overridden to SQLite only: the services' own tests cover PostgreSQL, and
   routing tests run every flow and must stay fast.
-- ``nlu_model`` is trained once per session into a temporary folder.
+- ``nlu_model`` (tests/conftest.py) is trained at most once per session.
 - ``fsm`` runs a test with aiogram's MemoryStorage and, when Redis is reachable (started if
   installed but stopped), again with RedisStorage under a per-test key prefix.
 - ``harness`` builds one dispatcher with a Telegram and a Bale bot on recording sessions;
@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.factory import BotDeps, build_bot, build_dispatcher
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.platform import Platform, PlatformBot
-from nlu import NluModel, load_or_train
+from nlu import NluModel
 from services.clock import FixedClock
 from services.db.migrate import upgrade_database
 from services.settings import Settings
@@ -81,17 +81,6 @@ def db_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     )
     asyncio.run(upgrade_database(db))
     return db
-
-
-@pytest.fixture(scope="session")
-def nlu_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("nlu-model")
-
-
-@pytest.fixture(scope="session")
-def nlu_model(settings: Settings, nlu_model_dir: Path) -> NluModel:
-    """The real NLU model, trained once per test session."""
-    return load_or_train(settings.config.nlu, nlu_model_dir)
 
 
 def _redis_reachable() -> bool:

@@ -206,7 +206,7 @@ async def test_out_of_scope_says_what_the_bot_can_do(harness: Harness) -> None:
     assert texts.BTN_HUMAN in calls[-1].buttons()
 
 
-UNSURE_CANDIDATES = ("بیمه", "بیمه من", "سوال دارم درباره بیمه", "ثبت", "درخواست")
+UNSURE_CANDIDATES = ("بیمه", "بیمه من", "سوال دارم درباره بیمه", "ثبت", "درخواست", "فرم")
 
 
 async def test_unsure_offers_two_guesses_then_a_human(harness: Harness) -> None:

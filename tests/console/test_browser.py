@@ -21,7 +21,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bot import texts
 from bot.render import visible_text
-from nlu import NluModel, load_or_train
+from nlu import NluModel
 from sandbox.media import make_png
 from services.agents import AgentRole
 from services.clock import SystemClock
@@ -52,11 +52,6 @@ pytestmark = [
         reason="Debian's chromium is not installed (apt-get install -y chromium)",
     ),
 ]
-
-
-@pytest.fixture(scope="session")
-def nlu_model(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> NluModel:
-    return load_or_train(settings.config.nlu, tmp_path_factory.mktemp("browser-nlu"))
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from nlu import NluModel
 from sandbox import SandboxClient
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +139,11 @@ def stop_product(product: RunningProduct) -> None:
 
 
 @pytest.fixture(scope="session")
-def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProduct]:
+def product(
+    tmp_path_factory: pytest.TempPathFactory, nlu_model: NluModel
+) -> Iterator[RunningProduct]:
+    # nlu_model: the product's model folder holds a fresh model before the bot starts, so the
+    # bot process loads it instead of training a second time (tests/conftest.py).
     running = start_product(tmp_path_factory.mktemp("e2e-product"))
     try:
         yield running

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import texts
 from bot.factory import BotDeps
 from bot.render import visible_text
-from nlu import NluModel, load_or_train
+from nlu import NluModel
 from services.clock import FixedClock
 from services.db.handoff_models import Conversation, ConversationMessage
 from services.settings import Settings
@@ -24,11 +24,6 @@ from tests.bot.conftest import ChatDriver, Harness, make_harness
 from tests.handoff.conftest import MARYAM, AgentFactory, Handoff
 
 ASK_HUMAN = "می‌خوام با کارشناس صحبت کنم"
-
-
-@pytest.fixture(scope="session")
-def nlu_model(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> NluModel:
-    return load_or_train(settings.config.nlu, tmp_path_factory.mktemp("relay-nlu"))
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,11 @@ import yaml
 
 from nlu import INTENTS, OUT_OF_SCOPE, EntityExtractor
 from nlu.entities import ENTITY_NAMES, RELATION_VALUES
-from nlu.features import canonical_text
+from nlu.lint import DOMAIN_INTENTS
 from nlu.settings import DEFAULT_DATA_DIR, DEFAULT_TEST_DIR
 from nlu.training_data import TrainingData, iter_data_files, read_yaml_file
-from persian import normalize
 
-DOMAIN_INTENTS = INTENTS[:12]
+# The blind set's files too: their format is checked, their lines never looked at here.
 ALL_FILES = sorted(DEFAULT_DATA_DIR.rglob("*.yml"))
 
 
@@ -81,22 +79,8 @@ def test_every_intent_is_trained_and_the_domain_ones_have_forty_examples(
     assert counts[OUT_OF_SCOPE] >= 300
 
 
-def test_no_example_is_in_two_intents(training_data: TrainingData) -> None:
-    seen: dict[str, set[str]] = defaultdict(set)
-    for example in training_data.examples:
-        seen[canonical_text(example.text)].add(example.intent)
-    clashes = {text: intents for text, intents in seen.items() if len(intents) > 1}
-    assert not clashes
-
-
-def test_no_test_line_is_in_training(training_data: TrainingData, test_data: TrainingData) -> None:
-    train = {normalize(e.text) for e in training_data.examples}
-    train_folded = {canonical_text(e.text) for e in training_data.examples}
-    leaked = [e.text for e in test_data.examples if normalize(e.text) in train]
-    assert not leaked
-    # Stricter than the rule: not even after folding spaces, half-spaces and digits.
-    folded = [e.text for e in test_data.examples if canonical_text(e.text) in train_folded]
-    assert not folded
+# Duplicates across intents and training lines equal to a test line: test_lint.py, which runs
+# the data linter (python -m nlu lint) on the project data.
 
 
 def test_test_split_is_separate_and_large_enough(test_data: TrainingData) -> None:
@@ -141,3 +125,41 @@ def test_relation_vocabulary_comes_from_lookups(training_data: TrainingData) -> 
     forms = training_data.lookups["relation"]
     assert len(forms) == len(set(forms))
     assert {training_data.synonyms.get(f, f) for f in forms} == set(RELATION_VALUES)
+
+
+def test_training_never_reads_a_test_folder_at_any_depth(tmp_path: Path) -> None:
+    block = 'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - سلام\n'
+    for rel in ("a.yml", "test/b.yml", "x/test/c.yml", "test/blind/d.yml", "x/tests/e.yml"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(block, encoding="utf-8")
+    found = {p.relative_to(tmp_path).as_posix() for p in iter_data_files([tmp_path])}
+    assert found == {"a.yml", "x/tests/e.yml"}
+    every = {
+        p.relative_to(tmp_path).as_posix() for p in iter_data_files([tmp_path], include_test=True)
+    }
+    assert len(every) == 5
+    # Named directly, a test file or folder inside the project is still refused for training.
+    assert not list(iter_data_files([DEFAULT_TEST_DIR]))
+    assert not list(iter_data_files([DEFAULT_TEST_DIR / "intents.yml"]))
+
+
+def test_style_metadata_of_blocks_and_examples_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "styled.yml"
+    path.write_text(
+        'version: "3.1"\nnlu:\n'
+        "- intent: check_eligibility\n  metadata:\n    style: finglish\n  examples: |\n"
+        "    - bimam faale?\n    - bime daram?\n"
+        "- intent: greet\n  examples: |\n    - سلام\n"
+        "- intent: thanks\n  metadata:\n    style: short\n  examples:\n"
+        "  - text: |\n      ممنون\n"
+        "  - text: |\n      merci\n    metadata:\n      style: finglish\n",
+        encoding="utf-8",
+    )
+    data = read_yaml_file(path)
+    assert [(e.text, e.intent, e.style) for e in data.examples] == [
+        ("bimam faale?", "check_eligibility", "finglish"),
+        ("bime daram?", "check_eligibility", "finglish"),
+        ("سلام", "greet", ""),
+        ("ممنون", "thanks", "short"),
+        ("merci", "thanks", "finglish"),
+    ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,8 @@ from pydantic import ValidationError
 from nlu import OUT_OF_SCOPE, ModelNotUsable, NluModel, NluSettings, load_or_train
 from nlu.evaluate import evaluate
 from nlu.features import canonical_text
-from nlu.settings import DEFAULT_DATA_DIR
 from nlu.training_data import TrainingData
+from tests.nlu.conftest import write_small_data
 
 SAMPLES = [
     "میخوام ببینم بیمه‌ام فعاله",
@@ -74,22 +73,30 @@ def test_confidences_are_probabilities(nlu_model: NluModel) -> None:
     assert (proba >= 0).all() and (proba <= 1).all()
 
 
+@pytest.mark.parametrize("ensemble", [False, True], ids=["one-svm", "svm-per-fold"])
 def test_exported_classifier_reproduces_scikit_learn(
-    training_data: TrainingData, test_data: TrainingData
+    training_data: TrainingData, test_data: TrainingData, ensemble: bool
 ) -> None:
-    from nlu.classifier import IntentClassifier, char_wb_ngrams, fit_sklearn, word_ngrams
+    from nlu.classifier import IntentClassifier, block_source, fit_sklearn
 
-    settings = NluSettings(calibration_folds=3)
-    texts = [e.text for e in training_data.examples]
-    features, model = fit_sklearn(texts, [e.intent for e in training_data.examples], settings)
-    exported = IntentClassifier.from_sklearn(features, model, settings)
-    probe = texts + [e.text for e in test_data.examples] + ["", "x", "a  b\tc"]
+    # Every kind of feature block, whether or not the configuration uses it.
+    settings = NluSettings(
+        calibration_folds=3, calibration_ensemble=ensemble, skeleton_ngram_max=4
+    )
+    # Every third line: equivalence needs no full training run, only every kind of line.
+    sample = training_data.examples[::3]
+    texts = [e.text for e in sample]
+    features, model = fit_sklearn(texts, [e.intent for e in sample], settings)
+    exported = IntentClassifier.from_sklearn(features, model)
+    assert [b.name for b in exported.blocks] == ["char", "word", "skeleton"]
+    probe = [e.text for e in training_data.examples] + [e.text for e in test_data.examples]
+    probe += ["", "x", "a  b\tc", "bimam faale?"]
     canonical = [canonical_text(t) for t in probe]
-    char, word = (t for _, t in features.transformer_list)
-    char_analyzer, word_analyzer = char.build_analyzer(), word.build_analyzer()
-    for text in canonical:
-        assert sorted(char_wb_ngrams(text, 2, 5)) == sorted(char_analyzer(text))
-        assert sorted(word_ngrams(text, 2)) == sorted(word_analyzer(text))
+    for block, vectorizer in zip(exported.blocks, features.vectorizers, strict=True):
+        analyzer = vectorizer.build_analyzer()
+        for text in canonical:
+            source = block_source(block.source, text)
+            assert sorted(block.grams(source)) == sorted(analyzer(source)), (block.name, text)
     expected = model.predict_proba(features.transform(canonical))
     assert np.allclose(exported.predict_proba(probe), expected, atol=1e-5)
     assert exported.labels == [str(c) for c in model.classes_]
@@ -99,12 +106,52 @@ def test_logistic_regression_export_matches_too(training_data: TrainingData) -> 
     from nlu.classifier import IntentClassifier, fit_sklearn
 
     settings = NluSettings(classifier="logreg", regularization_c=1, char_ngram_max=3)
-    sample = training_data.examples[::3]  # equivalence needs no full training run
+    sample = training_data.examples[::5]  # equivalence needs no full training run
     texts = [e.text for e in sample]
     features, model = fit_sklearn(texts, [e.intent for e in sample], settings)
-    exported = IntentClassifier.from_sklearn(features, model, settings)
+    exported = IntentClassifier.from_sklearn(features, model)
     expected = model.predict_proba(features.transform([canonical_text(t) for t in texts]))
     assert np.allclose(exported.predict_proba(texts), expected, atol=1e-5)
+
+
+def test_skeleton_writes_finglish_and_persian_alike() -> None:
+    from nlu.features import skeleton
+
+    pairs = [
+        ("bimam faale?", "بیمه‌ام فعاله؟"),
+        ("estehghaghe darman", "استحقاق درمان"),
+        ("sabeghe bimeh", "سابقه بیمه"),
+        ("mikham shekayat konam", "میخوام شکایت کنم"),
+        ("fishe hoghoogh", "فیش حقوقی"),
+        ("khodahafez", "خداحافظ"),
+    ]
+    for finglish, persian in pairs:
+        assert skeleton(canonical_text(finglish)) == skeleton(canonical_text(persian))
+    assert skeleton(canonical_text("بیمه")) != skeleton(canonical_text("شکایت"))
+
+
+def test_the_decision_rule_is_the_one_tune_replays(nlu_model: NluModel) -> None:
+    from nlu.model import decide
+
+    texts = [*SAMPLES[:-1], "بیمه", "sabeghe", "کمک", "اصلا"]
+    proba = nlu_model.classifier.predict_proba(texts)
+    labels = nlu_model.labels
+    for threshold, margin in ((0.0, 0.0), (0.5, 0.2), (0.9, 0.6)):
+        top, _, fallback, ambiguous = decide(proba, labels.index(OUT_OF_SCOPE), threshold, margin)
+        model = NluModel(
+            nlu_model.classifier,
+            nlu_model.extractor,
+            nlu_model.settings.model_copy(
+                update={"out_of_scope_threshold": threshold, "ambiguity_margin": margin}
+            ),
+        )
+        for i, result in enumerate(model.parse_batch(texts)):
+            expected = OUT_OF_SCOPE if fallback[i] else labels[top[i]]
+            assert (result.intent, result.fallback, result.ambiguous) == (
+                expected,
+                bool(fallback[i]),
+                bool(ambiguous[i]),
+            )
 
 
 def test_low_confidence_becomes_out_of_scope_and_close_calls_are_ambiguous(
@@ -201,18 +248,20 @@ def test_model_from_other_versions_is_not_used(nlu_model: NluModel, tmp_path: Pa
         NluModel.load(tmp_path / "missing", nlu_model.settings)
 
 
-def test_model_is_retrained_when_the_data_changes(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    shutil.copytree(DEFAULT_DATA_DIR, data_dir, ignore=shutil.ignore_patterns("test"))
+def test_model_is_retrained_when_the_data_changes(
+    tmp_path: Path, training_data: TrainingData
+) -> None:
+    data_dir = write_small_data(tmp_path / "data", training_data)
     # A small configuration: this test is about staleness, not accuracy.
     section = {"data": [str(data_dir)], "calibration_folds": 2, "char_ngram_max": 3}
     first = load_or_train(section, model_dir=tmp_path / "model")
     same = load_or_train(section, model_dir=tmp_path / "model")
     assert same.metadata["data_hash"] == first.metadata["data_hash"]
-    smalltalk = data_dir / "smalltalk.yml"
-    smalltalk.write_text(
-        smalltalk.read_text(encoding="utf-8").replace(
-            "    - سلام\n", "    - سلام\n    - هی سلام\n", 1
+    assert same.metadata["trained_at"] == first.metadata["trained_at"]
+    small = data_dir / "small.yml"
+    small.write_text(
+        small.read_text(encoding="utf-8").replace(
+            "- intent: greet\n  examples: |\n", "- intent: greet\n  examples: |\n    - هی سلام\n"
         ),
         encoding="utf-8",
     )

@@ -1,0 +1,330 @@
+"""Choosing the out-of-scope threshold and the ambiguity margin by cross-validation.
+
+Only the training data is used: it is split into k folds (stratified by intent; lines that are
+the same after canonical folding stay in one fold, so a near-copy cannot score for itself), a
+model is trained on k − 1 folds and its probabilities recorded on the held-back one. Every line
+then has a probability row from a model that never saw it, and the decision rule of
+:func:`nlu.model.decide` is replayed on those rows for every candidate value:
+
+- ``out_of_scope_threshold``: the value with the best in-domain accuracy among those that
+  reject at least ``tune_min_oos_rejection`` of the out-of-scope lines and wrongly reject at most
+  ``tune_max_false_rejection`` of the in-domain ones (when none meets both, the best mean of
+  in-domain accuracy and out-of-scope rejection, and the report says so);
+- ``ambiguity_margin``: the largest value that makes the bot ask "did you mean …?" for at most
+  ``tune_max_ambiguous_correct`` of the answers it had right; the report shows how many wrong
+  answers it turns into that question instead.
+
+The test sets (``nlu/data/test/``, ``test/blind/``) are never read here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+
+from nlu.evaluate import example_style
+from nlu.features import canonical_text
+from nlu.model import OUT_OF_SCOPE, NluModel, decide
+from nlu.settings import NluSettings
+from nlu.training_data import Example, TrainingData
+
+THRESHOLDS: Final = tuple(round(x * 0.01, 2) for x in range(0, 96))
+MARGINS: Final = tuple(round(x * 0.01, 2) for x in range(0, 61))
+
+
+@dataclass
+class OutOfFold:
+    """Every training line with the probabilities of a model that did not see it."""
+
+    examples: list[Example]
+    labels: list[str]
+    proba: np.ndarray[Any, Any]
+    train_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def gold(self) -> np.ndarray[Any, Any]:
+        return np.asarray([e.intent for e in self.examples])
+
+
+@dataclass(frozen=True)
+class ThresholdFigures:
+    threshold: float
+    accuracy: float
+    in_domain_accuracy: float
+    oos_rejection: float
+    false_rejection: float
+
+
+@dataclass(frozen=True)
+class MarginFigures:
+    margin: float
+    correct_asked: float
+    wrong_asked: float
+
+
+@dataclass
+class TuneResult:
+    """The chosen values, the figures they were chosen on and how they were chosen."""
+
+    threshold: float
+    margin: float
+    rule: str
+    at_threshold: ThresholdFigures
+    at_margin: MarginFigures
+    thresholds: list[ThresholdFigures]
+    margins: list[MarginFigures]
+    macro_f1: float
+    style_accuracy: dict[str, tuple[float, int]]
+    confusions: list[tuple[str, str, int, str]]
+    intent_recall: dict[str, tuple[float, int]]
+
+
+def cross_validated_proba(
+    data: TrainingData, settings: NluSettings, folds: int | None = None
+) -> OutOfFold:
+    """Train ``folds`` models, each without one fold, and collect every line's probabilities."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    examples = list(data.examples)
+    intents = [e.intent for e in examples]
+    groups = [canonical_text(e.text) for e in examples]
+    splitter = StratifiedGroupKFold(
+        n_splits=folds or settings.tune_folds, shuffle=True, random_state=settings.random_state
+    )
+    labels = sorted(set(intents))
+    proba = np.zeros((len(examples), len(labels)))
+    seconds: list[float] = []
+    for train_idx, test_idx in splitter.split(examples, intents, groups):
+        part = TrainingData(
+            examples=[examples[i] for i in train_idx],
+            synonyms=data.synonyms,
+            lookups=data.lookups,
+            regexes=data.regexes,
+        )
+        started = time.perf_counter()
+        model = NluModel.train(part, settings)
+        seconds.append(time.perf_counter() - started)
+        if model.labels != labels:
+            raise ValueError("a fold lacks an intent; every intent needs more examples")
+        proba[test_idx] = model.classifier.predict_proba([examples[i].text for i in test_idx])
+    return OutOfFold(examples, labels, proba, seconds)
+
+
+def threshold_figures(oof: OutOfFold, threshold: float) -> ThresholdFigures:
+    predicted = predictions(oof, threshold)
+    gold = oof.gold
+    oos = gold == OUT_OF_SCOPE
+    return ThresholdFigures(
+        threshold=threshold,
+        accuracy=float(np.mean(predicted == gold)),
+        in_domain_accuracy=float(np.mean(predicted[~oos] == gold[~oos])) if (~oos).any() else 1.0,
+        oos_rejection=float(np.mean(predicted[oos] == OUT_OF_SCOPE)) if oos.any() else 1.0,
+        false_rejection=float(np.mean(predicted[~oos] == OUT_OF_SCOPE)) if (~oos).any() else 0.0,
+    )
+
+
+def predictions(oof: OutOfFold, threshold: float) -> np.ndarray[Any, Any]:
+    top, _, fallback, _ = decide(oof.proba, oof.labels.index(OUT_OF_SCOPE), threshold, 0.0)
+    predicted = np.asarray(oof.labels, dtype=object)[top]
+    predicted[fallback] = OUT_OF_SCOPE
+    as_text: np.ndarray[Any, Any] = predicted.astype(str)
+    return as_text
+
+
+def margin_figures(oof: OutOfFold, threshold: float, margin: float) -> MarginFigures:
+    top, _, fallback, ambiguous = decide(
+        oof.proba, oof.labels.index(OUT_OF_SCOPE), threshold, margin
+    )
+    gold = oof.gold
+    predicted = np.asarray(oof.labels)[top]
+    answered = (gold != OUT_OF_SCOPE) & (predicted != OUT_OF_SCOPE) & ~fallback
+    right = answered & (predicted == gold)
+    wrong = answered & (predicted != gold)
+    return MarginFigures(
+        margin=margin,
+        correct_asked=float(ambiguous[right].mean()) if right.any() else 0.0,
+        wrong_asked=float(ambiguous[wrong].mean()) if wrong.any() else 0.0,
+    )
+
+
+def choose(oof: OutOfFold, settings: NluSettings) -> TuneResult:
+    """Choose the threshold, then the margin at that threshold (see the module docstring)."""
+    from sklearn.metrics import f1_score
+
+    table = [threshold_figures(oof, t) for t in THRESHOLDS]
+    feasible = [
+        f
+        for f in table
+        if f.oos_rejection >= settings.tune_min_oos_rejection
+        and f.false_rejection <= settings.tune_max_false_rejection
+    ]
+    if feasible:
+        best = max(feasible, key=lambda f: (f.in_domain_accuracy, f.oos_rejection))
+        rule = (
+            f"best in-domain accuracy with >= {settings.tune_min_oos_rejection:.0%} rejected "
+            f"and <= {settings.tune_max_false_rejection:.0%} wrongly rejected"
+        )
+    else:
+        # Out-of-scope and in-domain lines weigh the same: the mean of the two accuracies.
+        best = max(table, key=lambda f: (f.in_domain_accuracy + f.oos_rejection, f.accuracy))
+        rule = (
+            "NO value meets both bounds; the best mean of in-domain accuracy and out-of-scope "
+            "rejection"
+        )
+    margins = [margin_figures(oof, best.threshold, m) for m in MARGINS]
+    allowed = [m for m in margins if m.correct_asked <= settings.tune_max_ambiguous_correct]
+    chosen_margin = max(allowed, key=lambda m: m.margin) if allowed else margins[0]
+
+    predicted = predictions(oof, best.threshold)
+    gold = oof.gold
+    by_style: dict[str, list[bool]] = {}
+    for example, p in zip(oof.examples, predicted, strict=True):
+        style = example_style(example)
+        if style:
+            by_style.setdefault(style, []).append(example.intent == p)
+    pairs: Counter[tuple[str, str]] = Counter()
+    first: dict[tuple[str, str], str] = {}
+    for example, p in zip(oof.examples, predicted, strict=True):
+        if example.intent != p:
+            pairs[(example.intent, str(p))] += 1
+            first.setdefault((example.intent, str(p)), example.text)
+    recall: dict[str, tuple[float, int]] = {}
+    for label in oof.labels:
+        mask = gold == label
+        if mask.any():
+            recall[label] = (float(np.mean(predicted[mask] == label)), int(mask.sum()))
+    return TuneResult(
+        threshold=best.threshold,
+        margin=chosen_margin.margin,
+        rule=rule,
+        at_threshold=best,
+        at_margin=chosen_margin,
+        thresholds=table,
+        margins=margins,
+        macro_f1=float(f1_score(gold, predicted, average="macro", zero_division=0)),
+        style_accuracy={s: (sum(h) / len(h), len(h)) for s, h in sorted(by_style.items())},
+        confusions=[(g, p, n, first[(g, p)]) for (g, p), n in pairs.most_common(12)],
+        intent_recall=recall,
+    )
+
+
+def format_result(result: TuneResult, oof: OutOfFold, settings: NluSettings) -> str:
+    """The figures behind the choice, for the terminal."""
+    n_oos = int((oof.gold == OUT_OF_SCOPE).sum())
+    lines = [
+        f"cross-validation: {len(oof.train_seconds)} folds over {len(oof.examples)} training "
+        f"lines ({len(oof.examples) - n_oos} in-domain, {n_oos} out-of-scope); "
+        f"training {np.mean(oof.train_seconds):.1f} s per fold",
+        "",
+        f"{'threshold':>10}{'accuracy':>10}{'in-domain':>11}{'rejected':>10}{'wrongly':>9}",
+    ]
+    shown = {round(x * 0.05, 2) for x in range(20)} | {result.threshold}
+    for f in result.thresholds:
+        if f.threshold in shown:
+            mark = "  <- chosen" if f.threshold == result.threshold else ""
+            lines.append(
+                f"{f.threshold:>10.2f}{f.accuracy:>10.4f}{f.in_domain_accuracy:>11.4f}"
+                f"{f.oos_rejection:>10.4f}{f.false_rejection:>9.4f}{mark}"
+            )
+    lines += ["", f"{'margin':>10}{'right asked':>13}{'wrong asked':>13}"]
+    shown_m = {round(x * 0.05, 2) for x in range(13)} | {result.margin}
+    for m in result.margins:
+        if m.margin in shown_m:
+            mark = "  <- chosen" if m.margin == result.margin else ""
+            lines.append(f"{m.margin:>10.2f}{m.correct_asked:>13.4f}{m.wrong_asked:>13.4f}{mark}")
+    f = result.at_threshold
+    lines += [
+        "",
+        f"rule: {result.rule}",
+        f"out_of_scope_threshold: {result.threshold:.2f}  (accuracy {f.accuracy:.4f}, in-domain "
+        f"{f.in_domain_accuracy:.4f}, out-of-scope rejected {f.oos_rejection:.4f}, in-domain "
+        f"wrongly rejected {f.false_rejection:.4f}, macro-F1 {result.macro_f1:.4f})",
+        f"ambiguity_margin: {result.margin:.2f}  (asks 'did you mean' for "
+        f"{result.at_margin.correct_asked:.2%} of right answers and "
+        f"{result.at_margin.wrong_asked:.2%} of wrong ones; at most "
+        f"{settings.tune_max_ambiguous_correct:.0%} of right answers allowed)",
+        "",
+        "recall by intent at the chosen threshold:",
+    ]
+    for label, (r, n) in sorted(result.intent_recall.items(), key=lambda kv: kv[1][0]):
+        lines.append(f"  {label:<24}{r:.4f}  ({n})")
+    if result.style_accuracy:
+        lines.append("accuracy by style (* guessed from the text):")
+        for style, (acc, n) in result.style_accuracy.items():
+            lines.append(f"  {style:<24}{acc:.4f}  ({n})")
+    lines.append("worst confusions (gold -> predicted, count, an example):")
+    for g, p, n, text in result.confusions:
+        lines.append(f"  {g} -> {p}  {n}  «{text}»")
+    return "\n".join(lines)
+
+
+# Model variants `python -m nlu tune --compare` weighs against the configured one.
+VARIANTS: Final[dict[str, dict[str, Any]]] = {
+    "before issue 15": {
+        "char_ngram_max": 5,
+        "skeleton_ngram_max": 0,
+        "regularization_c": 0.5,
+        "class_weight_power": 1.0,
+        "calibration_ensemble": True,
+    },
+    "no skeleton features": {"skeleton_ngram_max": 0},
+    "one SVM per calibration fold": {"calibration_ensemble": True},
+    "skeleton n-grams 2-5": {"skeleton_ngram_max": 5},
+    "balanced class weights": {"class_weight_power": 1.0},
+    "half-balanced class weights": {"class_weight_power": 0.5},
+    "C 0.5": {"regularization_c": 0.5},
+    "C 2.0": {"regularization_c": 2.0},
+    "char n-grams 2-5": {"char_ngram_max": 5},
+    "word n-grams 1-3": {"word_ngram_max": 3},
+    "logistic regression C 10": {"classifier": "logreg", "regularization_c": 10.0},
+}
+
+
+def compare(
+    data: TrainingData,
+    settings: NluSettings,
+    names: Sequence[str] | None = None,
+    folds: int | None = None,
+) -> list[tuple[str, TuneResult, OutOfFold]]:
+    """Cross-validate the configured model and each variant, each at its own chosen values."""
+    chosen = [n for n in (names or VARIANTS) if n in VARIANTS]
+    runs: list[tuple[str, NluSettings]] = [("configured", settings)]
+    runs += [(n, settings.model_copy(update=VARIANTS[n])) for n in chosen]
+    out = []
+    for name, variant in runs:
+        oof = cross_validated_proba(data, variant, folds)
+        out.append((name, choose(oof, variant), oof))
+    return out
+
+
+def _style_figure(result: TuneResult, style: str) -> float:
+    """A style's accuracy, tagged in the data or else guessed from the text."""
+    found = result.style_accuracy.get(style) or result.style_accuracy.get(f"{style}*")
+    return found[0] if found else float("nan")
+
+
+def format_comparison(results: Sequence[tuple[str, TuneResult, OutOfFold]]) -> str:
+    head = (
+        f"{'variant':<28}{'thr':>6}{'accuracy':>10}{'in-dom':>8}{'reject':>8}{'wrongly':>9}"
+        f"{'macroF1':>9}{'finglish*':>10}{'long*':>8}{'train s':>9}"
+    )
+    first = results[0][2]
+    lines = [
+        f"{len(first.train_seconds)}-fold cross-validation over {len(first.examples)} training "
+        "lines; each variant at its own chosen threshold (* styles guessed from the text)",
+        head,
+    ]
+    for name, r, oof in results:
+        f = r.at_threshold
+        fing, long_ = (_style_figure(r, style) for style in ("finglish", "long"))
+        lines.append(
+            f"{name:<28}{r.threshold:>6.2f}{f.accuracy:>10.4f}{f.in_domain_accuracy:>8.4f}"
+            f"{f.oos_rejection:>8.4f}{f.false_rejection:>9.4f}{r.macro_f1:>9.4f}"
+            f"{fing:>10.4f}{long_:>8.4f}{np.mean(oof.train_seconds):>9.1f}"
+        )
+    return "\n".join(lines)

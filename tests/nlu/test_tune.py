@@ -1,0 +1,72 @@
+"""Choosing the threshold and the margin from out-of-fold probabilities (no training here)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nlu import NluSettings
+from nlu.training_data import Example
+from nlu.tune import OutOfFold, choose, margin_figures, threshold_figures
+
+LABELS = ["check_eligibility", "out_of_scope", "track_ticket"]
+
+
+def _oof(rows: list[tuple[str, list[float]]]) -> OutOfFold:
+    examples = [Example(f"line {i}", intent) for i, (intent, _) in enumerate(rows)]
+    return OutOfFold(examples, LABELS, np.asarray([p for _, p in rows], dtype=np.float64))
+
+
+def test_threshold_figures_replay_the_decision_rule() -> None:
+    oof = _oof(
+        [
+            ("check_eligibility", [0.9, 0.05, 0.05]),
+            ("check_eligibility", [0.45, 0.35, 0.2]),  # right, but rejected above 0.45
+            ("out_of_scope", [0.5, 0.3, 0.2]),  # wrongly answered up to 0.5
+            ("out_of_scope", [0.1, 0.8, 0.1]),
+        ]
+    )
+    low = threshold_figures(oof, 0.0)
+    assert (low.in_domain_accuracy, low.oos_rejection, low.false_rejection) == (1.0, 0.5, 0.0)
+    high = threshold_figures(oof, 0.55)
+    assert (high.in_domain_accuracy, high.oos_rejection, high.false_rejection) == (
+        0.5,
+        1.0,
+        0.5,
+    )
+    assert high.accuracy == 0.75
+
+
+def test_choose_meets_the_bounds_with_the_best_in_domain_accuracy() -> None:
+    rows = [("check_eligibility", [0.9, 0.05, 0.05])] * 60
+    rows += [("track_ticket", [0.1, 0.1, 0.8])] * 39
+    rows += [("track_ticket", [0.3, 0.25, 0.45])]  # rejected from a threshold of 0.46 on
+    rows += [("out_of_scope", [0.6, 0.3, 0.1])] * 4  # rejected from a threshold of 0.61 on
+    rows += [("out_of_scope", [0.05, 0.9, 0.05])] * 96
+    oof = _oof(rows)
+    settings = NluSettings(tune_min_oos_rejection=0.97, tune_max_false_rejection=0.02)
+    result = choose(oof, settings)
+    # 96 % rejected below 0.61 is not enough; rejecting the four costs the one hesitant
+    # in-domain line (1 %, allowed); from 0.81 on the confident ones go too.
+    assert 0.61 <= result.threshold <= 0.8
+    assert result.at_threshold.oos_rejection == 1.0
+    assert result.at_threshold.false_rejection == 0.01
+    assert result.rule.startswith("best in-domain accuracy")
+    strict = choose(oof, settings.model_copy(update={"tune_max_false_rejection": 0.0}))
+    assert strict.rule.startswith("NO value meets both bounds")
+    # Equal weight to both: 100 % rejected and 99 % kept beats 96 % rejected and 100 % kept.
+    assert strict.at_threshold.oos_rejection == 1.0
+    assert strict.at_threshold.false_rejection == 0.01
+
+
+def test_the_margin_asks_about_few_right_answers() -> None:
+    rows = [("check_eligibility", [0.65, 0.0, 0.35])] * 97
+    rows += [("check_eligibility", [0.5, 0.0, 0.5 - 0.01 * i]) for i in range(1, 4)]
+    rows += [("track_ticket", [0.52, 0.0, 0.48])] * 5  # wrong, and close
+    # Up to a margin of 0.3 only the three close right answers (3 %) are asked about.
+    oof = _oof(rows)
+    settings = NluSettings(tune_max_ambiguous_correct=0.03)
+    result = choose(oof, settings)
+    at = margin_figures(oof, result.threshold, result.margin)
+    assert result.margin == 0.3
+    assert at.correct_asked <= 0.03 and at.wrong_asked == 1.0
+    assert margin_figures(oof, result.threshold, result.margin + 0.01).correct_asked > 0.03

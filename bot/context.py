@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from services.clock import Clock
     from services.handoff import ActiveConversation
     from services.identity import ChatUserInfo
+    from services.knowledge import Retrieval
     from services.settings import Settings
 
 
@@ -55,6 +56,8 @@ class UpdateContext(BotContext, total=False):
     understanding: Understanding
     # the relay's InHandoff filter
     handoff: ActiveConversation
+    # the knowledge router's KnowledgeQuestion filter
+    retrieval: Retrieval
     # aiogram's FSM middleware (typed here because our middlewares read them)
     state: FSMContext
     raw_state: str | None

@@ -38,6 +38,7 @@ from bot.handlers import (
     groups,
     human,
     info,
+    knowledge,
     pension,
     records,
     relay,
@@ -65,6 +66,9 @@ def build_intents() -> Router:
     router.include_routers(
         eligibility.build_router(),
         records.build_router(),
+        # Before the routers whose intents it may take (info, smalltalk, dependants,
+        # voluntary): see bot/handlers/knowledge.py for the order of answering.
+        knowledge.build_router(),
         info.build_router(),
         smalltalk.build_router(),
         dependants.build_router(),

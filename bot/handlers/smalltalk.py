@@ -11,6 +11,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards, texts
+from bot.deps import Services
 from bot.handlers.common import Intent, Unsure, note_missed
 from bot.keyboards import NoneOfThese
 from bot.nlu import OUT_OF_SCOPE, Understanding
@@ -51,10 +52,17 @@ async def deny(event: Message | CallbackQuery, reply: Reply) -> None:
     await reply(texts.DENY, keyboard=keyboards.main_menu())
 
 
-async def out_of_scope(message: Message, state: FSMContext, reply: Reply) -> None:
-    """Say politely what the bot can do; offer a human after a second miss."""
-    misses = await note_missed(state)
-    await reply(texts.OUT_OF_SCOPE, keyboard=keyboards.offer_human() if misses >= 2 else None)
+async def out_of_scope(
+    message: Message, services: Services, state: FSMContext, reply: Reply
+) -> None:
+    """Say politely what the bot can do, with a human on offer.
+
+    Neither the classifier nor the knowledge base (its router comes first) could answer: the
+    question is collected, masked, for the console's list of questions to turn into entries.
+    """
+    await note_missed(state)
+    services.knowledge.record("unanswered", message.text or "")
+    await reply(texts.OUT_OF_SCOPE, keyboard=keyboards.offer_human())
 
 
 def top_two(understanding: Understanding) -> list[str]:

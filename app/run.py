@@ -37,6 +37,7 @@ from console.app import create_console_app
 from console.server import ConsoleServer
 from services.clock import SystemClock
 from services.db import create_engine, create_session_factory, upgrade_database
+from services.knowledge.store import KnowledgeStore
 from services.settings import Settings
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ async def _start_console(settings: Settings, deps: BotDeps) -> ConsoleServer:
     """The agents' console on HOST:PORT (PORT + 1 in webhook mode, where the webhooks hold PORT)."""
     env = settings.env
     port = env.port + 1 if env.public_base_url else env.port
-    app = create_console_app(settings, deps.session_factory, deps.clock)
+    app = create_console_app(settings, deps.session_factory, deps.clock, knowledge=deps.knowledge)
     try:
         console = await ConsoleServer(app, host=env.host, port=port).start()
     except OSError:
@@ -196,6 +197,9 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
     from nlu import load_or_train
 
     await upgrade_database(settings)
+    # The knowledge base is validated before anything starts: an invalid folder stops the start
+    # here with one error naming every bad file (KnowledgeBaseError).
+    knowledge = await asyncio.to_thread(KnowledgeStore.load, settings.config.knowledge)
     # Training (when the model is missing or stale) is seconds of CPU: off the event loop.
     nlu_model = await asyncio.to_thread(load_or_train, settings.config.nlu)
 
@@ -229,6 +233,7 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
             clock=SystemClock(),
             nlu=nlu_model,
             redis=redis,
+            knowledge=knowledge,
         )
         dp = build_dispatcher(deps, polling=not settings.env.public_base_url)
         for bot in bots:

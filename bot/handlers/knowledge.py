@@ -29,10 +29,11 @@ from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
 from bot.handlers.common import note_understood
+from bot.handlers.voluntary import MIN_PLAUSIBLE_WAGE_RIAL
 from bot.keyboards import KbMore, KbPick, KbVote
 from bot.nlu import OUT_OF_SCOPE, Understanding
 from bot.reply import Reply
-from persian import mask_identifiers
+from persian import mask_identifiers, parse_amount
 from services.knowledge import Entry, Retrieval
 
 # Intents whose answers carry rules: a confident entry answers the fact asked for.
@@ -59,7 +60,7 @@ class KnowledgeQuestion(BaseFilter):
             return False
         rule_intent = understanding.intent in RULE_INTENTS and not understanding.unsure
         if rule_intent:
-            if understanding.entities:
+            if understanding.entities or names_an_amount(message.text):
                 return False
         elif understanding.intent == "help" and not understanding.unsure:
             if len(message.text.split()) < MIN_HELP_WORDS:
@@ -67,10 +68,19 @@ class KnowledgeQuestion(BaseFilter):
         elif not (understanding.unsure or understanding.intent == OUT_OF_SCOPE):
             return False
         retrieval = await services.knowledge.search(message.text)
-        if not retrieval.confident or (rule_intent and retrieval.ambiguous):
-            # An intent's own answer beats a choice between two entries.
+        if not retrieval.confident:
+            return False
+        if retrieval.ambiguous and (rule_intent or understanding.unsure):
+            # The intent's own answer, or the classifier's own "did you mean" among intents,
+            # beats a choice between two entries for a message as vague as «بیمه».
             return False
         return {"retrieval": retrieval}
+
+
+def names_an_amount(text: str) -> bool:
+    """Whether the message names a wage base, which the voluntary estimate acts on at once."""
+    amount = parse_amount(text)
+    return amount is not None and amount >= MIN_PLAUSIBLE_WAGE_RIAL
 
 
 def source_date(text: str) -> str:

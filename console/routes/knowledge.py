@@ -124,7 +124,9 @@ async def dismiss(
 async def new_entry(request: Request, agent: Supervisor, question: str = "") -> Response:
     form = _form_of(None)
     form["questions"] = question
-    return render(request, "knowledge_entry.html", {"form": form, "new": True, "invalid": []})
+    return render(
+        request, "knowledge_entry.html", {"form": form, "new": True, "error": "", "item": None}
+    )
 
 
 @router.get("/{entry_id}")
@@ -135,7 +137,7 @@ async def entry_page(
     return render(
         request,
         "knowledge_entry.html",
-        {"form": _form_of(item.entry), "new": False, "invalid": [], "item": item},
+        {"form": _form_of(item.entry), "new": False, "error": "", "item": item},
     )
 
 
@@ -196,7 +198,7 @@ async def save_entry(
             {
                 "form": form,
                 "new": bool(new),
-                "invalid": error.fields,
+                "item": None,
                 "error": texts.KB_INVALID.format(fields="، ".join(labels)),
             },
             status_code=400,

@@ -41,9 +41,12 @@ RULE_INTENTS: Final = frozenset(
     {"voluntary_insurance", "booklet_renewal", "eservices_registration", "add_dependent"}
 )
 # A help request is a word or two («راهنما», «کمک»), and such a word alone matches entries
-# that merely contain it («کمک هزینهٔ ازدواج»): help goes to the knowledge base only when it
-# is a sentence.
+# that merely contain it («کمک هزینهٔ ازدواج»); a sentence about the bot itself («چه کارهایی
+# می‌تونی انجام بدی») is one of the classifier's stock help phrases, recognised almost surely.
+# So help goes to the knowledge base only as a sentence the classifier filed there with less
+# confidence than that: a rule question it could not place better.
 MIN_HELP_WORDS: Final = 3
+SURE_HELP: Final = 0.9
 # The FSM data key of the last question answered from the knowledge base (masked), which a 👎
 # on that answer records.
 QUESTION_KEY: Final = "kb_question"
@@ -63,7 +66,7 @@ class KnowledgeQuestion(BaseFilter):
             if understanding.entities or names_an_amount(message.text):
                 return False
         elif understanding.intent == "help" and not understanding.unsure:
-            if len(message.text.split()) < MIN_HELP_WORDS:
+            if len(message.text.split()) < MIN_HELP_WORDS or understanding.confidence >= SURE_HELP:
                 return False
         elif not (understanding.unsure or understanding.intent == OUT_OF_SCOPE):
             return False

@@ -129,7 +129,7 @@ async def test_buttons_of_an_unknown_entry_are_refused_politely(
 
 async def test_a_bare_help_word_stays_help(harness: Harness) -> None:
     chat = harness.chat()
-    for word in ("راهنما", "کمک"):
+    for word in ("راهنما", "کمک", "چه کارهایی میتونی برام انجام بدی"):
         text = chat.joined(await chat.send(word))
         assert SOURCE_LINE not in text, word
 

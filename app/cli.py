@@ -24,9 +24,15 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from app.run import run
+    from services.knowledge import KnowledgeBaseError
 
     settings = load_settings(args.config)
-    return asyncio.run(run(settings))
+    try:
+        return asyncio.run(run(settings))
+    except KnowledgeBaseError as error:
+        # The whole list of bad files at once, without a traceback: the fix is in the folder.
+        print(f"tamin-bot: not started: {error}", file=sys.stderr)
+        return 2
 
 
 def _cmd_agents(args: argparse.Namespace) -> int:

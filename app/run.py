@@ -44,6 +44,7 @@ from console.http_guard import server_config
 from console.server import ConsoleServer
 from services.clock import SystemClock
 from services.db import create_engine, create_session_factory, upgrade_database
+from services.knowledge.store import KnowledgeStore
 from services.retention import run_retention
 from services.settings import Settings
 from services.supervision import Supervisor, health, readiness
@@ -219,7 +220,9 @@ async def _start_console(
     """The agents' console on HOST:PORT (PORT + 1 in webhook mode, where the webhooks hold PORT)."""
     env = settings.env
     port = env.port + 1 if env.public_base_url else env.port
-    app = create_console_app(settings, deps.session_factory, deps.clock, supervisor)
+    app = create_console_app(
+        settings, deps.session_factory, deps.clock, supervisor, knowledge=deps.knowledge
+    )
     try:
         proxies = settings.config.console.trusted_proxies
         console = await ConsoleServer(
@@ -236,6 +239,9 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
     from nlu import load_or_train
 
     await upgrade_database(settings)
+    # The knowledge base is validated before anything starts: an invalid folder stops the start
+    # here with one error naming every bad file (KnowledgeBaseError).
+    knowledge = await asyncio.to_thread(KnowledgeStore.load, settings.config.knowledge)
     # Training (when the model is missing or stale) is seconds of CPU: off the event loop.
     nlu_model = await asyncio.to_thread(load_or_train, settings.config.nlu)
 
@@ -269,6 +275,7 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
             clock=SystemClock(),
             nlu=nlu_model,
             redis=redis,
+            knowledge=knowledge,
         )
         dp = build_dispatcher(deps, polling=not settings.env.public_base_url)
         for bot in bots:

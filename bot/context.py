@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from services.clock import Clock
     from services.handoff import ActiveConversation
     from services.identity import ChatUserInfo
+    from services.knowledge import Retrieval
     from services.settings import Settings
 
 
@@ -61,6 +62,8 @@ class UpdateContext(BotContext, total=False):
     requests_kept: bool
     # the relay's InHandoff filter
     handoff: ActiveConversation
+    # the knowledge router's KnowledgeQuestion filter
+    retrieval: Retrieval
     # aiogram's FSM middleware (typed here because our middlewares read them)
     state: FSMContext
     raw_state: str | None

@@ -22,6 +22,8 @@ from services.handoff import EscalationService
 from services.identity import IdentityService
 from services.info import InfoService
 from services.intent_log import IntentLogWriter
+from services.knowledge.service import KnowledgeService
+from services.knowledge.store import KnowledgeStore
 from services.pension import PensionService
 from services.requests import RequestsService
 from services.settings import Settings
@@ -39,12 +41,14 @@ class Services:
         clock: Clock,
         intent_log: IntentLogWriter,
         inquiries: InquiryStore | None = None,
+        knowledge_store: KnowledgeStore | None = None,
     ) -> None:
         self.session = session
         self.settings = settings
         self.clock = clock
         self.intent_log = intent_log
         self.inquiries = inquiries
+        self.knowledge_store = knowledge_store
 
     @cached_property
     def chat(self) -> ChatLookup:
@@ -90,6 +94,12 @@ class Services:
     def handoff(self) -> EscalationService:
         return EscalationService(self.session, self.settings, self.clock)
 
+    @cached_property
+    def knowledge(self) -> KnowledgeService:
+        if self.knowledge_store is None:
+            raise RuntimeError("the dispatcher was built without the knowledge base")
+        return KnowledgeService(self.session, self.knowledge_store, self.clock)
+
 
 class ServicesFactory:
     """Makes the ``Services`` of one update."""
@@ -100,11 +110,20 @@ class ServicesFactory:
         clock: Clock,
         intent_log: IntentLogWriter,
         inquiries: InquiryStore | None = None,
+        knowledge_store: KnowledgeStore | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.intent_log = intent_log
         self.inquiries = inquiries
+        self.knowledge_store = knowledge_store
 
     def __call__(self, session: AsyncSession) -> Services:
-        return Services(session, self.settings, self.clock, self.intent_log, self.inquiries)
+        return Services(
+            session,
+            self.settings,
+            self.clock,
+            self.intent_log,
+            self.inquiries,
+            self.knowledge_store,
+        )

@@ -43,6 +43,7 @@ from bot.session import JsonAiohttpSession
 from services.clock import Clock
 from services.eligibility_store import GroupCommitInquiryStore
 from services.intent_log import IntentLogWriter
+from services.knowledge.store import KnowledgeStore
 from services.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -183,6 +184,9 @@ class BotDeps:
     clock: Clock
     nlu: NluModel
     redis: Redis | None = None
+    # Loaded at start by the composition root (an invalid folder stops it there); loaded here
+    # from the settings when not given.
+    knowledge: KnowledgeStore | None = None
 
 
 def build_dispatcher(
@@ -218,7 +222,10 @@ def build_dispatcher(
     routers = build_handlers()
     intent_log = IntentLogWriter(deps.session_factory, deps.clock)
     inquiries = GroupCommitInquiryStore(deps.session_factory)
-    services_factory = ServicesFactory(deps.settings, deps.clock, intent_log, inquiries)
+    knowledge = deps.knowledge or KnowledgeStore.load(deps.settings.config.knowledge)
+    services_factory = ServicesFactory(
+        deps.settings, deps.clock, intent_log, inquiries, knowledge_store=knowledge
+    )
     context: BotContext = {
         "settings": deps.settings,
         "session_factory": deps.session_factory,

@@ -103,6 +103,25 @@ class SatisfactionVote(CallbackData, prefix="cs"):
     rating: int = Field(ge=1, le=5)
 
 
+class KbMore(CallbackData, prefix="km"):
+    """The longer explanation of a knowledge entry (``id``: the entry's id)."""
+
+    id: str
+
+
+class KbPick(CallbackData, prefix="kp"):
+    """ "Did you mean …?" among knowledge entries: answer with this one."""
+
+    id: str
+
+
+class KbVote(CallbackData, prefix="kv"):
+    """👍 (``up``) or 👎 on a knowledge answer."""
+
+    id: str
+    up: bool
+
+
 # --- reply keyboards -------------------------------------------------------------------
 def main_menu() -> ReplyKeyboardMarkup:
     """The top tasks, two per row."""
@@ -250,4 +269,33 @@ def resume(state: str) -> InlineKeyboardMarkup:
     """The button back to the flow step ``state`` (``:`` separates a callback's values)."""
     builder = InlineKeyboardBuilder()
     builder.button(text=texts.BTN_RESUME, callback_data=Resume(step=state.replace(":", ".")))
+    return builder.as_markup()
+
+
+def knowledge_answer(
+    entry_id: str, has_more: bool, intent: str | None = None
+) -> InlineKeyboardMarkup:
+    """Under a knowledge answer: «بیشتر» (when there is more), the intent's full answer, 👍 👎."""
+    builder = InlineKeyboardBuilder()
+    sizes = []
+    if has_more:
+        builder.button(text=texts.BTN_KB_MORE, callback_data=KbMore(id=entry_id))
+        sizes.append(1)
+    if intent is not None:
+        builder.button(
+            text=texts.INTENT_LABELS.get(intent, intent), callback_data=IntentPick(intent=intent)
+        )
+        sizes.append(1)
+    builder.button(text=texts.BTN_KB_UP, callback_data=KbVote(id=entry_id, up=True))
+    builder.button(text=texts.BTN_KB_DOWN, callback_data=KbVote(id=entry_id, up=False))
+    builder.adjust(*sizes, 2)
+    return builder.as_markup()
+
+
+def knowledge_choices(choices: Iterable[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """ "Did you mean …?" among entries: one button per ``(id, title)``."""
+    builder = InlineKeyboardBuilder()
+    for entry_id, title in choices:
+        builder.button(text=title, callback_data=KbPick(id=entry_id))
+    builder.adjust(1)
     return builder.as_markup()

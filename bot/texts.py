@@ -765,3 +765,20 @@ STEP_QUESTIONS: Final = {
     "ComplaintForm:attachment": ("اگر عکس یا فایلی دارید بفرستید؛ وگرنه دکمهٔ «{skip}» را بزنید."),
     "ComplaintForm:confirm": "لطفاً با دکمه‌های پیام تأیید، شکایت را ثبت یا لغو کنید.",
 }
+
+# --- knowledge base (issue 16: bot/handlers/knowledge.py) --------------------------------
+# The entry's short answer leads; its source and date follow on one short line.
+KB_ANSWER: Final = "{answer}\n\n📄 منبع: {source}، {clause} ({date})"
+KB_MORE: Final = "{more}"
+KB_DID_YOU_MEAN: Final = "پرسش شما به هر دوی این موضوع‌ها نزدیک است. لطفاً یکی را انتخاب کنید:"
+KB_GONE: Final = (
+    "این پاسخ دیگر در دسترس نیست. لطفاً پرسش خود را دوباره بنویسید تا پاسخ تازه را ببینید."
+)
+KB_THANKS_UP: Final = "سپاس از بازخورد شما. 🌷"
+KB_THANKS_DOWN: Final = (
+    "سپاس از بازخورد شما. این پرسش برای بازبینی کارشناسان ثبت شد تا پاسخ بهتری آماده شود. "
+    "اگر بخواهید، گفتگو را به یکی از کارشناسان ۱۴۲۰ می‌سپارم."
+)
+BTN_KB_MORE: Final = "بیشتر"
+BTN_KB_UP: Final = "👍"
+BTN_KB_DOWN: Final = "👎"

@@ -26,8 +26,10 @@ from console import texts
 from console.deps import CsrfFailed, Forbidden, NotAuthenticated, verify_csrf
 from console.rendering import create_templates, render
 from console.routes import admin, auth, conversations, dashboard, queue, tickets
+from console.routes import knowledge as knowledge_routes
 from services.clock import Clock
 from services.errors import DomainError
+from services.knowledge.store import KnowledgeStore
 from services.settings import Settings
 from services.supervision import Supervisor, health, readiness
 
@@ -153,10 +155,12 @@ def create_console_app(
     session_factory: async_sessionmaker[AsyncSession],
     clock: Clock,
     supervisor: Supervisor | None = None,
+    knowledge: KnowledgeStore | None = None,
 ) -> FastAPI:
     """Build the console; ``app/run.py`` serves it beside the bot and the sandbox.
 
     ``supervisor``: the process's background tasks, which ``/readyz`` and ``/healthz`` report.
+    ``knowledge``: the process's knowledge base (loaded from the settings when not given).
     """
     config = settings.config.console
     app = FastAPI(
@@ -170,6 +174,7 @@ def create_console_app(
     app.state.clock = clock
     app.state.console_config = config
     app.state.templates = create_templates()
+    app.state.knowledge = knowledge or KnowledgeStore.load(settings.config.knowledge)
 
     if settings.env.console_secret_key is not None:
         secret = settings.env.console_secret_key.get_secret_value()
@@ -194,7 +199,7 @@ def create_console_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # CSRF is checked on the console's own routers (not app-wide), so that a host app may add
     # routes of its own (webhooks, /model/parse) to this app without it.
-    for module in (auth, queue, conversations, tickets, dashboard, admin):
+    for module in (auth, queue, conversations, tickets, dashboard, admin, knowledge_routes):
         app.include_router(module.router, dependencies=[Depends(verify_csrf)])
     _install_error_handlers(app)
 

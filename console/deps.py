@@ -21,6 +21,8 @@ from services.clock import Clock
 from services.dashboard import DashboardService
 from services.errors import DomainError
 from services.handoff import AgentDesk, Catalogue, ConversationViews, TicketDesk
+from services.knowledge.service import KnowledgeEditor
+from services.knowledge.store import KnowledgeStore
 from services.settings import ConsoleConfig, Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -167,3 +169,17 @@ CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 TicketDeskDep = Annotated[TicketDesk, Depends(get_ticket_desk)]
 AgentsDep = Annotated[AgentService, Depends(get_agents)]
 DashboardDep = Annotated[DashboardService, Depends(get_dashboard)]
+
+
+def get_knowledge_store(request: Request) -> KnowledgeStore:
+    store: KnowledgeStore = request.app.state.knowledge
+    return store
+
+
+def get_knowledge_editor(
+    request: Request, session: SessionDep, clock: ClockDep
+) -> KnowledgeEditor:
+    return KnowledgeEditor(session, get_knowledge_store(request), clock)
+
+
+KnowledgeEditorDep = Annotated[KnowledgeEditor, Depends(get_knowledge_editor)]

@@ -309,3 +309,61 @@ MINUTES: Final = "{n} دقیقه"
 HOURS_MINUTES: Final = "{h} ساعت و {m} دقیقه"
 DAYS_HOURS: Final = "{d} روز و {h} ساعت"
 LESS_THAN_MINUTE: Final = "کمتر از یک دقیقه"
+
+# --- knowledge base (issue 16: console/routes/knowledge.py) ------------------------------------
+NAV_KNOWLEDGE: Final = "پایگاه دانش"
+KB_TITLE: Final = "پایگاه دانش"
+KB_FEEDBACK_TITLE: Final = "پرسش‌های بی‌پاسخ و بازخورد منفی"
+KB_FEEDBACK_LINK: Final = "پرسش‌های بی‌پاسخ"
+KB_NEW: Final = "مدخل تازه"
+KB_ALL: Final = "همه"
+KB_STATUSES: Final = {"draft": "پیش‌نویس", "approved": "تأییدشده", "retired": "بازنشسته"}
+KB_COUNTS: Final = "تأییدشده: {approved} · پیش‌نویس: {draft} · بازنشسته: {retired}"
+KB_SEARCH: Final = "جستجو در شناسه و عنوان"
+KB_FILTER: Final = "نمایش"
+KB_COL_ID: Final = "شناسه"
+KB_COL_TITLE: Final = "عنوان"
+KB_COL_STATUS: Final = "وضعیت"
+KB_COL_REVIEW: Final = "بازبینی تا"
+KB_COL_ORIGIN: Final = "نسخه"
+KB_EDITED: Final = "ویرایش‌شده در پیشخوان"
+KB_FROM_FILE: Final = "پرونده"
+KB_EMPTY: Final = "مدخلی با این ویژگی‌ها نیست."
+KB_EDIT_TITLE: Final = "ویرایش مدخل {id}"
+KB_NEW_TITLE: Final = "مدخل تازه"
+KB_FIELD_LABELS: Final = {
+    "id": "شناسه (لاتین کوچک با خط تیره)",
+    "title": "عنوان",
+    "status": "وضعیت",
+    "tags": "برچسب‌ها (با ویرگول جدا کنید)",
+    "questions": "پرسش‌ها (هر خط یک شیوهٔ پرسیدن)",
+    "answer": "پاسخ کوتاه (با خود واقعیت آغاز شود)",
+    "more": "توضیح بیشتر (پشت دکمهٔ «بیشتر»)",
+    "source.title": "عنوان منبع",
+    "source.clause": "بند منبع",
+    "source.date": "تاریخ منبع (سال، سال-ماه یا سال-ماه-روز)",
+    "source.url": "نشانی منبع",
+    "valid_from": "معتبر از (میلادی، سال-ماه-روز)",
+    "review_by": "بازبینی تا (میلادی، سال-ماه-روز)",
+    "uncertain": "رقم یا حکم قطعی نیست",
+}
+KB_INVALID: Final = "مدخل ذخیره نشد. این بخش‌ها را بررسی کنید: {fields}"
+KB_SAVED: Final = "مدخل ذخیره شد و تا چند ثانیهٔ دیگر در پاسخ‌های دستیار به کار می‌رود."
+KB_APPROVE: Final = "تأیید"
+KB_RETIRE: Final = "بازنشسته کردن"
+KB_RESTORE: Final = "بازگرداندن به پیش‌نویس"
+KB_STATUS_CHANGED: Final = "وضعیت مدخل به «{status}» تغییر کرد."
+KB_SOURCE_OF: Final = "منبع: {title}، {clause} ({date})"
+KB_COL_QUESTION: Final = "پرسش"
+KB_COL_COUNT: Final = "تعداد"
+KB_COL_KINDS: Final = "نوع"
+KB_KINDS: Final = {"unanswered": "بی‌پاسخ", "down": "👎", "up": "👍"}
+KB_EXAMPLES: Final = "نمونه‌ها"
+KB_ADD_TO: Final = "افزودن به پرسش‌های مدخل"
+KB_ADD: Final = "افزودن"
+KB_DISMISS: Final = "کنار گذاشتن"
+KB_VARIANT_ADDED: Final = "پرسش به مدخل «{id}» افزوده شد."
+KB_DISMISSED: Final = "پرسش‌ها از فهرست کنار رفتند."
+KB_FEEDBACK_EMPTY: Final = "پرسش بی‌پاسخ یا بازخورد منفی‌ای ثبت نشده است."
+DOMAIN_ERRORS["kb_entry_not_found"] = "مدخلی با این شناسه پیدا نشد."
+DOMAIN_ERRORS["kb_entry_invalid"] = "مدخل درست نیست؛ لطفاً بخش‌های آن را بررسی کنید."

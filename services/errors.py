@@ -298,3 +298,22 @@ class NoChatForTicket(DomainError):
     """The ticket's owner has no messenger chat we can write to."""
 
     code: ClassVar[str] = "no_chat_for_ticket"
+
+
+# --- knowledge base (issue 16) ---------------------------------------------------------------
+
+
+class KnowledgeEntryNotFound(DomainError):
+    """No entry has this id (in the folder or among the console's edits)."""
+
+    code: ClassVar[str] = "kb_entry_not_found"
+
+
+class KnowledgeEntryInvalid(DomainError):
+    """An edit does not validate; ``fields`` names each offending field (dotted paths)."""
+
+    code: ClassVar[str] = "kb_entry_invalid"
+
+    def __init__(self, fields: Sequence[str]) -> None:
+        super().__init__(", ".join(fields))
+        self.fields = tuple(fields)

@@ -14,6 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.knowledge.config import KnowledgeConfig
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yml"
 
@@ -226,6 +228,7 @@ class AppConfig(_Section):
     retention: RetentionConfig = RetentionConfig()
     sandbox: SandboxConfig = SandboxConfig()
     dialogue: DialogueConfig = DialogueConfig()
+    knowledge: KnowledgeConfig = KnowledgeConfig()
     # The NLU owns this section's schema (``nlu/settings.py``, unknown keys refused there when
     # the model loads at start-up): services may not import the NLU, so it stays a mapping here.
     nlu: dict[str, Any] = Field(default_factory=dict)

@@ -41,6 +41,8 @@ from services.clock import TEHRAN, FixedClock
 from services.db import create_engine, create_session_factory, import_all_models
 from services.db.base import Base
 from services.db.migrate import upgrade_database
+from services.knowledge import KnowledgeBase, load_knowledge_base
+from services.knowledge.store import KnowledgeStore
 from services.settings import Settings, load_settings
 
 TEST_NOW = dt.datetime(2024, 8, 3, 10, 0, tzinfo=TEHRAN)  # Saturday 1403/05/13
@@ -227,3 +229,22 @@ async def demo_db(engine: AsyncEngine, db_settings: Settings, clock: FixedClock)
     async with engine.begin() as conn:
         await load_personas(conn, db_settings, clock.today())
     return engine
+
+
+# --- knowledge base ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def knowledge_files(settings: Settings) -> KnowledgeBase:
+    """The repository's knowledge base, loaded and indexed once (about a second)."""
+    return load_knowledge_base(settings.config.knowledge)
+
+
+@pytest.fixture
+def knowledge_store(knowledge_files: KnowledgeBase, settings: Settings) -> KnowledgeStore:
+    """A process's store over the loaded files, reading the edits' counter on every use.
+
+    Per test, so that each test's fresh database (no edits, counter 0) is what it serves.
+    """
+    config = settings.config.knowledge.model_copy(update={"refresh_seconds": 0.0})
+    return KnowledgeStore(knowledge_files, config)

@@ -39,6 +39,7 @@ from bot.handlers import (
     groups,
     human,
     info,
+    knowledge,
     pension,
     records,
     relay,
@@ -70,6 +71,9 @@ def build_intents() -> Router:
         topics.build_router(),
         eligibility.build_router(),
         records.build_router(),
+        # Before the routers whose intents it may take (info, smalltalk, dependants,
+        # voluntary): see bot/handlers/knowledge.py for the order of answering.
+        knowledge.build_router(),
         info.build_router(),
         smalltalk.build_router(),
         family.build_router(),

@@ -10,6 +10,7 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards, texts
+from bot.deps import Services
 from bot.dialogue import Dialogue
 from bot.handlers.common import Intent, Unsure, note_missed
 from bot.keyboards import NoneOfThese
@@ -51,10 +52,17 @@ async def deny(event: Message | CallbackQuery, reply: Reply) -> None:
     await reply(texts.DENY, keyboard=keyboards.main_menu())
 
 
-async def out_of_scope(message: Message, dialogue: Dialogue, reply: Reply) -> None:
-    """Say politely what the bot can do; offer a human after a second miss."""
-    misses = await note_missed(dialogue)
-    await reply(texts.OUT_OF_SCOPE, keyboard=keyboards.offer_human() if misses >= 2 else None)
+async def out_of_scope(
+    message: Message, services: Services, dialogue: Dialogue, reply: Reply
+) -> None:
+    """Say politely what the bot can do, with a human on offer.
+
+    Neither the classifier nor the knowledge base (its router comes first) could answer: the
+    question is collected, masked, for the console's list of questions to turn into entries.
+    """
+    await note_missed(dialogue)
+    services.knowledge.record("unanswered", message.text or "")
+    await reply(texts.OUT_OF_SCOPE, keyboard=keyboards.offer_human())
 
 
 def top_two(understanding: Understanding) -> list[str]:

@@ -1,7 +1,8 @@
 """Settings of the knowledge base: where the entries live and how retrieval decides.
 
-The lead wires :class:`KnowledgeConfig` into the settings root; until then callers build it
-themselves (the defaults are the tuned values) and pass it in.
+:class:`KnowledgeConfig` is the ``knowledge`` section of the settings root (``config.yml``); a
+relative path there is taken from the project's root, so the bot and the console find the same
+folder from any working directory.
 
 The defaults below were chosen on 2026-12-06 by ``python -m services.knowledge.tune`` on 150
 approved entries (1 660 variants), 5-fold over the variants, with the 2 774 distinct out-of-scope
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_DIRECTORY = PROJECT_ROOT / "knowledge"
@@ -40,6 +41,13 @@ class KnowledgeConfig(BaseModel):
 
     # The folder of entries, one YAML file per entry under a folder per area.
     directory: Path = DEFAULT_DIRECTORY
+    # Seconds between two reads of the edits' version counter by one process: an entry edited
+    # in the console is served by every worker at most this long after it was saved.
+    refresh_seconds: float = Field(5.0, ge=0.0)
+    # Two collected questions are one group on the console's feedback page when the cosine of
+    # their character n-gram counts (the retrieval's char view) reaches this: rewordings of one
+    # question share most of their n-grams, two questions on one topic far fewer.
+    feedback_similarity: float = Field(0.5, gt=0.0, le=1.0)
     # Questions that are not the knowledge base's (other organisations, general knowledge):
     # Rasa-format files whose out_of_scope lines are indexed as one "not ours" class.
     rejection_files: tuple[Path, ...] = DEFAULT_REJECTION_FILES
@@ -81,3 +89,13 @@ class KnowledgeConfig(BaseModel):
     word_weight: float = Field(0.3, ge=0.0)
     char_weight: float = Field(0.4, ge=0.0)
     skeleton_weight: float = Field(0.3, ge=0.0)
+
+    @field_validator("directory")
+    @classmethod
+    def _directory_from_root(cls, value: Path) -> Path:
+        return value if value.is_absolute() else PROJECT_ROOT / value
+
+    @field_validator("rejection_files")
+    @classmethod
+    def _files_from_root(cls, value: tuple[Path, ...]) -> tuple[Path, ...]:
+        return tuple(p if p.is_absolute() else PROJECT_ROOT / p for p in value)

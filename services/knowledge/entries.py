@@ -36,7 +36,8 @@ Status = Literal["draft", "approved", "retired"]
 STATUSES: tuple[Status, ...] = ("draft", "approved", "retired")
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-EntryId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+# At most 48 characters: the bot's buttons carry the id within Telegram's 64-byte callback data.
+EntryId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=48)]
 
 # The address of a public page, or of one of the seed documents shipped in shared/sources/.
 _URL = re.compile(r"^(?:https?://\S+|shared/sources/\S+)$")

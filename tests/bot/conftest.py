@@ -36,6 +36,7 @@ from bot.platform import Platform, PlatformBot
 from nlu import NluModel
 from services.clock import FixedClock
 from services.db.migrate import upgrade_database
+from services.knowledge.store import KnowledgeStore
 from services.settings import Settings
 from tests.bot import fakes
 from tests.bot.fakes import Call, RecordingSession
@@ -258,9 +259,14 @@ def bot_deps(
     db_settings: Settings,
     clock: FixedClock,
     nlu_model: NluModel,
+    knowledge_store: KnowledgeStore,
 ) -> BotDeps:
     return BotDeps(
-        settings=db_settings, session_factory=session_factory, clock=clock, nlu=nlu_model
+        settings=db_settings,
+        session_factory=session_factory,
+        clock=clock,
+        nlu=nlu_model,
+        knowledge=knowledge_store,
     )
 
 

@@ -20,6 +20,7 @@ from services.agents import AgentPublic, AgentRole
 from services.clock import FixedClock
 from services.handoff import Queued
 from services.identity import ChatUserInfo
+from services.knowledge.store import KnowledgeStore
 from services.settings import Settings
 from tests.conftest import with_config
 from tests.handoff.conftest import FAST_ARGON2, MARYAM, PASSWORD, Handoff, make_agent
@@ -38,8 +39,9 @@ def app(
     db_settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     clock: FixedClock,
+    knowledge_store: KnowledgeStore,
 ) -> FastAPI:
-    return create_console_app(db_settings, session_factory, clock)
+    return create_console_app(db_settings, session_factory, clock, knowledge=knowledge_store)
 
 
 class Console:

@@ -225,3 +225,54 @@ async def test_ticket_answered_in_the_console_reaches_the_user(
     assert f"کد رهگیری {code}" in text
     await page.reload()
     await expect(page.locator(".delivery").first).to_have_text("رسید")
+
+
+# --- knowledge base (issue 16) ----------------------------------------------------------------
+
+
+async def test_supervisor_edits_an_entry_and_the_running_bot_serves_it(
+    stack: Stack, browser: Browser
+) -> None:
+    await stack.add_agent("boss", AgentRole.SUPERVISOR)
+    page = await login(browser, stack, "boss")
+    await page.click("a[href='/knowledge']")
+    await expect(page.locator("h1")).to_contain_text("پایگاه دانش")
+    await page.select_option("select[name=status]", "draft")
+    await page.click("form.filters button")
+    await expect(page.locator("#kb-entries tbody tr")).to_have_count(3)
+    await page.fill("input[name=q]", "unemployment-amount")
+    await page.select_option("select[name=status]", "")
+    await page.click("form.filters button")
+    await page.click("a[href='/knowledge/unemployment-amount']")
+    marker = "پاسخ تازهٔ سرپرست دربارهٔ مقرری بیمهٔ بیکاری."
+    await page.fill("textarea[name=answer]", marker)
+    await page.click("#kb-save")
+    await expect(page.locator(".flash")).to_contain_text("مدخل ذخیره شد")
+    await expect(page.locator("textarea[name=answer]")).to_have_value(marker)
+    user = int((await stack.control.create_user("کاربر"))["id"])
+
+    async def served() -> bool:
+        await stack.control.say(user, "مقرری بیمه بیکاری چقدره؟")
+        return any(marker in text for text in await bot_texts(stack, user))
+
+    # The bot's process holds its own store: it rebuilds within refresh_seconds (5 s).
+    assert await eventually(served, within=20)
+
+
+async def test_supervisor_adds_an_unanswered_question_to_an_entry(
+    stack: Stack, browser: Browser
+) -> None:
+    await stack.add_agent("boss", AgentRole.SUPERVISOR)
+    user = int((await stack.control.create_user("کاربر"))["id"])
+    reaction = await stack.control.say(user, "پایتخت فرانسه کجاست")
+    assert "از کارهای من بیرون است" in reaction.text
+    page = await login(browser, stack, "boss")
+    await page.goto(f"{stack.console_url}/knowledge/feedback")
+    group = page.locator("tr.kb-group").filter(has_text="پایتخت فرانسه کجاست")
+    await expect(group).to_have_count(1)
+    await group.locator("select[name=entry_id]").select_option("channels-1420-ways")
+    await group.locator("button.kb-add").click()
+    await expect(page.locator(".flash")).to_contain_text("channels-1420-ways")
+    await expect(page.locator("tr.kb-group")).to_have_count(0)
+    await page.goto(f"{stack.console_url}/knowledge/channels-1420-ways")
+    await expect(page.locator("textarea[name=questions]")).to_contain_text("پایتخت فرانسه کجاست")

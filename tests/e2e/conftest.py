@@ -59,6 +59,8 @@ class RunningProduct:
     chat_url: str
     stdout_path: Path
     stderr_path: Path
+    # The agents' console (printed by `tamin-bot run`).
+    console_url: str = ""
 
     def stderr_tail(self) -> str:
         try:
@@ -116,6 +118,8 @@ def start_product(tmp: Path) -> RunningProduct:
         if match and "Agents' console" in printed:
             product.chat_url = match.group(1)
             product.sandbox_url = match.group(1).rsplit("/", 1)[0]
+            console = re.search(r"Agents' console: (http://[^\s]+)", printed)
+            product.console_url = console.group(1) if console else ""
             return product
         if process.poll() is not None:
             break

@@ -19,6 +19,7 @@ from bot.render import visible_text
 from nlu import NluModel
 from services.clock import FixedClock
 from services.db.handoff_models import Conversation, ConversationMessage
+from services.knowledge.store import KnowledgeStore
 from services.settings import Settings
 from tests.bot.conftest import ChatDriver, Harness, make_harness
 from tests.handoff.conftest import MARYAM, AgentFactory, Handoff
@@ -33,9 +34,14 @@ def harness(
     db_settings: Settings,
     clock: FixedClock,
     nlu_model: NluModel,
+    knowledge_store: KnowledgeStore,
 ) -> Harness:
     deps = BotDeps(
-        settings=db_settings, session_factory=session_factory, clock=clock, nlu=nlu_model
+        settings=db_settings,
+        session_factory=session_factory,
+        clock=clock,
+        nlu=nlu_model,
+        knowledge=knowledge_store,
     )
     return make_harness(deps, (None, f"relay-{uuid.uuid4().hex[:8]}"), clock=clock)
 

@@ -1,0 +1,175 @@
+"""Rule questions answered from the knowledge base, before any verification.
+
+Order of answering (issue 16): the intent classifier keeps personal and transactional requests;
+the knowledge base takes what the classifier would send to out_of_scope or help, what it is
+unsure about, and the rule questions it files under an intent that carries rules (voluntary
+insurance, dependants, booklet, portal registration) when an entry matches confidently; the
+out-of-scope answer (smalltalk, with the human option) takes what neither is confident about.
+
+For those rule intents the entry's fact leads and the intent's full block stays one button
+away (its own handler, through the "did you mean …?" button's callback data); a message that
+names something the intent acts on (an entity: a wage, a relative) goes to the intent as before.
+
+The answer is the entry's short answer, then one line with its source and date, then buttons:
+«بیشتر» (when the entry has more), 👍 and 👎. Two close entries are offered as buttons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Final
+
+from aiogram import Router
+from aiogram.filters import BaseFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot import formatting as fmt
+from bot import keyboards, texts
+from bot.deps import Services
+from bot.handlers.common import note_understood
+from bot.handlers.voluntary import MIN_PLAUSIBLE_WAGE_RIAL
+from bot.keyboards import KbMore, KbPick, KbVote
+from bot.nlu import OUT_OF_SCOPE, Understanding
+from bot.reply import Reply
+from persian import mask_identifiers, parse_amount
+from services.knowledge import Entry, Retrieval
+
+# Intents whose answers carry rules: a confident entry answers the fact asked for.
+RULE_INTENTS: Final = frozenset(
+    {"voluntary_insurance", "booklet_renewal", "eservices_registration", "add_dependent"}
+)
+# A help request is a word or two («راهنما», «کمک»), and such a word alone matches entries
+# that merely contain it («کمک هزینهٔ ازدواج»); a sentence about the bot itself («چه کارهایی
+# می‌تونی انجام بدی») is one of the classifier's stock help phrases, recognised almost surely.
+# So help goes to the knowledge base only as a sentence the classifier filed there with less
+# confidence than that: a rule question it could not place better.
+MIN_HELP_WORDS: Final = 3
+SURE_HELP: Final = 0.9
+# The FSM data key of the last question answered from the knowledge base (masked), which a 👎
+# on that answer records.
+QUESTION_KEY: Final = "kb_question"
+_GREGORIAN_DAY: Final = re.compile(r"^(19|20)\d\d-\d\d-\d\d$")
+
+
+class KnowledgeQuestion(BaseFilter):
+    """Match a message the knowledge base should answer; puts ``retrieval`` into the data."""
+
+    async def __call__(
+        self, message: Message, services: Services, understanding: Understanding | None = None
+    ) -> bool | dict[str, Any]:
+        if understanding is None or understanding.from_menu or not message.text:
+            return False
+        rule_intent = understanding.intent in RULE_INTENTS and not understanding.unsure
+        if rule_intent:
+            if understanding.entities or names_an_amount(message.text):
+                return False
+        elif understanding.intent == "help" and not understanding.unsure:
+            if len(message.text.split()) < MIN_HELP_WORDS or understanding.confidence >= SURE_HELP:
+                return False
+        elif not (understanding.unsure or understanding.intent == OUT_OF_SCOPE):
+            return False
+        retrieval = await services.knowledge.search(message.text)
+        if not retrieval.confident:
+            return False
+        if retrieval.ambiguous and (rule_intent or understanding.unsure):
+            # The intent's own answer, or the classifier's own "did you mean" among intents,
+            # beats a choice between two entries for a message as vague as «بیمه».
+            return False
+        return {"retrieval": retrieval}
+
+
+def names_an_amount(text: str) -> bool:
+    """Whether the message names a wage base, which the voluntary estimate acts on at once."""
+    amount = parse_amount(text)
+    return amount is not None and amount >= MIN_PLAUSIBLE_WAGE_RIAL
+
+
+def source_date(text: str) -> str:
+    """A source's date as the user reads it: a Gregorian day in Jalali, else as written."""
+    if _GREGORIAN_DAY.match(text):
+        return fmt.date(dt.date.fromisoformat(text))
+    return fmt.digits(text.replace("-", "/"))
+
+
+async def send_entry(reply: Reply, entry: Entry, intent: str | None = None) -> None:
+    """The entry's answer, its source line and the buttons."""
+    await reply(
+        texts.KB_ANSWER,
+        answer=entry.answer,
+        source=entry.source.title,
+        clause=entry.source.clause,
+        date=source_date(entry.source.date),
+        keyboard=keyboards.knowledge_answer(entry.id, entry.more is not None, intent),
+    )
+
+
+async def answer_question(
+    message: Message,
+    retrieval: Retrieval,
+    understanding: Understanding,
+    state: FSMContext,
+    reply: Reply,
+) -> None:
+    """Answer with the entry, or offer the two close ones."""
+    await note_understood(state)
+    await state.update_data({QUESTION_KEY: mask_identifiers(message.text or "")})
+    offered = retrieval.offered
+    if len(offered) > 1:
+        choices = [(m.entry.id, m.entry.title) for m in offered]
+        await reply(texts.KB_DID_YOU_MEAN, keyboard=keyboards.knowledge_choices(choices))
+        return
+    intent = understanding.intent if understanding.intent in RULE_INTENTS else None
+    await send_entry(reply, offered[0].entry, intent)
+
+
+async def pick_entry(
+    query: CallbackQuery, callback_data: KbPick, services: Services, reply: Reply
+) -> None:
+    """One of the offered entries was chosen."""
+    entry = await services.knowledge.served_entry(callback_data.id)
+    if entry is None:
+        await reply(texts.KB_GONE)
+        return
+    await send_entry(reply, entry)
+
+
+async def more(
+    query: CallbackQuery, callback_data: KbMore, services: Services, reply: Reply
+) -> None:
+    """The entry's longer explanation."""
+    entry = await services.knowledge.served_entry(callback_data.id)
+    if entry is None or entry.more is None:
+        await reply(texts.KB_GONE)
+        return
+    await reply(texts.KB_MORE, more=entry.more)
+
+
+async def vote(
+    query: CallbackQuery,
+    callback_data: KbVote,
+    services: Services,
+    state: FSMContext,
+    reply: Reply,
+) -> None:
+    """Record 👍 or 👎 with the question it answered; 👎 also offers a human."""
+    entry = await services.knowledge.served_entry(callback_data.id)
+    if entry is None:
+        await reply(texts.KB_GONE)
+        return
+    question = str((await state.get_data()).get(QUESTION_KEY) or entry.title)
+    services.knowledge.record("up" if callback_data.up else "down", question, entry.id)
+    if callback_data.up:
+        await reply(texts.KB_THANKS_UP)
+    else:
+        await reply(texts.KB_THANKS_DOWN, keyboard=keyboards.offer_human())
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(answer_question, KnowledgeQuestion())
+    router.callback_query.register(pick_entry, KbPick.filter())
+    router.callback_query.register(more, KbMore.filter())
+    router.callback_query.register(vote, KbVote.filter())
+    return router

@@ -28,6 +28,7 @@ from aiogram.types import CallbackQuery, Message
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
+from bot.dialogue import Dialogue
 from bot.handlers.common import note_understood
 from bot.handlers.voluntary import MIN_PLAUSIBLE_WAGE_RIAL
 from bot.keyboards import KbMore, KbPick, KbVote
@@ -109,12 +110,13 @@ async def answer_question(
     message: Message,
     retrieval: Retrieval,
     understanding: Understanding,
-    state: FSMContext,
+    dialogue: Dialogue,
     reply: Reply,
 ) -> None:
     """Answer with the entry, or offer the two close ones."""
-    await note_understood(state)
-    await state.update_data({QUESTION_KEY: mask_identifiers(message.text or "")})
+    await note_understood(dialogue)
+    # Kept for the 👍/👎 that may follow, masked like everything the console lists.
+    await dialogue.update(**{QUESTION_KEY: mask_identifiers(message.text or "")})
     offered = retrieval.offered
     if len(offered) > 1:
         choices = [(m.entry.id, m.entry.title) for m in offered]

@@ -62,14 +62,15 @@ def example_style(example: Example) -> str:
 
 def find_test_sets(test_dir: Path) -> list[tuple[str, list[Path]]]:
     """The test sets under ``test_dir``: the held-out split (its own files) and, when present,
-    the blind set (its ``blind/`` folder)."""
+    each blind set (a ``blind*/`` folder, each written by someone else who never read the
+    training data: ``blind/`` and ``blind2/``)."""
     sets: list[tuple[str, list[Path]]] = []
     held_out = sorted(p for p in test_dir.glob("*.y*ml") if p.is_file())
     if held_out:
         sets.append((HELD_OUT, held_out))
-    blind = test_dir / BLIND
-    if blind.is_dir() and any(iter_data_files([blind], include_test=True)):
-        sets.append((BLIND, [blind]))
+    for blind in sorted(p for p in test_dir.glob(f"{BLIND}*") if p.is_dir()):
+        if any(iter_data_files([blind], include_test=True)):
+            sets.append((blind.name, [blind]))
     return sets
 
 

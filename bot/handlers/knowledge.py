@@ -48,6 +48,10 @@ RULE_INTENTS: Final = frozenset(
 # confidence than that: a rule question it could not place better.
 MIN_HELP_WORDS: Final = 3
 SURE_HELP: Final = 0.9
+# A rule intent named by its topic alone («بیمه اختیاری», «تمدید دفترچه») asks for nothing in
+# particular: the intent's full answer, with its buttons (the estimate), is what was asked for.
+# Only a question of this many words or more goes to the entry that answers one fact.
+MIN_RULE_QUESTION_WORDS: Final = 4
 # The FSM data key of the last question answered from the knowledge base (masked), which a 👎
 # on that answer records.
 QUESTION_KEY: Final = "kb_question"
@@ -64,7 +68,11 @@ class KnowledgeQuestion(BaseFilter):
             return False
         rule_intent = understanding.intent in RULE_INTENTS and not understanding.unsure
         if rule_intent:
-            if understanding.entities or names_an_amount(message.text):
+            if (
+                understanding.entities
+                or names_an_amount(message.text)
+                or len(message.text.split()) < MIN_RULE_QUESTION_WORDS
+            ):
                 return False
         elif understanding.intent == "help" and not understanding.unsure:
             if len(message.text.split()) < MIN_HELP_WORDS or understanding.confidence >= SURE_HELP:

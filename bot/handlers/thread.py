@@ -31,6 +31,7 @@ from bot.handlers.voluntary import MIN_PLAUSIBLE_WAGE_RIAL
 from bot.keyboards import Resume
 from bot.nlu import Understanding
 from bot.reply import Reply
+from nlu.quantities import find_amounts
 from persian import parse_amount, parse_jalali
 
 if TYPE_CHECKING:
@@ -127,7 +128,11 @@ def _looks_like_date(text: str) -> bool:
 
 
 def _looks_like_amount(text: str) -> bool:
-    # «شماره تماس ۱۴۲۰ چنده؟» holds a number too, but no wage is that small.
+    # An amount with its unit or in words («دو میلیون و پانصد», «20 تومن») is a wage however
+    # small it reads; the wage step itself interprets it (``voluntary.typed_wage``).
+    if find_amounts(text):
+        return True
+    # A bare number: «شماره تماس ۱۴۲۰ چنده؟» holds one too, but no wage is that small.
     amount = parse_amount(text)
     return amount is not None and amount >= MIN_PLAUSIBLE_WAGE_RIAL
 

@@ -44,6 +44,14 @@ TOPICS: Final = {
 }
 
 
+# «کی بازنشسته میشم؟»: the user asks about their own retirement, which the knowledge base can
+# only answer in general; the record can say more, whatever the classifier made of it.
+MY_RETIREMENT: Final = re.compile(
+    rf"بازنشسته\s*(?:می|نمی)?{_SP}(?:شم|شوم|بشم|بشوم)|کی\s+(?:می{_SP}تونم\s+)?بازنشسته"
+    r"|bazneshaste\s*(?:mi|ne?mi)?\s*(?:sham|besham)"
+)
+
+
 def topic_of(text: str) -> str | None:
     """The topic a message names (see ``TOPICS``), or None."""
     if not text:
@@ -67,6 +75,16 @@ class Guarded(BaseFilter):
             understanding is not None
             and not understanding.unsure
             and understanding.intent in GUARDED
+        )
+
+
+class AsksWhenIRetire(BaseFilter):
+    """Match a question about the user's own retirement (``MY_RETIREMENT``), whatever the
+    intent: the knowledge base answers retirement rules, the record answers this."""
+
+    async def __call__(self, message: Message) -> bool:
+        return (
+            bool(message.text) and MY_RETIREMENT.search(normalize(message.text or "")) is not None
         )
 
 
@@ -113,6 +131,7 @@ async def unemployment(message: Message, reply: Reply) -> None:
 def build_router() -> Router:
     router = Router(name=__name__)
     guarded = Guarded()
+    router.message.register(retirement, AsksWhenIRetire())
     router.message.register(retirement, guarded, AskedAbout("retirement"))
     router.message.register(eidi, guarded, AskedAbout("eidi"))
     router.message.register(unemployment, guarded, AskedAbout("unemployment"))

@@ -163,10 +163,18 @@ async def test_a_request_inside_a_flow_is_answered_with_a_way_back(harness: Harn
 
 
 async def test_a_sentence_where_the_national_id_is_expected(harness: Harness) -> None:
+    # The issue's own sentence: a request (the model reads a complaint, which starts its flow
+    # beside the verification), never "a national ID has 10 digits, you wrote 1".
+    other = harness.chat()
+    await other.send("استحقاق درمان")
+    await other.share_contact(MARYAM[1])
+    text = other.joined(await other.send("کارفرمام ۳ ساله بیمه منو رد نکرده"))
+    assert "رقم نوشته‌اید" not in text and "ده رقم باشد" not in text
+    # A personal request typed at the national-ID step is kept for after verification.
     chat = harness.chat()
     await chat.send("استحقاق درمان")
     await chat.share_contact(MARYAM[1])
-    text = chat.joined(await chat.send("کارفرمام ۳ ساله بیمه منو رد نکرده"))
+    text = chat.joined(await chat.send("راستی آخرین پرداخت بیمه‌ام کی بوده؟"))
     assert "رقم نوشته‌اید" not in text and "ده رقم باشد" not in text
     assert "نگه داشتم" in text and "کد ملی ده‌رقمی" in text
     text = chat.joined(await chat.send("سلام خوبین چطورین امروز"))

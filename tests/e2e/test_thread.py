@@ -60,7 +60,9 @@ async def test_a_sentence_where_the_national_id_is_expected(client: SandboxClien
     await chat.say("استحقاق درمان دارم؟")
     shared = await chat.contact(MARYAM[1])
     assert "کد ملی" in shared.text
-    text = (await chat.say("کارفرمام ۳ ساله بیمه منو رد نکرده")).text
+    # («کارفرمام ۳ ساله بیمه منو رد نکرده» reads as a complaint, whose flow then starts: the
+    # routing test in tests/bot/test_thread.py covers it; this one keeps a personal request.)
+    text = (await chat.say("راستی آخرین پرداخت بیمه‌ام کی بوده؟")).text
     assert "رقم نوشته‌اید" not in text and "ده رقم باشد" not in text
     assert "کد ملی ده‌رقمی" in text
     answer = (await chat.say(persian(MARYAM[0]))).text

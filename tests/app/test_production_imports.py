@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from nlu import NluModel
 from sandbox import DEMO_TELEGRAM_TOKEN, SandboxClient, SandboxServer, demo_config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +77,11 @@ async def _read_lines(stream: asyncio.StreamReader, lines: list[str]) -> None:
 
 
 @pytest.mark.e2e
-async def test_run_with_a_token_does_not_import_the_sandbox(tmp_path: Path) -> None:
+async def test_run_with_a_token_does_not_import_the_sandbox(
+    tmp_path: Path, nlu_model: NluModel
+) -> None:
+    # ``nlu_model``: the session's model, trained once into the folder ``run`` loads from, so
+    # the child process loads it instead of training its own (a minute under load).
     env = {k: v for k, v in os.environ.items() if not k.endswith("_BOT_TOKEN")}
     for name in ("PUBLIC_BASE_URL", "REDIS_URL", "BALE_API_BASE", "TAMIN_CONFIG"):
         env.pop(name, None)

@@ -30,11 +30,11 @@ from bot import keyboards, texts
 from bot.deps import Services
 from bot.dialogue import Dialogue
 from bot.handlers.common import note_understood
-from bot.handlers.voluntary import MIN_PLAUSIBLE_WAGE_RIAL
+from bot.handlers.voluntary import names_a_wage
 from bot.keyboards import KbMore, KbPick, KbVote
 from bot.nlu import OUT_OF_SCOPE, Understanding
 from bot.reply import Reply
-from persian import mask_identifiers, parse_amount
+from persian import mask_identifiers
 from services.knowledge import Entry, Retrieval
 
 # Intents whose answers carry rules: a confident entry answers the fact asked for.
@@ -70,7 +70,8 @@ class KnowledgeQuestion(BaseFilter):
         if rule_intent:
             if (
                 understanding.entities
-                or names_an_amount(message.text)
+                # A wage base, which the voluntary estimate acts on at once.
+                or names_a_wage(message.text)
                 or len(message.text.split()) < MIN_RULE_QUESTION_WORDS
             ):
                 return False
@@ -87,12 +88,6 @@ class KnowledgeQuestion(BaseFilter):
             # beats a choice between two entries for a message as vague as «بیمه».
             return False
         return {"retrieval": retrieval}
-
-
-def names_an_amount(text: str) -> bool:
-    """Whether the message names a wage base, which the voluntary estimate acts on at once."""
-    amount = parse_amount(text)
-    return amount is not None and amount >= MIN_PLAUSIBLE_WAGE_RIAL
 
 
 def source_date(text: str) -> str:

@@ -27,12 +27,12 @@ from bot import keyboards, texts
 from bot.dialogue import COVER_UNTIL, COVER_WHY, ELIGIBILITY, EXIT_INTENTS, Dialogue, is_exit
 from bot.handlers.common import PERSONAL, Intent, is_free_text, is_task
 from bot.handlers.verification import PersonalGate, ask_to_verify, kept_request
-from bot.handlers.voluntary import MIN_PLAUSIBLE_WAGE_RIAL
+from bot.handlers.voluntary import names_a_wage
 from bot.keyboards import Resume
 from bot.nlu import Understanding
 from bot.reply import Reply
 from nlu.quantities import find_amounts
-from persian import parse_amount, parse_jalali
+from persian import parse_jalali
 
 if TYPE_CHECKING:
     from bot.context import UpdateContext
@@ -133,8 +133,7 @@ def _looks_like_amount(text: str) -> bool:
     if find_amounts(text):
         return True
     # A bare number: «شماره تماس ۱۴۲۰ چنده؟» holds one too, but no wage is that small.
-    amount = parse_amount(text)
-    return amount is not None and amount >= MIN_PLAUSIBLE_WAGE_RIAL
+    return names_a_wage(text)
 
 
 def _never(text: str) -> bool:

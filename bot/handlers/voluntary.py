@@ -26,6 +26,14 @@ from persian import parse_amount
 # Amounts below this (Rial) in a question are not wage bases but other numbers («۲۷ درصد»,
 # «۵۰ سال»): no monthly wage is under a million Rial.
 MIN_PLAUSIBLE_WAGE_RIAL = 1_000_000
+
+
+def names_a_wage(text: str) -> bool:
+    """Whether ``text`` holds a number that can be a wage base (``MIN_PLAUSIBLE_WAGE_RIAL``)."""
+    amount = parse_amount(text)
+    return amount is not None and amount >= MIN_PLAUSIBLE_WAGE_RIAL
+
+
 # «۲۰ تومن» for a monthly wage is twenty million Toman, as people say it: a wage written under a
 # thousand Toman is read in millions of Toman.
 COLLOQUIAL_MILLIONS_BELOW_RIAL = 10_000

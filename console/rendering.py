@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.responses import Response
 
 from console import texts
@@ -77,6 +78,28 @@ def decimal(value: float, places: int = 1) -> str:
     return fa(f"{value:.{places}f}").replace(".", "٫")
 
 
+# Tracking codes (1420-022185) are left-to-right runs inside Persian text: unisolated, the bidi
+# algorithm joins the dash to the Persian around it and shows «۰۲۲۱۸۵-۱۴۲۰». Isolate every code:
+# in HTML with <bdi dir="ltr">, in plain text (the tab title) with FSI … PDI (U+2068/U+2069).
+FSI, PDI = "\u2068", "\u2069"
+
+
+def code(value: object) -> Markup:
+    """A tracking code isolated left-to-right, in Persian digits."""
+    return Markup('<bdi dir="ltr" class="code">{}</bdi>').format(fa(value))
+
+
+def isolated(value: object) -> str:
+    """A tracking code for plain text (a <title>): Persian digits between FSI and PDI."""
+    return f"{FSI}{fa(value)}{PDI}"
+
+
+def with_code(template: str, value: object) -> Markup:
+    """``template`` («درخواست {code}») with the code isolated; the rest escaped as usual."""
+    before, _, after = template.partition("{code}")
+    return Markup("{}{}{}").format(fa(before), code(value), fa(after))
+
+
 def percent(value: float) -> str:
     return decimal(value * 100) + "٪"
 
@@ -98,6 +121,9 @@ def create_templates() -> Jinja2Templates:
         intent=intent_label,
         percent=percent,
         decimal=decimal,
+        code=code,
+        isolated=isolated,
+        with_code=with_code,
     )
     env.globals["T"] = texts
     return Jinja2Templates(env=env)

@@ -367,3 +367,101 @@ KB_DISMISSED: Final = "پرسش‌ها از فهرست کنار رفتند."
 KB_FEEDBACK_EMPTY: Final = "پرسش بی‌پاسخ یا بازخورد منفی‌ای ثبت نشده است."
 DOMAIN_ERRORS["kb_entry_not_found"] = "مدخلی با این شناسه پیدا نشد."
 DOMAIN_ERRORS["kb_entry_invalid"] = "مدخل درست نیست؛ لطفاً بخش‌های آن را بررسی کنید."
+
+# --- dependant requests desk, search, attachments (issue 18: console/routes/requests.py) -----
+NAV_REQUESTS: Final = "درخواست‌های تکفل"
+NAV_SEARCH: Final = "جستجو"
+SEARCH_PLACEHOLDER: Final = "کد رهگیری، کد ملی، موبایل یا متن"
+SEARCH_TITLE: Final = "جستجوی درخواست‌ها"
+SEARCH_HINT: Final = (
+    "کد رهگیری را با هر رقمی، با خط تیره یا بی آن بنویسید؛ جستجو با کد ملی یا موبایل "
+    "(کامل یا پوشیده مانند ۰۹۱۲***۴۵۶۷) در گزارش ممیزی ثبت می‌شود."
+)
+SEARCH_KINDS: Final = {
+    "code": "کد رهگیری",
+    "national_id": "کد ملی (ثبت در گزارش ممیزی)",
+    "mobile": "شمارهٔ موبایل (ثبت در گزارش ممیزی)",
+    "text": "متن",
+    "empty": "",
+}
+SEARCH_BY: Final = "جستجو بر پایهٔ: {kind}"
+SEARCH_EMPTY: Final = "چیزی پیدا نشد."
+SEARCH_TICKETS: Final = "درخواست‌های ۱۴۲۰"
+SEARCH_REQUESTS: Final = "درخواست‌های افزودن افراد تحت تکفل"
+REQUESTS_TITLE: Final = "درخواست‌های افزودن افراد تحت تکفل"
+REQUESTS_HINT: Final = (
+    "درخواست‌هایی که کاربران در گفتگو ثبت کرده‌اند؛ با تأیید، فرد از تاریخ تصمیم در فهرست "
+    "افراد تحت تکفل بیمه‌شده قرار می‌گیرد و نتیجه با کد رهگیری برای کاربر فرستاده می‌شود."
+)
+REQUESTS_EMPTY: Final = "درخواستی با این ویژگی‌ها نیست."
+REQUEST_TITLE: Final = "درخواست تکفل {code}"
+REQUEST_STATUSES: Final = {
+    "under_branch_review": "در انتظار بررسی",
+    "approved": "تأییدشده",
+    "rejected": "ردشده",
+}
+RELATIONS: Final = {
+    "wife": "همسر (زن)",
+    "husband": "همسر (شوهر)",
+    "son": "پسر",
+    "daughter": "دختر",
+    "father": "پدر",
+    "mother": "مادر",
+}
+REJECT_REASONS: Final = {
+    "documents_missing": "مدارک ناقص یا ناخوانا",
+    "conditions_not_met": "شرایط تکفل برقرار نیست",
+    "registry_mismatch": "ناهمخوانی با ثبت احوال",
+    "covered_elsewhere": "بیمهٔ درمانی دیگری دارد",
+    "not_first_degree": "بستگی درجهٔ یک نیست",
+    "other": "دلیل دیگر (در توضیح)",
+}
+ASSIGNED_FILTERS: Final = {
+    "mine": "روی میز من",
+    "unassigned": "بی‌کارشناس",
+    "others": "نزد کارشناسان دیگر",
+}
+COL_RELATION: Final = "نسبت"
+COL_INSURED: Final = "کد ملی بیمه‌شده"
+COL_DEPENDANT: Final = "کد ملی فرد"
+COL_ASSIGNED: Final = "کارشناس"
+COL_DOCUMENTS: Final = "مدارک"
+COL_REJECT_REASON: Final = "دلیل رد"
+DATE_FROM: Final = "از تاریخ"
+DATE_TO: Final = "تا تاریخ"
+DATE_HINT: Final = "۱۴۰۵/۰۹/۱۵"
+REQUEST_INSURED: Final = "بیمه‌شدهٔ اصلی"
+REQUEST_DEPENDANT: Final = "فرد درخواستی"
+REQUEST_BIRTH_DATE: Final = "تاریخ تولد"
+REQUEST_FILED: Final = "ثبت درخواست"
+REQUEST_DECISION: Final = "تصمیم"
+REQUEST_DECIDED_BY: Final = "{at} به دست {actor}"
+REQUEST_NOTE: Final = "توضیح"
+REQUEST_DOCUMENTS: Final = "مدارک فرستاده‌شده"
+REQUEST_NO_DOCUMENTS: Final = "کاربر مدرکی همراه این درخواست نفرستاده است."
+REQUEST_TAKE: Final = "برداشتن روی میز من"
+REQUEST_TAKEN_BY: Final = "روی میز {name}"
+REQUEST_TAKEN_OK: Final = "درخواست روی میز شما قرار گرفت."
+REQUEST_APPROVE: Final = "تأیید و افزودن به افراد تحت تکفل"
+REQUEST_APPROVE_HINT: Final = (
+    "نام و نام خانوادگی را همان‌گونه که در شناسنامه و ثبت احوال آمده بنویسید. پوشش درمانی از "
+    "امروز و تا پایان اعتبار بیمه‌شدهٔ اصلی برقرار می‌شود."
+)
+REQUEST_FIRST_NAME: Final = "نام"
+REQUEST_LAST_NAME: Final = "نام خانوادگی"
+REQUEST_REJECT: Final = "رد درخواست"
+REQUEST_REJECT_REASON: Final = "دلیل رد"
+REQUEST_REJECT_NOTE: Final = "توضیح برای کاربر (برای «دلیل دیگر» لازم است)"
+REQUEST_APPROVED_OK: Final = "درخواست تأیید شد و نتیجه با کد رهگیری برای کاربر فرستاده می‌شود."
+REQUEST_REJECTED_OK: Final = "درخواست رد شد و نتیجه با کد رهگیری برای کاربر فرستاده می‌شود."
+REQUEST_REASON_REQUIRED: Final = "لطفاً دلیل رد را از فهرست برگزینید."
+REQUEST_DELIVERIES: Final = "پیام به کاربر"
+OPEN_FULL: Final = "اندازهٔ کامل"
+ATTACHMENTS_TITLE: Final = "پیوست‌ها"
+DOMAIN_ERRORS["dependant_request_not_found"] = "درخواستی با این کد رهگیری پیدا نشد."
+DOMAIN_ERRORS["dependant_request_decided"] = "دربارهٔ این درخواست پیش‌تر تصمیم گرفته شده است."
+DOMAIN_ERRORS["invalid_decision"] = (
+    "تصمیم کامل نیست: برای تأیید نام و نام خانوادگی، و برای «دلیل دیگر» توضیح لازم است."
+)
+DOMAIN_ERRORS["already_dependant"] = "این فرد هم‌اکنون در فهرست افراد تحت تکفل بیمه‌شده است."
+DOMAIN_ERRORS["person_not_found"] = "بیمه‌شدهٔ این درخواست در سامانه پیدا نشد."

@@ -185,6 +185,16 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class DocRef:
+    """A file kept as the messenger's reference, to fetch through the Bot API."""
+
+    platform: str
+    file_id: str
+    file_name: str | None
+    mime_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class TicketRow:
     """A ticket in the console's list, with how it stands against its answer target."""
 

@@ -252,6 +252,15 @@ class ConversationViews(HandoffBase):
         if row is None:
             raise ConversationNotFound(f"attachment {message_id}")
         content, message = row
+        audit(
+            self._session,
+            self._clock,
+            actor=agent.actor,
+            action="conversation.open_attachment",
+            subject=f"conversation:{conversation_id}",
+            details={"message": message_id},
+        )
+        await self._session.flush()
         return Attachment(content, message.file_name, message.mime_type)
 
     async def _notes(self, conversation_id: int) -> tuple[NoteView, ...]:

@@ -259,6 +259,7 @@ class DependantRequest(Base):
         cascade="all, delete-orphan",
         passive_deletes=True,
         order_by="DependantRequestDocument.id",
+        lazy="selectin",
     )
 
 

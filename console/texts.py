@@ -128,6 +128,7 @@ RESOLVE_CONFIRM: Final = "گفتگو پایان یابد و از کاربر نظ
 READ_ONLY: Final = "این گفتگو فقط برای مشاهده است."
 SENDER_USER: Final = "کاربر"
 SENDER_AGENT: Final = "کارشناس"
+SENDER_BOT: Final = "دستیار"
 DELIVERY: Final = {"pending": "در صف ارسال", "sent": "رسید", "failed": "نرسید"}
 PHOTO: Final = "عکس"
 DOCUMENT: Final = "سند"

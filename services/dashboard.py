@@ -189,7 +189,11 @@ class DashboardService:
             rows = (
                 await s.execute(
                     select(IntentLogEntry.intent, IntentLogEntry.is_fallback, func.count())
-                    .where(IntentLogEntry.created_at >= start, IntentLogEntry.created_at < end)
+                    .where(
+                        IntentLogEntry.created_at >= start,
+                        IntentLogEntry.created_at < end,
+                        IntentLogEntry.from_bot.is_(False),
+                    )
                     .group_by(IntentLogEntry.intent, IntentLogEntry.is_fallback)
                 )
             ).all()

@@ -73,12 +73,15 @@ class LeftConversation:
 
 @dataclass(frozen=True, slots=True)
 class TranscriptLine:
-    """A message the user sent the bot before the escalation, and what the bot made of it."""
+    """A line of the chat before the escalation: the user's message and what the bot made of
+    it, or the bot's answer (``from_bot``)."""
 
     at: dt.datetime
     text: str
     intent: str | None
     fallback: bool
+    # The bot's answer rather than the user's message.
+    from_bot: bool = False
 
 
 @dataclass(frozen=True, slots=True)

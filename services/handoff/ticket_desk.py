@@ -140,6 +140,7 @@ class TicketDesk:
                     else mask_identifiers(str(line.get("text") or "")),
                     intent=line.get("intent"),
                     fallback=bool(line.get("fallback")),
+                    from_bot=bool(line.get("from_bot")),
                 )
                 for line in (conversation.escalation or {}).get("transcript", [])
             )

@@ -127,6 +127,7 @@ class ConversationViews(HandoffBase):
                 else mask_identifiers(str(line.get("text") or "")),
                 intent=line.get("intent"),
                 fallback=bool(line.get("fallback")),
+                from_bot=bool(line.get("from_bot")),
             )
             for line in record.get("transcript", [])
         )

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts as bot_texts
 from bot.outbound import dependant_decision
-from bot.render import Renderer, visible_text
 from bot.platform import Platform
+from bot.render import Renderer, visible_text
 from demo import MARYAM_NID
 from services.agents import AgentRole
 from services.clock import FixedClock
@@ -254,9 +254,7 @@ async def test_search_by_code_national_id_mobile_and_text(
 
     audited = list(
         await session.execute(
-            select(AuditLog.action, AuditLog.subject).where(
-                AuditLog.action.like("desk.search%")
-            )
+            select(AuditLog.action, AuditLog.subject).where(AuditLog.action.like("desk.search%"))
         )
     )
     assert [a for a, _ in audited] == [

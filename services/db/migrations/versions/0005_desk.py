@@ -1,4 +1,5 @@
-"""The dependant requests desk: the decision on a request and the documents sent with it.
+"""The dependant requests desk: the decision on a request and the documents sent with it;
+the bot's answers in the intent log (for the transcript).
 
 Revision ID: 0005_desk
 Revises: 0004_kb
@@ -25,6 +26,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("decided_by", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("reject_reason", sa.String(length=24), nullable=True))
         batch_op.add_column(sa.Column("decision_note", sa.Text(), nullable=True))
+    # The bot's own answers in the intent log, for the transcript agents read.
+    with op.batch_alter_table("intent_log", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("from_bot", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
     op.create_table(
         "dependant_request_documents",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -57,6 +63,8 @@ def downgrade() -> None:
         table_name="dependant_request_documents",
     )
     op.drop_table("dependant_request_documents")
+    with op.batch_alter_table("intent_log", schema=None) as batch_op:
+        batch_op.drop_column("from_bot")
     with op.batch_alter_table("dependant_requests", schema=None) as batch_op:
         batch_op.drop_column("decision_note")
         batch_op.drop_column("reject_reason")

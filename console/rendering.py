@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from console import texts
 from console.deps import csrf_token
-from persian import format_jalali, to_persian_digits
+from persian import format_jalali, parse_jalali, to_ascii_digits, to_persian_digits
 from services.clock import TEHRAN
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -98,6 +98,21 @@ def with_code(template: str, value: object) -> Markup:
     """``template`` («درخواست {code}») with the code isolated; the rest escaped as usual."""
     before, _, after = template.partition("{code}")
     return Markup("{}{}{}").format(fa(before), code(value), fa(after))
+
+
+def parse_day(value: str | None) -> dt.date | None:
+    """A day typed in a filter: Jalali (۱۴۰۵/۰۹/۱۵, any digits) or ISO; else None (no filter)."""
+    if not value or not value.strip():
+        return None
+    text = to_ascii_digits(value.strip())
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return parse_jalali(text)
+    except ValueError:
+        return None
 
 
 def percent(value: float) -> str:

@@ -466,3 +466,84 @@ DOMAIN_ERRORS["invalid_decision"] = (
 )
 DOMAIN_ERRORS["already_dependant"] = "این فرد هم‌اکنون در فهرست افراد تحت تکفل بیمه‌شده است."
 DOMAIN_ERRORS["person_not_found"] = "بیمه‌شدهٔ این درخواست در سامانه پیدا نشد."
+
+# --- the audit log in Persian (issue 18) ------------------------------------------------------
+AUDIT_EMPTY: Final = "کاری با این ویژگی‌ها ثبت نشده است."
+AUDIT_FAMILIES: Final = {
+    "agent": "حساب کارشناسان",
+    "canned": "پاسخ‌های آماده",
+    "conversation": "گفتگوها",
+    "dependants": "درخواست‌های تکفل",
+    "desk": "جستجو با کد ملی یا موبایل",
+    "handoff": "ارجاع به کارشناس",
+    "identity": "احراز هویت کاربران",
+    "label": "برچسب‌ها",
+    "ticket": "درخواست‌های ۱۴۲۰",
+    "tickets": "وضعیت درخواست‌های ۱۴۲۰",
+}
+AUDIT_ACTIONS: Final = {
+    "agent.available": "تغییر وضعیت آمادگی",
+    "agent.create": "ساخت حساب کارشناس",
+    "agent.enable": "فعال یا غیرفعال کردن کارشناس",
+    "agent.login": "ورود به میز کار",
+    "agent.login_failed": "ورود ناموفق",
+    "agent.logout": "خروج از میز کار",
+    "agent.password": "تغییر گذرواژه",
+    "canned.delete": "حذف پاسخ آماده",
+    "canned.save": "ذخیرهٔ پاسخ آماده",
+    "conversation.label_add": "افزودن برچسب به گفتگو",
+    "conversation.note": "یادداشت روی گفتگو",
+    "conversation.open_attachment": "باز کردن پیوست گفتگو",
+    "conversation.reply": "پاسخ به کاربر",
+    "conversation.resolve": "پایان گفتگو",
+    "conversation.reveal_identity": "نمایش کامل هویت در گفتگو",
+    "conversation.start": "آغاز گفتگو با کاربر",
+    "conversation.take": "برداشتن گفتگو از صف",
+    "conversation.transfer": "سپردن گفتگو",
+    "dependants.application": "ثبت درخواست تکفل به دست کاربر",
+    "dependants.approve": "تأیید درخواست تکفل",
+    "dependants.assign": "برداشتن درخواست تکفل",
+    "dependants.open_document": "باز کردن مدرک درخواست تکفل",
+    "dependants.reject": "رد درخواست تکفل",
+    "dependants.reveal_identity": "نمایش کامل هویت در درخواست تکفل",
+    "desk.search_mobile": "جستجو با شمارهٔ موبایل",
+    "desk.search_national_id": "جستجو با کد ملی",
+    "handoff.queued": "ورود کاربر به صف",
+    "handoff.rated": "امتیاز کاربر به گفتگو",
+    "handoff.ticketed": "ثبت درخواست ۱۴۲۰ به جای گفتگو",
+    "handoff.user_left": "ترک گفتگو به دست کاربر",
+    "identity.locked": "قفل احراز هویت پس از تلاش‌های نادرست",
+    "identity.logout": "خروج کاربر از حساب",
+    "identity.unverified_by_new_contact": "لغو احراز با شمارهٔ تازه",
+    "identity.verified": "احراز هویت کاربر",
+    "kb_entry_created": "ساخت مدخل پایگاه دانش",
+    "kb_feedback_dismissed": "کنار گذاشتن بازخورد",
+    "kb_variant_added": "افزودن پرسش به مدخل",
+    "label.create": "ساخت برچسب",
+    "label.delete": "حذف برچسب",
+    "ticket.open_attachment": "باز کردن پیوست درخواست ۱۴۲۰",
+    "ticket.reveal_identity": "نمایش کامل هویت در درخواست ۱۴۲۰",
+    "tickets.status": "تغییر وضعیت درخواست ۱۴۲۰",
+}
+
+
+def audit_actor(actor: str) -> str:
+    """«کارشناس sara», «کاربر گفتگو ۱۲», «سامانه»: who did it, in Persian."""
+    kind, _, rest = actor.partition(":")
+    if kind == "agent":
+        return f"کارشناس {rest}"
+    if kind == "chat_user":
+        return f"کاربر گفتگو {rest}".translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    if kind == "chat":
+        return "کاربر در " + {"telegram": "تلگرام", "bale": "بله"}.get(rest, rest)
+    return {"console": "میز کار", "demo-data": "دادهٔ نمایشی"}.get(actor, actor)
+
+
+# --- agent comfort (issue 18) -----------------------------------------------------------------
+ALERTS_ENABLE: Final = "🔔 اعلان گفتگوی تازه"
+ALERTS_HINT: Final = "با گفتگوی تازه در صف، صدایی پخش و اعلانی در مرورگر نشان داده می‌شود."
+ALERT_NEW_CHAT: Final = "گفتگوی تازه در صف انتظار"
+SHORTCUTS_HINT: Final = (
+    "میان‌برها: Ctrl+Enter فرستادن، Alt+R رفتن به کادر پاسخ، Alt+۱ تا Alt+۹ پاسخ آمادهٔ "
+    "شمارهٔ ۱ تا ۹، «/» جستجو"
+)

@@ -3,7 +3,6 @@ documents that came with a request (and a ticket's files); search of tickets and
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -19,8 +18,7 @@ from console.deps import (
     TicketDeskDep,
 )
 from console.files import BotFiles, FileUnavailable
-from console.rendering import flash, render
-from persian import parse_jalali, to_ascii_digits
+from console.rendering import flash, parse_day, render
 from services.enums import DependantRejectReason, DependantRequestStatus, Relation
 from services.handoff.request_desk import ASSIGNED_FILTERS, RequestFilters
 from services.handoff.results import DocRef
@@ -29,21 +27,6 @@ router = APIRouter()
 
 # Served inline (shown in the page); anything else is only downloaded.
 INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "application/pdf"})
-
-
-def _day(value: str | None) -> dt.date | None:
-    """A Jalali day as typed in the filter (۱۴۰۵/۰۹/۱۵), or an ISO date; else no filter."""
-    if not value or not value.strip():
-        return None
-    text = to_ascii_digits(value.strip())
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        pass
-    try:
-        return parse_jalali(text)
-    except ValueError:
-        return None
 
 
 @router.get("/requests")
@@ -64,8 +47,8 @@ async def requests_page(
         reject_reason=(
             DependantRejectReason(reason) if reason in set(DependantRejectReason) else None
         ),
-        date_from=_day(date_from),
-        date_to=_day(date_to),
+        date_from=parse_day(date_from),
+        date_to=parse_day(date_to),
         assigned=assigned if assigned in ASSIGNED_FILTERS else None,
     )
     return render(

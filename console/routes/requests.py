@@ -124,7 +124,8 @@ async def _serve(files: BotFiles, ref: DocRef, name: str, download: bool) -> Res
         content = await files.fetch(ref.platform, ref.file_id)
     except FileUnavailable:
         return Response(texts.FILE_UNAVAILABLE, status_code=502, media_type="text/plain")
-    mime = ref.mime_type or ("image/jpeg" if ref.file_name is None else None)
+    # Messenger photos come without a MIME type and are always JPEG.
+    mime = ref.mime_type or ("image/jpeg" if ref.kind == "photo" else None)
     inline = not download and mime in INLINE_TYPES
     disposition = "inline" if inline else "attachment"
     return Response(

@@ -267,7 +267,13 @@ class RequestDesk:
             details={"index": index},
         )
         await self._session.flush()
-        return DocRef(document.platform, document.file_id, document.file_name, document.mime_type)
+        return DocRef(
+            document.platform,
+            document.file_id,
+            document.file_name,
+            document.mime_type,
+            document.kind,
+        )
 
 
 class DeskSearch:

@@ -195,6 +195,7 @@ class DocRef:
     file_id: str
     file_name: str | None
     mime_type: str | None
+    kind: str = "document"
 
 
 @dataclass(frozen=True, slots=True)

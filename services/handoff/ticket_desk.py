@@ -243,7 +243,7 @@ class TicketDesk:
             details={"index": index},
         )
         await self._session.flush()
-        return DocRef(platform or "telegram", ref.file_id, ref.file_name, ref.mime_type)
+        return DocRef(platform or "telegram", ref.file_id, ref.file_name, ref.mime_type, ref.kind)
 
     async def close(self, agent: AgentPublic, tracking_code: str) -> TicketInfo:
         return await self._tickets.change_status(tracking_code, TicketStatus.CLOSED, agent.actor)

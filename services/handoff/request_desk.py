@@ -30,6 +30,7 @@ from persian import (
     normalize_national_id,
     to_ascii_digits,
 )
+from persian.jalali import age_in_years
 from services.agents import AgentPublic
 from services.clock import TEHRAN, Clock
 from services.common import audit
@@ -100,7 +101,8 @@ class DocumentView:
 class RequestPage:
     row: RequestRow
     birth_date: dt.date
-    age_note: str | None
+    # Full years on the Jalali calendar today: what the rules by relation look at.
+    age_years: int
     insured: IdentityView
     dependant_national_id: str
     decided_at: dt.datetime | None
@@ -196,7 +198,7 @@ class RequestDesk:
         return RequestPage(
             row=_row(request, assignee, documents),
             birth_date=request.birth_date,
-            age_note=None,
+            age_years=age_in_years(request.birth_date, self._clock.today()),
             insured=insured,
             dependant_national_id=(
                 request.dependant_national_id

@@ -186,6 +186,7 @@ async def test_requests_desk_pages_filters_reveal_and_decisions(
 
     page = await sara.get(f"/requests/{code}")
     assert page.status_code == 200 and "۶۵۰*****۲۶" in page.text
+    assert "(۴ سال تمام)" in page.text
     # The heading isolates the code so that it reads left to right inside Persian text.
     assert f'<bdi dir="ltr" class="code">{fa(code)}</bdi>' in page.text
     assert f"/requests/{code}/reveal" not in page.text

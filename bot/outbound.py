@@ -273,6 +273,46 @@ class OutboundSender:
                 code=fmt.digits(payload["tracking_code"]),
                 text=str(payload["text"]),
             )
+        elif kind == OutboxKind.HANDOFF_STARTED:
+            code = payload.get("tracking_code")
+            if code:
+                rendered = render(
+                    texts.HANDOFF_STARTED,
+                    agent=str(payload["agent"]),
+                    code=fmt.digits(code),
+                    button=texts.BTN_BACK_TO_BOT,
+                )
+            else:
+                rendered = render(
+                    texts.HANDOFF_STARTED_NO_CODE,
+                    agent=str(payload["agent"]),
+                    button=texts.BTN_BACK_TO_BOT,
+                )
+            markup = keyboards.back_to_bot()
+        elif kind == OutboxKind.DEPENDANT_DECIDED:
+            template, values = dependant_decision(payload)
+            rendered = render(template, **values)
         else:
             raise UnknownKind(str(kind))
         return await bot.send_message(chat_id=message.chat_id, **rendered, reply_markup=markup)
+
+
+def dependant_decision(payload: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+    """The template and values of a decided dependant request's notice."""
+    relation = texts.RELATION_LABELS.get(str(payload.get("relation")), "")
+    code = fmt.digits(payload["tracking_code"])
+    if payload.get("status") == "approved":
+        return texts.DEPENDANT_APPROVED, {"relation": relation, "code": code}
+    template = texts.DEPENDANT_REJECTED
+    values = {
+        "relation": relation,
+        "code": code,
+        "reason": texts.DEPENDANT_REJECT_REASONS.get(
+            str(payload.get("reason")), texts.DEPENDANT_REJECT_REASONS["other"]
+        ),
+    }
+    note = str(payload.get("note") or "")
+    if note:
+        template += texts.DEPENDANT_REJECTED_NOTE
+        values["note"] = note
+    return template + texts.DEPENDANT_REJECTED_HELP, values

@@ -21,7 +21,8 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from bot.render import Renderer
+from bot.render import Renderer, visible_text
+from services.intent_log import IntentLogWriter
 
 logger = logging.getLogger(__name__)
 
@@ -34,29 +35,49 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | Forc
 class Reply:
     """Send rendered texts to one chat."""
 
-    def __init__(self, bot: Bot, chat_id: int, render: Renderer) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        chat_id: int,
+        render: Renderer,
+        log: IntentLogWriter | None = None,
+        platform: str = "",
+    ) -> None:
         self.bot = bot
         self.chat_id = chat_id
         self.render = render
+        self._log = log
+        self._platform = platform
 
     async def __call__(
         self, template: str, /, *, keyboard: Markup | None = None, **values: Any
     ) -> Message:
         """Send ``template`` filled with ``values``; ``keyboard`` goes with it."""
-        return await self.bot.send_message(
-            chat_id=self.chat_id,
-            **self.render(template, **values),
-            reply_markup=keyboard,
-        )
+        rendered = self.render(template, **values)
+        sent = await self.bot.send_message(chat_id=self.chat_id, **rendered, reply_markup=keyboard)
+        self._record(rendered.text)
+        return sent
 
     async def raw(self, text: str, /, *, keyboard: Markup | None = None) -> Message:
         """Send an already rendered ``text`` (built from several catalogue parts)."""
-        return await self.bot.send_message(
+        sent = await self.bot.send_message(
             chat_id=self.chat_id,
             text=text,
             parse_mode=self.render.parse_mode,
             reply_markup=keyboard,
         )
+        self._record(text)
+        return sent
+
+    def _record(self, text: str) -> None:
+        """Keep what the bot said for the agents' transcript: an in-memory append, written by
+        the intent log's batch writer with the user's lines (no database work here)."""
+        if self._log is not None:
+            self._log.record_answer(
+                platform=self._platform,
+                chat_id=self.chat_id,
+                text=visible_text(text, self.render.parse_mode),
+            )
 
     def typing(self) -> Typing:
         """Show "typing…" while the ``async with`` body runs, if it is slow."""

@@ -554,6 +554,17 @@ HANDOFF_TAKEN: Final = (
     "می‌توانید متن، عکس یا فایل بفرستید.\n"
     "برای بازگشت به دستیار، دکمهٔ «{button}» را بزنید."
 )
+# An agent opens the chat themselves, from the user's ticket: nobody "accepted" anything.
+HANDOFF_STARTED: Final = (
+    "👤 {agent}، کارشناس ۱۴۲۰، دربارهٔ درخواست شما با کد رهگیری <b>{code}</b> گفتگویی را آغاز کرد. "
+    "از این پس پیام‌های شما را کارشناس می‌خواند؛ می‌توانید متن، عکس یا فایل بفرستید.\n"
+    "برای بازگشت به دستیار، دکمهٔ «{button}» را بزنید."
+)
+HANDOFF_STARTED_NO_CODE: Final = (
+    "👤 {agent}، کارشناس ۱۴۲۰، گفتگویی را با شما آغاز کرد. "
+    "از این پس پیام‌های شما را کارشناس می‌خواند؛ می‌توانید متن، عکس یا فایل بفرستید.\n"
+    "برای بازگشت به دستیار، دکمهٔ «{button}» را بزنید."
+)
 HANDOFF_AGENT_REPLY: Final = "👤 <b>{agent}</b>، کارشناس ۱۴۲۰:\n{text}"
 HANDOFF_TRANSFERRED: Final = "گفتگوی شما به {agent}، کارشناس دیگر ۱۴۲۰، سپرده شد."
 HANDOFF_REQUEUED: Final = (
@@ -782,3 +793,23 @@ KB_THANKS_DOWN: Final = (
 BTN_KB_MORE: Final = "بیشتر"
 BTN_KB_UP: Final = "👍"
 BTN_KB_DOWN: Final = "👎"
+
+# --- the desk's decision on a dependant request (console: /requests) -------------------------
+DEPENDANT_APPROVED: Final = (
+    "✅ درخواست افزودن {relation} به افراد تحت تکفل شما با کد رهگیری <b>{code}</b> تأیید شد. "
+    "حمایت درمانی ایشان از امروز برقرار است."
+)
+DEPENDANT_REJECTED: Final = (
+    "درخواست افزودن {relation} به افراد تحت تکفل شما با کد رهگیری <b>{code}</b> "
+    "پذیرفته نشد.\nدلیل: {reason}"
+)
+DEPENDANT_REJECTED_NOTE: Final = "\nتوضیح کارشناس: {note}"
+DEPENDANT_REJECTED_HELP: Final = "\nلطفاً با مدارک کامل به شعبه مراجعه کنید یا با ۱۴۲۰ تماس بگیرید."
+DEPENDANT_REJECT_REASONS: Final = {
+    "documents_missing": "مدارک فرستاده‌شده کامل یا خوانا نیست.",
+    "conditions_not_met": "شرایط تکفل (سن، تحصیل، تأهل یا اشتغال) برقرار نیست.",
+    "registry_mismatch": "اطلاعات درخواست با اطلاعات ثبت احوال نمی‌خواند.",
+    "covered_elsewhere": "ایشان از بیمهٔ درمانی دیگری بهره‌مند است.",
+    "not_first_degree": "تنها بستگان درجهٔ یک (همسر، فرزندان، پدر و مادر) را می‌توان افزود.",
+    "other": "به توضیح کارشناس نگاه کنید.",
+}

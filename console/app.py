@@ -24,8 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from console import texts
 from console.deps import CsrfFailed, Forbidden, NotAuthenticated, verify_csrf
+from console.files import BotFiles
 from console.rendering import create_templates, render
-from console.routes import admin, auth, conversations, dashboard, queue, tickets
+from console.routes import admin, auth, conversations, dashboard, queue, requests, tickets
 from console.routes import knowledge as knowledge_routes
 from services.clock import Clock
 from services.errors import DomainError
@@ -85,6 +86,8 @@ _DOMAIN_STATUS = {
     "not_allowed": 403,
     "conversation_not_found": 404,
     "ticket_not_found": 404,
+    "dependant_request_not_found": 404,
+    "dependant_request_decided": 409,
     "agent_not_found": 404,
     "invalid_conversation_state": 409,
     "invalid_ticket_transition": 409,
@@ -156,11 +159,14 @@ def create_console_app(
     clock: Clock,
     supervisor: Supervisor | None = None,
     knowledge: KnowledgeStore | None = None,
+    files: BotFiles | None = None,
 ) -> FastAPI:
     """Build the console; ``app/run.py`` serves it beside the bot and the sandbox.
 
     ``supervisor``: the process's background tasks, which ``/readyz`` and ``/healthz`` report.
     ``knowledge``: the process's knowledge base (loaded from the settings when not given).
+    ``files``: how documents kept as a messenger's ``file_id`` are fetched (by default through
+    the Bot API of each platform whose token the settings hold).
     """
     config = settings.config.console
     app = FastAPI(
@@ -174,6 +180,7 @@ def create_console_app(
     app.state.clock = clock
     app.state.console_config = config
     app.state.templates = create_templates()
+    app.state.files = files or BotFiles.from_settings(settings)
     app.state.knowledge = knowledge or KnowledgeStore.load(settings.config.knowledge)
 
     if settings.env.console_secret_key is not None:
@@ -199,7 +206,16 @@ def create_console_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # CSRF is checked on the console's own routers (not app-wide), so that a host app may add
     # routes of its own (webhooks, /model/parse) to this app without it.
-    for module in (auth, queue, conversations, tickets, dashboard, admin, knowledge_routes):
+    for module in (
+        auth,
+        queue,
+        conversations,
+        tickets,
+        requests,
+        dashboard,
+        admin,
+        knowledge_routes,
+    ):
         app.include_router(module.router, dependencies=[Depends(verify_csrf)])
     _install_error_handlers(app)
 

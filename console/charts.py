@@ -51,7 +51,12 @@ class MessagesChart:
     ticks: tuple[Tick, ...]
     rate_ticks: tuple[Tick, ...]
     empty: bool
-    rate_points: str  # the fallback-rate line, as SVG polyline points
+    # The fallback-rate line as SVG polyline points, one string per run of days with messages:
+    # a day without messages has no rate, so the line breaks there instead of dropping to 0 %.
+    rate_lines: tuple[str, ...]
+    # Days with a rate but no neighbour to draw a line to (a lone point of a polyline is
+    # invisible), as (x, y) dots.
+    rate_dots: tuple[tuple[float, float], ...]
 
 
 def _nice_step(value: int, divisions: int = 4) -> int:
@@ -74,7 +79,7 @@ def messages_chart(days: Sequence[DayIntents]) -> MessagesChart:
     baseline = PAD_TOP + plot_h
     slot = plot_w / max(len(days), 1)
     bars = []
-    points = []
+    runs: list[list[tuple[float, float]]] = [[]]
     # Oldest day on the right: the page reads right to left.
     for i, day in enumerate(days):
         x = WIDTH - PAD_RIGHT - (i + 1) * slot + slot * 0.15
@@ -94,8 +99,12 @@ def messages_chart(days: Sequence[DayIntents]) -> MessagesChart:
                 title=fa(f"{day.total} / {day.fallback}"),
             )
         )
+        if day.total == 0:
+            if runs[-1]:
+                runs.append([])
+            continue
         rate_y = baseline - plot_h * day.fallback_rate
-        points.append(f"{round(x + slot * 0.35, 1)},{round(rate_y, 1)}")
+        runs[-1].append((round(x + slot * 0.35, 1), round(rate_y, 1)))
     ticks = tuple(
         Tick(round(baseline - plot_h * value / top, 1), fa(value))
         for value in range(0, top + 1, step)
@@ -113,7 +122,8 @@ def messages_chart(days: Sequence[DayIntents]) -> MessagesChart:
             for share in (0.0, 0.5, 1.0)
         ),
         empty=all(d.total == 0 for d in days),
-        rate_points=" ".join(points),
+        rate_lines=tuple(" ".join(f"{x},{y}" for x, y in run) for run in runs if len(run) > 1),
+        rate_dots=tuple(run[0] for run in runs if len(run) == 1),
     )
 
 

@@ -16,11 +16,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from console.files import BotFiles
 from services.agents import AgentPublic, AgentService
 from services.clock import Clock
 from services.dashboard import DashboardService
 from services.errors import DomainError
 from services.handoff import AgentDesk, Catalogue, ConversationViews, TicketDesk
+from services.handoff.request_desk import DeskSearch, RequestDesk
 from services.knowledge.service import KnowledgeEditor
 from services.knowledge.store import KnowledgeStore
 from services.settings import ConsoleConfig, Settings
@@ -163,6 +165,22 @@ def get_dashboard(session: SessionDep, settings: SettingsDep, clock: ClockDep) -
     return DashboardService(session, settings, clock)
 
 
+def get_request_desk(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> RequestDesk:
+    return RequestDesk(session, settings, clock)
+
+
+def get_desk_search(session: SessionDep, clock: ClockDep) -> DeskSearch:
+    return DeskSearch(session, clock)
+
+
+def get_files(request: Request) -> BotFiles:
+    files: BotFiles = request.app.state.files
+    return files
+
+
+RequestDeskDep = Annotated[RequestDesk, Depends(get_request_desk)]
+DeskSearchDep = Annotated[DeskSearch, Depends(get_desk_search)]
+FilesDep = Annotated[BotFiles, Depends(get_files)]
 ViewsDep = Annotated[ConversationViews, Depends(get_views)]
 DeskDep = Annotated[AgentDesk, Depends(get_desk)]
 CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]

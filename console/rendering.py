@@ -14,11 +14,12 @@ from typing import Any
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.responses import Response
 
 from console import texts
 from console.deps import csrf_token
-from persian import format_jalali, to_persian_digits
+from persian import format_jalali, parse_jalali, to_ascii_digits, to_persian_digits
 from services.clock import TEHRAN
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -77,6 +78,43 @@ def decimal(value: float, places: int = 1) -> str:
     return fa(f"{value:.{places}f}").replace(".", "٫")
 
 
+# Tracking codes (1420-022185) are left-to-right runs inside Persian text: unisolated, the bidi
+# algorithm joins the dash to the Persian around it and shows «۰۲۲۱۸۵-۱۴۲۰». Isolate every code:
+# in HTML with <bdi dir="ltr">, in plain text (the tab title) with FSI … PDI (U+2068/U+2069).
+FSI, PDI = "\u2068", "\u2069"
+
+
+def code(value: object) -> Markup:
+    """A tracking code isolated left-to-right, in Persian digits."""
+    return Markup('<bdi dir="ltr" class="code">{}</bdi>').format(fa(value))
+
+
+def isolated(value: object) -> str:
+    """A tracking code for plain text (a <title>): Persian digits between FSI and PDI."""
+    return f"{FSI}{fa(value)}{PDI}"
+
+
+def with_code(template: str, value: object) -> Markup:
+    """``template`` («درخواست {code}») with the code isolated; the rest escaped as usual."""
+    before, _, after = template.partition("{code}")
+    return Markup("{}{}{}").format(fa(before), code(value), fa(after))
+
+
+def parse_day(value: str | None) -> dt.date | None:
+    """A day typed in a filter: Jalali (۱۴۰۵/۰۹/۱۵, any digits) or ISO; else None (no filter)."""
+    if not value or not value.strip():
+        return None
+    text = to_ascii_digits(value.strip())
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return parse_jalali(text)
+    except ValueError:
+        return None
+
+
 def percent(value: float) -> str:
     return decimal(value * 100) + "٪"
 
@@ -98,6 +136,9 @@ def create_templates() -> Jinja2Templates:
         intent=intent_label,
         percent=percent,
         decimal=decimal,
+        code=code,
+        isolated=isolated,
+        with_code=with_code,
     )
     env.globals["T"] = texts
     return Jinja2Templates(env=env)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from demo.desk import ensure_demo_catalogue
 from demo.personas import PERSONA_NOTES, UNKNOWN_MOBILE, load_personas
 from demo.rows import fix_sequences
 from demo.synthetic import DEFAULT_SEED, load_synthetic
@@ -129,6 +130,7 @@ async def run_demo_data(
 
         async with create_session_factory(engine)() as session, session.begin():
             await ensure_demo_agents(AgentService(session, settings, clock or SystemClock()))
+            await ensure_demo_catalogue(session, clock or SystemClock())
     finally:
         await engine.dispose()
     print(render_summary(summary))

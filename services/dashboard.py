@@ -90,14 +90,42 @@ class DashboardService:
         self._settings = settings
         self._clock = clock
 
-    async def recent_audit(self, limit: int = 300) -> list[AuditEntry]:
-        """The newest audit entries (who did what), for supervisors."""
-        rows = await self._session.scalars(
-            select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
-        )
+    async def recent_audit(
+        self,
+        limit: int = 300,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+    ) -> list[AuditEntry]:
+        """The newest audit entries (who did what), for supervisors; ``action`` may name a
+        family («ticket» matches «ticket.reveal_identity»), dates are Tehran days."""
+        query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
+        if actor:
+            query = query.where(AuditLog.actor == actor)
+        if action:
+            query = query.where(
+                (AuditLog.action == action) | AuditLog.action.startswith(f"{action}.")
+            )
+        if date_from is not None:
+            query = query.where(AuditLog.created_at >= _day_bounds(date_from)[0])
+        if date_to is not None:
+            query = query.where(AuditLog.created_at < _day_bounds(date_to)[1])
+        rows = await self._session.scalars(query)
         return [
             AuditEntry(r.created_at.astimezone(TEHRAN), r.actor, r.action, r.subject) for r in rows
         ]
+
+    async def audit_choices(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The actors and actions the audit log holds, for the filters' lists."""
+        actors = await self._session.scalars(
+            select(AuditLog.actor).distinct().order_by(AuditLog.actor)
+        )
+        actions = await self._session.scalars(
+            select(AuditLog.action).distinct().order_by(AuditLog.action)
+        )
+        return tuple(actors), tuple(actions)
 
     async def overview(self, *, days: int = 14, satisfaction_days: int = 30) -> Dashboard:
         now = self._clock.now()
@@ -189,7 +217,11 @@ class DashboardService:
             rows = (
                 await s.execute(
                     select(IntentLogEntry.intent, IntentLogEntry.is_fallback, func.count())
-                    .where(IntentLogEntry.created_at >= start, IntentLogEntry.created_at < end)
+                    .where(
+                        IntentLogEntry.created_at >= start,
+                        IntentLogEntry.created_at < end,
+                        IntentLogEntry.from_bot.is_(False),
+                    )
                     .group_by(IntentLogEntry.intent, IntentLogEntry.is_fallback)
                 )
             ).all()

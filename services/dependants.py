@@ -22,10 +22,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persian import InvalidNationalId, mask_national_id, normalize_national_id
+from persian import (
+    InvalidNationalId,
+    mask_national_id,
+    normalize_national_id,
+    to_ascii_digits,
+)
 from persian.jalali import age_in_years
 from services.clock import TEHRAN, Clock
 from services.common import (
@@ -36,16 +41,33 @@ from services.common import (
     user_id,
     verified_national_id,
 )
-from services.db.models import DependantRequest
-from services.enums import DependantRequestStatus, Gender, Relation
+from services.db.models import (
+    ChatUser,
+    Dependant,
+    DependantRequest,
+    DependantRequestDocument,
+    Outbox,
+    Person,
+)
+from services.enums import (
+    DependantRejectReason,
+    DependantRequestStatus,
+    Gender,
+    OutboxKind,
+    Relation,
+)
 from services.errors import (
     AlreadyDependant,
     DependantNotEligible,
+    DependantRequestDecided,
+    DependantRequestNotFound,
     DuplicateDependantRequest,
+    InvalidDecision,
     InvalidDependant,
     InvalidNationalIdError,
     PersonNotFound,
 )
+from services.outbox import enqueue
 from services.registry import RegistryGateway, SqlRegistryGateway
 from services.settings import Settings
 
@@ -66,6 +88,10 @@ PORTAL_STEPS: Final = (
 )
 
 TRACKING_CODE_DIGITS: Final = 10
+# What a decision's free text may hold (it is sent to the user in one message).
+MAX_DECISION_NOTE: Final = 1000
+MAX_NAME: Final = 64
+_FEMALE_RELATIONS: Final = frozenset({Relation.WIFE, Relation.DAUGHTER, Relation.MOTHER})
 
 
 class Reason(StrEnum):
@@ -163,6 +189,21 @@ class DependantApplication:
     birth_date: dt.date
     status: DependantRequestStatus
     created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DecidedRequest:
+    """A request after the desk's decision; ``outbox_id`` is the notice queued for the user
+    (None when the user has no chat to tell)."""
+
+    tracking_code: str
+    status: DependantRequestStatus
+    relation: Relation
+    decided_at: dt.datetime
+    decided_by: str
+    reject_reason: DependantRejectReason | None
+    note: str | None
+    outbox_id: int | None
 
 
 class DependantsService:
@@ -367,6 +408,216 @@ class DependantsService:
             .order_by(DependantRequest.created_at.desc(), DependantRequest.id.desc())
         )
         return tuple(application_info(row) for row in rows)
+
+    # --- the desk's side (console): decide a request ------------------------------------------
+
+    async def approve(
+        self, tracking_code: str, *, actor: str, first_name: str, last_name: str
+    ) -> DecidedRequest:
+        """Approve a request under review: the dependant enters the registry, covered from
+        today (the decision date) as long as the insured is, and the user is told.
+
+        The names are the civil registry's (the agent reads them off the documents; the portal
+        fills them from ثبت احوال). Raises :class:`DependantRequestNotFound`,
+        :class:`DependantRequestDecided` (also when another agent decided first),
+        :class:`InvalidDecision` (no names), :class:`PersonNotFound` and
+        :class:`AlreadyDependant`. Flushes; the caller commits.
+        """
+        first, last = " ".join(first_name.split()), " ".join(last_name.split())
+        if not first or not last or len(first) > MAX_NAME or len(last) > MAX_NAME:
+            raise InvalidDecision("names")
+        row = await self._undecided(tracking_code)
+        person = await self._session.scalar(
+            select(Person).where(Person.national_id == row.insured_national_id)
+        )
+        if person is None:
+            raise PersonNotFound()
+        present = await self._session.scalar(
+            select(Dependant.id).where(
+                Dependant.insured_id == person.id,
+                Dependant.national_id == row.dependant_national_id,
+            )
+        )
+        if present is not None:
+            raise AlreadyDependant()
+        await self._claim(row, DependantRequestStatus.APPROVED, actor, None, None)
+        relation = Relation(row.relation)
+        # The demo registry stands in for Tamin's back end: approving writes the row its
+        # eligibility service would then answer with. A dependant's cover follows the main
+        # insured's coverage-until date (DOMAIN.md § Treatment eligibility).
+        self._session.add(
+            Dependant(
+                insured_id=person.id,
+                national_id=row.dependant_national_id,
+                first_name=first,
+                last_name=last,
+                relation=relation.value,
+                birth_date=row.birth_date,
+                gender=(Gender.FEMALE if relation in _FEMALE_RELATIONS else Gender.MALE).value,
+                coverage_until=person.coverage_until,
+            )
+        )
+        return await self._decided(row, actor, "dependants.approve")
+
+    async def reject(
+        self,
+        tracking_code: str,
+        *,
+        actor: str,
+        reason: DependantRejectReason,
+        note: str = "",
+    ) -> DecidedRequest:
+        """Reject a request under review with a reason from the list and optional free text
+        (required for :attr:`DependantRejectReason.OTHER`); the user is told. Flushes."""
+        text = note.strip()
+        if len(text) > MAX_DECISION_NOTE or (reason is DependantRejectReason.OTHER and not text):
+            raise InvalidDecision("note")
+        row = await self._undecided(tracking_code)
+        await self._claim(row, DependantRequestStatus.REJECTED, actor, reason, text or None)
+        return await self._decided(row, actor, "dependants.reject")
+
+    async def assign(self, tracking_code: str, agent_id: int | None, *, actor: str) -> None:
+        """Put a request on an agent's desk (``None``: back to the shared queue)."""
+        row = await self.request_row(tracking_code)
+        row.assigned_agent_id = agent_id
+        audit(
+            self._session,
+            self._clock,
+            actor=actor,
+            action="dependants.assign",
+            subject=row.tracking_code,
+            details={"agent_id": agent_id},
+        )
+        await self._session.flush()
+
+    async def add_document(
+        self,
+        tracking_code: str,
+        *,
+        platform: str,
+        file_id: str,
+        kind: str,
+        file_name: str | None = None,
+        mime_type: str | None = None,
+    ) -> int:
+        """Keep a document the user sent for a request (the messenger's file reference)."""
+        row = await self.request_row(tracking_code)
+        document = DependantRequestDocument(
+            request_id=row.id,
+            platform=platform,
+            file_id=file_id,
+            kind=kind,
+            file_name=file_name,
+            mime_type=mime_type,
+            created_at=self._clock.now(),
+        )
+        self._session.add(document)
+        await self._session.flush()
+        return document.id
+
+    async def request_row(self, tracking_code: str) -> DependantRequest:
+        """The request with this code (typed in any digits, with or without separators)."""
+        code = "".join(ch for ch in to_ascii_digits(tracking_code) if ch.isdigit())
+        row = await self._session.scalar(
+            select(DependantRequest).where(DependantRequest.tracking_code == code)
+        )
+        if row is None:
+            raise DependantRequestNotFound(code or tracking_code)
+        return row
+
+    async def _undecided(self, tracking_code: str) -> DependantRequest:
+        row = await self.request_row(tracking_code)
+        if row.status != DependantRequestStatus.UNDER_BRANCH_REVIEW.value:
+            raise DependantRequestDecided(row.status)
+        return row
+
+    async def _claim(
+        self,
+        row: DependantRequest,
+        status: DependantRequestStatus,
+        actor: str,
+        reason: DependantRejectReason | None,
+        note: str | None,
+    ) -> None:
+        """Decide in one conditional UPDATE, so two agents deciding at once cannot both win."""
+        result = await self._session.execute(
+            update(DependantRequest)
+            .where(
+                DependantRequest.id == row.id,
+                DependantRequest.status == DependantRequestStatus.UNDER_BRANCH_REVIEW.value,
+            )
+            .values(
+                status=status.value,
+                decided_at=self._clock.now(),
+                decided_by=actor,
+                reject_reason=reason.value if reason is not None else None,
+                decision_note=note,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(result, "rowcount", 0):
+            await self._session.refresh(row)
+            raise DependantRequestDecided(row.status)
+        await self._session.refresh(row)
+
+    async def _decided(self, row: DependantRequest, actor: str, action: str) -> DecidedRequest:
+        audit(
+            self._session,
+            self._clock,
+            actor=actor,
+            action=action,
+            subject=row.tracking_code,
+            details={
+                "relation": row.relation,
+                "dependant": mask_national_id(row.dependant_national_id),
+                **({"reason": row.reject_reason} if row.reject_reason else {}),
+            },
+        )
+        outbox = await notify_request_decided(self._session, self._clock, row)
+        await self._session.flush()
+        logger.info("dependant request %s %s by %s", row.tracking_code, row.status, actor)
+        assert row.decided_at is not None
+        return DecidedRequest(
+            tracking_code=row.tracking_code,
+            status=DependantRequestStatus(row.status),
+            relation=Relation(row.relation),
+            decided_at=row.decided_at.astimezone(TEHRAN),
+            decided_by=actor,
+            reject_reason=(
+                DependantRejectReason(row.reject_reason) if row.reject_reason else None
+            ),
+            note=row.decision_note,
+            outbox_id=outbox.id if outbox is not None else None,
+        )
+
+
+async def notify_request_decided(
+    session: AsyncSession, clock: Clock, row: DependantRequest
+) -> Outbox | None:
+    """Queue the decision for the user's chat, with the tracking code (one outbox row).
+
+    The one place a decided request reaches the user: a notices opt-in can gate it here.
+    Returns the row (flushed, so it has its id), or None when the chat user is gone.
+    """
+    user = await session.get(ChatUser, row.chat_user_id)
+    if user is None:
+        return None
+    message = enqueue(
+        session,
+        clock,
+        platform=user.platform,
+        chat_id=user.platform_user_id,
+        payload={
+            "kind": OutboxKind.DEPENDANT_DECIDED.value,
+            "tracking_code": row.tracking_code,
+            "status": row.status,
+            "relation": row.relation,
+            "reason": row.reject_reason,
+            "note": row.decision_note or "",
+        },
+    )
+    await session.flush()
+    return message
 
 
 def application_info(row: DependantRequest) -> DependantApplication:

@@ -79,6 +79,17 @@ class DependantRequestStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class DependantRejectReason(StrEnum):
+    """Why the desk turns down a dependant request (the user's wording is in bot/texts.py)."""
+
+    DOCUMENTS_MISSING = "documents_missing"  # مدارک ناقص یا ناخوانا
+    CONDITIONS_NOT_MET = "conditions_not_met"  # شرایط تکفل (سن، تحصیل، تأهل، …) برقرار نیست
+    CIVIL_REGISTRY_MISMATCH = "registry_mismatch"  # با اطلاعات ثبت احوال نمی‌خواند
+    COVERED_ELSEWHERE = "covered_elsewhere"  # بیمهٔ درمانی دیگری دارد
+    NOT_FIRST_DEGREE = "not_first_degree"  # بستگی درجهٔ یک نیست
+    OTHER = "other"
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -156,6 +167,9 @@ class OutboxKind(StrEnum):
     HANDOFF_RESOLVED = "handoff_resolved"
     SATISFACTION_QUESTION = "satisfaction_question"
     TICKET_ANSWER = "ticket_answer"
+    # An agent opened a chat with the user from a ticket (not "accepted" a chat the user asked for).
+    HANDOFF_STARTED = "handoff_started"
+    DEPENDANT_DECIDED = "dependant_decided"
 
 
 class RateOutcome(StrEnum):

@@ -136,6 +136,36 @@ class DuplicateDependantRequest(DomainError):
         self.tracking_code = tracking_code
 
 
+class DependantRequestNotFound(DomainError):
+    """No dependant request with this tracking code."""
+
+    code = "dependant_request_not_found"
+
+    def __init__(self, tracking_code: str) -> None:
+        super().__init__(tracking_code)
+        self.tracking_code = tracking_code
+
+
+class DependantRequestDecided(DomainError):
+    """The request was decided already (approved or rejected): it cannot be decided again."""
+
+    code = "dependant_request_decided"
+
+    def __init__(self, current: str) -> None:
+        super().__init__(current)
+        self.current = current
+
+
+class InvalidDecision(DomainError):
+    """A decision without what it needs (names on approval, a reason on rejection)."""
+
+    code = "invalid_decision"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
 class InvalidDependant(DomainError):
     """The application cannot be right: ``problem`` is ``self``, ``future_birth_date`` or
     ``relation_gender`` (a wife for a female insured, a husband for a male one)."""

@@ -43,6 +43,7 @@ def _row(
     intent: str | None,
     confidence: float | None,
     fallback: bool,
+    from_bot: bool = False,
 ) -> dict[str, Any]:
     return {
         "platform": str(platform),
@@ -51,6 +52,7 @@ def _row(
         "intent": intent,
         "confidence": confidence,
         "is_fallback": fallback,
+        "from_bot": from_bot,
         "created_at": clock.now(),
     }
 
@@ -105,8 +107,12 @@ class IntentLogWriter:
         intent: str | None,
         confidence: float | None,
         fallback: bool,
+        from_bot: bool = False,
     ) -> None:
-        """Queue one row; it reaches the database within ``interval`` seconds."""
+        """Queue one row; it reaches the database within ``interval`` seconds.
+
+        ``from_bot``: the line is the bot's answer (for the transcript, not the statistics).
+        """
         self._pending.append(
             _row(
                 self._clock,
@@ -116,11 +122,24 @@ class IntentLogWriter:
                 intent=intent,
                 confidence=confidence,
                 fallback=fallback,
+                from_bot=from_bot,
             )
         )
         self._trim()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="intent-log")
+
+    def record_answer(self, *, platform: str, chat_id: int, text: str) -> None:
+        """Queue the bot's answer to a chat (same batch as the user's lines: no extra write)."""
+        self.record(
+            platform=platform,
+            chat_id=chat_id,
+            text=text,
+            intent=None,
+            confidence=None,
+            fallback=False,
+            from_bot=True,
+        )
 
     async def flush(self) -> int:
         """Write every queued row now; return how many were written (0 if the database failed).

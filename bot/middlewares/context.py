@@ -43,7 +43,10 @@ class ContextMiddleware(BaseMiddleware):
         data["render"] = render
         chat = data.get("event_chat")
         if chat is not None:
-            data["reply"] = Reply(bot, chat.id, render)
+            # The bot's answers join the intent log (batched) so the transcript shows them.
+            factory = data.get("services_factory")
+            log = getattr(factory, "intent_log", None)
+            data["reply"] = Reply(bot, chat.id, render, log=log, platform=str(platform))
         started = time.perf_counter()
         kind = event.event_type if isinstance(event, Update) else type(event).__name__
         if logger.isEnabledFor(logging.DEBUG) and isinstance(event, Update) and event.message:

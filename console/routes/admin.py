@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from console import texts
 from console.deps import AgentsDep, CatalogueDep, DashboardDep, Supervisor
-from console.rendering import flash, render
+from console.rendering import flash, parse_day, render
 from services.agents import AgentRole
 
 router = APIRouter(prefix="/settings")
@@ -123,5 +123,40 @@ async def set_active(
 
 
 @router.get("/audit")
-async def audit_page(request: Request, agent: Supervisor, dashboard: DashboardDep) -> Response:
-    return render(request, "audit.html", {"entries": await dashboard.recent_audit()})
+async def audit_page(
+    request: Request,
+    agent: Supervisor,
+    dashboard: DashboardDep,
+    agents: AgentsDep,
+    actor: str = "",
+    action: str = "",
+    date_from: str = "",
+    date_to: str = "",
+) -> Response:
+    actors, actions = await dashboard.audit_choices()
+    entries = await dashboard.recent_audit(
+        actor=actor if actor in actors else None,
+        action=action if action in actions or action in _families(actions) else None,
+        date_from=parse_day(date_from),
+        date_to=parse_day(date_to),
+    )
+    names = {p.agent.actor: p.agent.display_name for p in await agents.list_agents()}
+    return render(
+        request,
+        "audit.html",
+        {
+            "entries": entries,
+            "actors": actors,
+            "families": _families(actions),
+            "actions": actions,
+            "names": names,
+            "actor": actor,
+            "action": action,
+            "date_from": date_from,
+            "date_to": date_to,
+        },
+    )
+
+
+def _families(actions: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted({a.split(".", 1)[0] for a in actions if "." in a}))

@@ -104,10 +104,14 @@ async def poll(
 
 @router.get("/{conversation_id}/files/{message_id}")
 async def attachment(
-    conversation_id: int, message_id: int, agent: CurrentAgent, views: ViewsDep
+    conversation_id: int,
+    message_id: int,
+    agent: CurrentAgent,
+    views: ViewsDep,
+    download: bool = False,
 ) -> Response:
     found = await views.attachment(agent, conversation_id, message_id)
-    media_type = found.mime_type if found.mime_type in INLINE_TYPES else None
+    media_type = found.mime_type if found.mime_type in INLINE_TYPES and not download else None
     disposition = "inline" if media_type else "attachment"
     name = f"file-{message_id}"
     return Response(

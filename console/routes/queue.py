@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.responses import Response
 
-from console.deps import CatalogueDep, CurrentAgent, Supervisor, ViewsDep
+from console.deps import (
+    CatalogueDep,
+    ClockDep,
+    CurrentAgent,
+    SessionDep,
+    SettingsDep,
+    Supervisor,
+    ViewsDep,
+)
 from console.rendering import render
 from services.enums import ConversationStatus
+from services.handoff.counts import Counts
 
 router = APIRouter()
 
@@ -31,6 +42,15 @@ async def queue_page(request: Request, agent: CurrentAgent, views: ViewsDep) -> 
 async def queue_rows(request: Request, agent: CurrentAgent, views: ViewsDep) -> Response:
     """The queue's table body, fetched by the page every few seconds."""
     return render(request, "_queue_rows.html", {"queued": await views.queue()})
+
+
+@router.get("/counts")
+async def counts(
+    agent: CurrentAgent, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> JSONResponse:
+    """What waits for this agent (menu badges, tab title, the new-chat chime); polled."""
+    found = await Counts(session, settings, clock).for_agent(agent)
+    return JSONResponse(asdict(found))
 
 
 @router.get("/mine")

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -242,6 +243,8 @@ class IntentLogEntry(Base):
     intent: Mapped[str | None] = mapped_column(String(64), nullable=True)
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A line the bot sent (its answer), kept for the transcript; no intent, not in statistics.
+    from_bot: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
 
 

@@ -247,6 +247,39 @@ class DependantRequest(Base):
     birth_date: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(24))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # The desk's decision (console): who took the request, who decided, when and why not.
+    assigned_agent_id: Mapped[int | None] = mapped_column(Integer)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    reject_reason: Mapped[str | None] = mapped_column(String(24))
+    decision_note: Mapped[str | None] = mapped_column(CleanText)
+
+    documents: Mapped[list[DependantRequestDocument]] = relationship(
+        back_populates="request",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="DependantRequestDocument.id",
+        lazy="selectin",
+    )
+
+
+class DependantRequestDocument(Base):
+    """A document the user sent with a dependant request, kept as the messenger's reference."""
+
+    __tablename__ = "dependant_request_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("dependant_requests.id", ondelete="CASCADE"), index=True
+    )
+    platform: Mapped[str] = mapped_column(String(16))
+    file_id: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(16))
+    file_name: Mapped[str | None] = mapped_column(CleanString(256))
+    mime_type: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+    request: Mapped[DependantRequest] = relationship(back_populates="documents")
 
 
 class Ticket(Base):

@@ -168,6 +168,7 @@ class HandoffBase:
                 "text": r.text,
                 "intent": r.intent,
                 "fallback": r.is_fallback,
+                "from_bot": r.from_bot,
             }
             for r in reversed(rows)
         ]

@@ -119,7 +119,16 @@ class AgentDesk(HandoffBase):
         self._session.add(conversation)
         await self._session.flush()
         self._event(conversation, Event.PICKED, now, agent_id=agent.id)
-        self._notify(conversation, {"kind": OutboxKind.HANDOFF_TAKEN, "agent": agent.display_name})
+        # The agent opened this chat: the user asked for nobody, so "accepted the conversation"
+        # would be wrong; the notice names the ticket instead.
+        self._notify(
+            conversation,
+            {
+                "kind": OutboxKind.HANDOFF_STARTED,
+                "agent": agent.display_name,
+                "tracking_code": ticket_code or "",
+            },
+        )
         audit(
             self._session,
             self._clock,

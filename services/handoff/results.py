@@ -73,12 +73,15 @@ class LeftConversation:
 
 @dataclass(frozen=True, slots=True)
 class TranscriptLine:
-    """A message the user sent the bot before the escalation, and what the bot made of it."""
+    """A line of the chat before the escalation: the user's message and what the bot made of
+    it, or the bot's answer (``from_bot``)."""
 
     at: dt.datetime
     text: str
     intent: str | None
     fallback: bool
+    # The bot's answer rather than the user's message.
+    from_bot: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +185,17 @@ class Attachment:
     content: bytes
     file_name: str | None
     mime_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DocRef:
+    """A file kept as the messenger's reference, to fetch through the Bot API."""
+
+    platform: str
+    file_id: str
+    file_name: str | None
+    mime_type: str | None
+    kind: str = "document"
 
 
 @dataclass(frozen=True, slots=True)

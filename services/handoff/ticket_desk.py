@@ -23,6 +23,7 @@ from services.enums import ConversationStatus, OutboxKind, TicketCategory, Ticke
 from services.errors import InvalidText, NoChatForTicket, NotAllowed
 from services.handoff.desk import AgentDesk
 from services.handoff.results import (
+    DocRef,
     IdentityView,
     TicketFilters,
     TicketPage,
@@ -139,6 +140,7 @@ class TicketDesk:
                     else mask_identifiers(str(line.get("text") or "")),
                     intent=line.get("intent"),
                     fallback=bool(line.get("fallback")),
+                    from_bot=bool(line.get("from_bot")),
                 )
                 for line in (conversation.escalation or {}).get("transcript", [])
             )
@@ -220,6 +222,28 @@ class TicketDesk:
         )
         await self._session.flush()
         return answered
+
+    async def attachment(self, agent: AgentPublic, tracking_code: str, index: int) -> DocRef:
+        """A ticket's file by its place in the list (to fetch from the messenger); audited."""
+        info = await self._tickets.get(tracking_code)
+        if not 0 <= index < len(info.attachments):
+            raise NotAllowed(f"attachment {index} of {info.tracking_code}")
+        platform = await self._session.scalar(
+            select(ChatUser.platform)
+            .join(Ticket, Ticket.chat_user_id == ChatUser.id)
+            .where(Ticket.tracking_code == info.tracking_code)
+        )
+        ref = info.attachments[index]
+        audit(
+            self._session,
+            self._clock,
+            actor=agent.actor,
+            action="ticket.open_attachment",
+            subject=info.tracking_code,
+            details={"index": index},
+        )
+        await self._session.flush()
+        return DocRef(platform or "telegram", ref.file_id, ref.file_name, ref.mime_type, ref.kind)
 
     async def close(self, agent: AgentPublic, tracking_code: str) -> TicketInfo:
         return await self._tickets.change_status(tracking_code, TicketStatus.CLOSED, agent.actor)

@@ -127,6 +127,7 @@ class ConversationViews(HandoffBase):
                 else mask_identifiers(str(line.get("text") or "")),
                 intent=line.get("intent"),
                 fallback=bool(line.get("fallback")),
+                from_bot=bool(line.get("from_bot")),
             )
             for line in record.get("transcript", [])
         )
@@ -252,6 +253,15 @@ class ConversationViews(HandoffBase):
         if row is None:
             raise ConversationNotFound(f"attachment {message_id}")
         content, message = row
+        audit(
+            self._session,
+            self._clock,
+            actor=agent.actor,
+            action="conversation.open_attachment",
+            subject=f"conversation:{conversation_id}",
+            details={"message": message_id},
+        )
+        await self._session.flush()
         return Attachment(content, message.file_name, message.mime_type)
 
     async def _notes(self, conversation_id: int) -> tuple[NoteView, ...]:

@@ -20,6 +20,7 @@ from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.outbound import OutboundSender
 from bot.platform import Platform, PlatformBot
 from console.app import create_console_app
+from console.files import BotApi, BotFiles
 from console.server import ConsoleServer
 from demo import load_personas
 from nlu import NluModel
@@ -130,8 +131,11 @@ async def start_stack(settings: Settings, nlu_model: NluModel) -> Stack:
     )
     tasks.append(asyncio.create_task(sender.run(), name="outbound"))
 
+    # The console fetches files kept as a file_id through the sandbox's Bot API, as `run` does
+    # with the sandbox's demo token.
+    files = BotFiles({"telegram": BotApi(DEMO_TELEGRAM_TOKEN, sandbox.api_base)})
     console = await ConsoleServer(
-        create_console_app(settings, session_factory, clock), port=0
+        create_console_app(settings, session_factory, clock, files=files), port=0
     ).start()
     return Stack(
         settings=settings,

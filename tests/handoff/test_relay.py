@@ -174,8 +174,14 @@ async def test_the_transcript_has_the_messages_just_before_the_escalation(
     await chat.send(ASK_HUMAN)
     conversation = await the_conversation(session, chat)
     transcript = conversation.escalation["transcript"]
-    assert [line["text"] for line in transcript] == ["سلام", "شماره تماس ۱۴۲۰ چنده؟", ASK_HUMAN]
-    assert transcript[-1]["intent"] == "human_agent"
+    users = [line for line in transcript if not line.get("from_bot")]
+    assert [line["text"] for line in users] == ["سلام", "شماره تماس ۱۴۲۰ چنده؟", ASK_HUMAN]
+    assert users[-1]["intent"] == "human_agent"
+    # Issue 18: the bot's answers are in the transcript too, after the message they answer.
+    asked = transcript.index(users[1])
+    answer = transcript[asked + 1]
+    assert answer["from_bot"] is True and answer["intent"] is None
+    assert "۱۴۲۰" in answer["text"] and "<b>" not in answer["text"]
 
 
 async def test_leaving_the_queue_and_the_agent(

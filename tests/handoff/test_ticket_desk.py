@@ -44,7 +44,9 @@ async def test_agent_picks_a_chat_from_a_ticket(
     assert detail.summary.reason is HandoffReason.AGENT_PICK
     assert detail.summary.ticket_code == info.tracking_code
     assert [a.kind for a in detail.answers] == ["ticket"]
-    assert await outbox_kinds(session, maryam.platform_user_id) == ["handoff_taken"]
+    # Regression (issue 18): the agent started this chat, so the user is not told "the agent
+    # accepted the conversation" but that an agent opened one about their ticket.
+    assert await outbox_kinds(session, maryam.platform_user_id) == ["handoff_started"]
     # Starting again returns the same open conversation.
     assert await desk.start_chat(sara, info.tracking_code) == cid
 

@@ -88,6 +88,18 @@ class SkipAttachment(CallbackData, prefix="sk"):
     pass
 
 
+class DependantDocs(CallbackData, prefix="dd"):
+    """The documents step of a dependant request: all sent (``done``) or sent later."""
+
+    action: Literal["done", "later"]
+
+
+class SendDocuments(CallbackData, prefix="ds"):
+    """Send the documents of the request ``code`` now (after «بعداً می‌فرستم»)."""
+
+    code: str = Field(pattern=r"^[0-9]{10}$")
+
+
 class TicketPick(CallbackData, prefix="tk"):
     code: str = Field(pattern=_TICKET_CODE.pattern)
 
@@ -217,6 +229,22 @@ def confirm(flow: Literal["dep", "tkt"]) -> InlineKeyboardMarkup:
 def skip_attachment() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=texts.BTN_SKIP_ATTACHMENT, callback_data=SkipAttachment())
+    return builder.as_markup()
+
+
+def dependant_documents() -> InlineKeyboardMarkup:
+    """«تمام شد» and «بعداً می‌فرستم» under the documents step."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=texts.BTN_DOCUMENTS_DONE, callback_data=DependantDocs(action="done"))
+    builder.button(text=texts.BTN_DOCUMENTS_LATER, callback_data=DependantDocs(action="later"))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def send_documents(code: str) -> InlineKeyboardMarkup:
+    """The button back to the documents step of the request ``code``."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=texts.BTN_SEND_DOCUMENTS, callback_data=SendDocuments(code=code))
     return builder.as_markup()
 
 

@@ -27,6 +27,9 @@ BTN_CANCEL: Final = "✖️ انصراف"
 BTN_YES: Final = "✅ بله، ثبت شود"
 BTN_NO: Final = "✖️ نه، لغو شود"
 BTN_SKIP_ATTACHMENT: Final = "بدون پیوست ادامه می‌دهم"
+BTN_DOCUMENTS_DONE: Final = "✅ تمام شد"
+BTN_DOCUMENTS_LATER: Final = "⏳ بعداً می‌فرستم"
+BTN_SEND_DOCUMENTS: Final = "📎 ارسال مدارک"
 BTN_NONE_OF_THESE: Final = "هیچ‌کدام"
 BTN_HUMAN: Final = "🙋 گفتگو با کارشناس ۱۴۲۰"
 BTN_START_DEPENDANT_REQUEST: Final = "📝 ثبت درخواست افزودن"
@@ -317,6 +320,54 @@ DEPENDANT_SUBMITTED: Final = (
     "می‌شود. برای پیگیری، کد رهگیری را نگه دارید."
 )
 DEPENDANT_DOCUMENTS: Final = "\nمدارکی که شعبه می‌خواهد: {documents}"
+# The documents step, right after the request is recorded (it needs the tracking code).
+ASK_DEPENDANT_DOCUMENTS: Final = (
+    "\n\n<b>ارسال مدارک:</b> لطفاً عکس یا فایل PDF این مدارک را همین‌جا بفرستید؛ در یک یا چند "
+    "پیام. پس از فرستادن همه، دکمهٔ «{done}» را بزنید. اگر مدارک اکنون در دسترس نیست، «{later}» را "
+    "بزنید."
+)
+DEPENDANT_DOCUMENT_RECEIVED: Final = (
+    "{count} مدرک دریافت شد. اگر مدرک دیگری دارید بفرستید؛ وگرنه دکمهٔ «{done}» را بزنید."
+)
+DEPENDANT_DOCUMENTS_EXPECTED: Final = (
+    "در این مرحله منتظر عکس یا فایل PDF مدارک هستم. لطفاً مدرک را بفرستید، یا دکمهٔ «{done}» یا "
+    "«{later}» را بزنید."
+)
+DEPENDANT_DOCUMENT_WRONG_TYPE: Final = (
+    "این نوع پیام یا فایل را نمی‌توانم به‌عنوان مدرک بپذیرم. لطفاً عکس مدرک یا فایل PDF آن (یا "
+    "تصویر JPG یا PNG) را بفرستید."
+)
+DEPENDANT_DOCUMENT_TOO_BIG: Final = (
+    "حجم این فایل بیش از {limit} مگابایت است و کارشناس نمی‌تواند آن را باز کند. لطفاً عکس مدرک "
+    "یا فایل کوچک‌تری بفرستید."
+)
+DEPENDANT_DOCUMENTS_TOO_MANY: Final = (
+    "برای هر درخواست حداکثر {limit} مدرک پذیرفته می‌شود و این سقف پر شده است. لطفاً دکمهٔ «{done}» "
+    "را بزنید."
+)
+DEPENDANT_DOCUMENTS_NONE_YET: Final = (
+    "هنوز مدرکی دریافت نکرده‌ام. لطفاً عکس یا فایل مدارک را بفرستید، یا اگر اکنون در دسترس نیست، "
+    "دکمهٔ «{later}» را بزنید."
+)
+DEPENDANT_DOCUMENTS_DONE: Final = (
+    "سپاس‌گزارم؛ {count} مدرک برای درخواست با کد رهگیری <b>{code}</b> دریافت شد. کارشناسان "
+    "شعبه درخواست را با این مدارک بررسی می‌کنند و نتیجه را همین‌جا به شما اطلاع می‌دهیم."
+)
+DEPENDANT_DOCUMENTS_LATER: Final = (
+    "باشد. درخواست شما با کد رهگیری <b>{code}</b> ثبت شده و در حال بررسی است، اما شعبه بدون "
+    "مدارک نمی‌تواند آن را تأیید کند و اگر مدارک تا زمان بررسی نرسد، ممکن است درخواست به دلیل نقص "
+    "مدارک رد شود.\nهر وقت مدارک آماده بود، دکمهٔ «{send}» زیر همین پیام را بزنید و آن‌ها را "
+    "بفرستید."
+)
+DEPENDANT_DOCUMENTS_SO_FAR: Final = "{count} مدرک تاکنون دریافت شده است.\n"
+DEPENDANT_DOCUMENTS_MENU: Final = "از منوی زیر ادامه دهید یا پرسش خود را بنویسید."
+DEPENDANT_DOCUMENTS_AGAIN: Final = (
+    "درخواست با کد رهگیری <b>{code}</b>: تاکنون {count} مدرک دریافت شده است. لطفاً عکس یا فایل "
+    "PDF مدارک را بفرستید و در پایان دکمهٔ «{done}» را بزنید."
+)
+DEPENDANT_DOCUMENTS_CLOSED: Final = (
+    "برای درخواست با کد رهگیری <b>{code}</b> دیگر مدرکی پذیرفته نمی‌شود؛ وضعیت آن: {status}."
+)
 DOCUMENT_LABELS: Final = {
     "birth_certificate": "شناسنامه",
     "original_birth_certificate": "اصل شناسنامه",
@@ -768,6 +819,10 @@ STEP_QUESTIONS: Final = {
         "لطفاً تاریخ تولد {relation} را به تاریخ شمسی بنویسید؛ مثلاً ۱۴۰۲/۰۵/۱۲."
     ),
     "DependantForm:confirm": "لطفاً با دکمه‌های پیام تأیید، درخواست را ثبت یا لغو کنید.",
+    "DependantForm:documents": (
+        "لطفاً عکس یا فایل PDF مدارک درخواست را بفرستید؛ در پایان دکمهٔ «{done}» را بزنید، یا اگر "
+        "مدارک اکنون در دسترس نیست، «{later}» را."
+    ),
     "VoluntaryForm:wage": (
         "لطفاً دستمزد مبنای ماهانه را بنویسید؛ مثلاً «۱۵ میلیون تومان» یا «۱۲۰۰۰۰۰۰۰ ریال»."
     ),

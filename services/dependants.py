@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persian import (
@@ -499,6 +499,7 @@ class DependantsService:
         kind: str,
         file_name: str | None = None,
         mime_type: str | None = None,
+        file_size: int | None = None,
     ) -> int:
         """Keep a document the user sent for a request (the messenger's file reference)."""
         row = await self.request_row(tracking_code)
@@ -509,11 +510,22 @@ class DependantsService:
             kind=kind,
             file_name=file_name,
             mime_type=mime_type,
+            file_size=file_size,
             created_at=self._clock.now(),
         )
         self._session.add(document)
         await self._session.flush()
         return document.id
+
+    async def document_count(self, tracking_code: str) -> int:
+        """How many documents the request holds."""
+        row = await self.request_row(tracking_code)
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(DependantRequestDocument)
+            .where(DependantRequestDocument.request_id == row.id)
+        )
+        return int(count or 0)
 
     async def request_row(self, tracking_code: str) -> DependantRequest:
         """The request with this code (typed in any digits, with or without separators)."""

@@ -51,6 +51,9 @@ class DependantsConfig(_Section):
     husband_min_age_years: int = Field(60, ge=1)
     father_min_age_years: int = Field(60, ge=1)
     mother_min_age_years: int = Field(55, ge=1)
+    # Documents sent in the chat with a request (see config.yml for the sources).
+    max_document_bytes: int = Field(20 * 1024 * 1024, ge=1)
+    max_documents: int = Field(10, ge=1)
 
 
 class ContributionsConfig(_Section):

@@ -1,12 +1,28 @@
 """Dependants: the conditions for the relation asked about, then an optional guided request.
 
 The conditions are public rules (no verification needed); the request is personal: relation →
-the dependant's national ID → birth date → confirm → a tracking code, "under branch review".
+the dependant's national ID → birth date → confirm → a tracking code, "under branch review" →
+the documents the relation needs, as photos or PDFs (each kept against the request at once,
+for the desk), until «تمام شد»; or «بعداً می‌فرستم», which leaves a button to send them later.
+
+```mermaid
+flowchart LR
+    offer[conditions + offer] -->|ثبت درخواست| nid[national ID]
+    nid --> birth[birth date] --> confirm{confirm}
+    confirm -->|no| menu[main menu]
+    confirm -->|yes: code| docs[documents]
+    docs -->|photo / PDF / image: kept, counted| docs
+    docs -->|other type, text: asked again| docs
+    docs -->|تمام شد| menu
+    docs -->|بعداً می‌فرستم| later[button «ارسال مدارک»] -->|pressed, still under review| docs
+```
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import mimetypes
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import StateFilter
@@ -17,14 +33,15 @@ from aiogram.types import CallbackQuery, Message
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
+from bot.filters import inline
 from bot.handlers.common import DEPENDANT_REQUEST, FREE_TEXT, PERSONAL, InputProblem, Intent
-from bot.keyboards import Confirm, RelationPick
+from bot.keyboards import Confirm, DependantDocs, RelationPick, SendDocuments
 from bot.nlu import Understanding
 from bot.reply import Reply
 from persian import InvalidNationalId, normalize_national_id, parse_jalali
 from services.clock import Clock
 from services.dependants import DependantFacts
-from services.enums import Gender, Relation, relations_named
+from services.enums import DependantRequestStatus, Gender, Relation, relations_named
 from services.errors import InvalidNationalIdError
 from services.identity import ChatUserInfo
 from services.settings import Settings
@@ -34,6 +51,7 @@ class DependantForm(StatesGroup):
     national_id = State()
     birth_date = State()
     confirm = State()
+    documents = State()
 
 
 def conditions_text(reply: Reply, settings: Settings, relation: str) -> str:
@@ -154,9 +172,11 @@ async def on_confirm(
         application = await service.record_application(
             chat_user, relation, form["dep_national_id"], birth
         )
-    await state.clear()
     decision = service.assess(DependantFacts(relation=relation, birth_date=birth))
     documents = "، ".join(texts.DOCUMENT_LABELS.get(d.value, d.value) for d in decision.documents)
+    # The request is recorded: the documents step keeps only its code (and the count).
+    await state.set_data({"dep_code": application.tracking_code, "dep_docs": 0})
+    await state.set_state(DependantForm.documents)
     render = reply.render
     await reply.raw(
         render.text(
@@ -164,8 +184,175 @@ async def on_confirm(
             relation=fmt.relation_label(relation),
             code=fmt.digits(application.tracking_code),
         )
-        + render.text(texts.DEPENDANT_DOCUMENTS, documents=documents),
-        keyboard=keyboards.main_menu(),
+        + render.text(texts.DEPENDANT_DOCUMENTS, documents=documents)
+        + render.text(texts.ASK_DEPENDANT_DOCUMENTS, **_BUTTONS),
+        keyboard=keyboards.dependant_documents(),
+    )
+
+
+# --- the documents step ------------------------------------------------------------------
+_BUTTONS = {"done": texts.BTN_DOCUMENTS_DONE, "later": texts.BTN_DOCUMENTS_LATER}
+# Scans and photos of documents. SVG is an image type too, but it is a script-bearing text
+# format and no scanner makes it.
+_REFUSED_IMAGES = frozenset({"image/svg+xml"})
+
+
+def _accepted_type(mime_type: str | None) -> bool:
+    if not mime_type:
+        return False
+    mime = mime_type.lower()
+    return mime == "application/pdf" or (mime.startswith("image/") and mime not in _REFUSED_IMAGES)
+
+
+def _document_of(message: Message, settings: Settings) -> dict[str, Any]:
+    """The message's file as a document of the request, or :class:`InputProblem`."""
+    limit = settings.config.dependants.max_document_bytes
+    if message.photo:
+        # The last size is the largest; messenger photos are JPEG and come without a MIME type.
+        photo = message.photo[-1]
+        found: dict[str, Any] = {"file_id": photo.file_id, "kind": "photo"}
+        size = photo.file_size
+    elif message.document is not None:
+        document = message.document
+        # Some clients send no MIME type: the file name's extension tells (and is kept, so
+        # the desk shows the file the right way).
+        mime = document.mime_type or mimetypes.guess_type(document.file_name or "")[0]
+        if not _accepted_type(mime):
+            raise InputProblem(texts.DEPENDANT_DOCUMENT_WRONG_TYPE)
+        found = {
+            "file_id": document.file_id,
+            "kind": "document",
+            "file_name": document.file_name,
+            "mime_type": mime,
+        }
+        size = document.file_size
+    else:
+        raise InputProblem(texts.DEPENDANT_DOCUMENT_WRONG_TYPE)
+    # A size the messenger did not report is taken: the desk's own fetch checks it again.
+    if size is not None and size > limit:
+        raise InputProblem(
+            texts.DEPENDANT_DOCUMENT_TOO_BIG, limit=fmt.digits(limit // (1024 * 1024))
+        )
+    return {**found, "file_size": size}
+
+
+async def on_document(
+    message: Message,
+    state: FSMContext,
+    services: Services,
+    chat_user: ChatUserInfo,
+    settings: Settings,
+    reply: Reply,
+) -> None:
+    """Keep a photo or PDF against the request and say how many have arrived."""
+    form = await state.get_data()
+    if not form.get("dep_code"):
+        await _step_gone(state, reply)
+        return
+    count = int(form.get("dep_docs") or 0)
+    if count >= settings.config.dependants.max_documents:
+        raise InputProblem(
+            texts.DEPENDANT_DOCUMENTS_TOO_MANY,
+            limit=fmt.digits(settings.config.dependants.max_documents),
+            done=texts.BTN_DOCUMENTS_DONE,
+        )
+    found = _document_of(message, settings)
+    await services.dependants.add_document(form["dep_code"], platform=chat_user.platform, **found)
+    await state.update_data(dep_docs=count + 1)
+    await reply(
+        texts.DEPENDANT_DOCUMENT_RECEIVED,
+        count=fmt.digits(count + 1),
+        done=texts.BTN_DOCUMENTS_DONE,
+        keyboard=keyboards.dependant_documents(),
+    )
+
+
+async def _step_gone(state: FSMContext, reply: Reply) -> None:
+    # The step was resumed after another flow ended and cleared its data: the request's code
+    # is gone with it (the request itself is kept; its «ارسال مدارک» button still works).
+    await state.clear()
+    await reply(texts.RESUME_GONE, keyboard=keyboards.main_menu())
+
+
+async def on_documents_expected(message: Message, reply: Reply) -> None:
+    """Ask for a photo or PDF (or a button) when a text arrives in the documents step."""
+    await reply(
+        texts.DEPENDANT_DOCUMENTS_EXPECTED, **_BUTTONS, keyboard=keyboards.dependant_documents()
+    )
+
+
+async def on_not_a_document(message: Message, reply: Reply) -> None:
+    """Refuse a sticker, voice, video, location … in the documents step, politely."""
+    await reply(texts.DEPENDANT_DOCUMENT_WRONG_TYPE, keyboard=keyboards.dependant_documents())
+
+
+async def on_documents_button(
+    query: CallbackQuery, callback_data: DependantDocs, state: FSMContext, reply: Reply
+) -> None:
+    """«تمام شد» (with at least one document) or «بعداً می‌فرستم»: leave the step."""
+    form = await state.get_data()
+    if not form.get("dep_code"):
+        await _step_gone(state, reply)
+        return
+    code, count = str(form["dep_code"]), int(form.get("dep_docs") or 0)
+    if callback_data.action == "done" and not count:
+        await reply(
+            texts.DEPENDANT_DOCUMENTS_NONE_YET,
+            **_BUTTONS,
+            keyboard=keyboards.dependant_documents(),
+        )
+        return
+    await state.clear()
+    if callback_data.action == "done":
+        await reply(
+            texts.DEPENDANT_DOCUMENTS_DONE,
+            count=fmt.digits(count),
+            code=fmt.digits(code),
+            keyboard=keyboards.main_menu(),
+        )
+        return
+    render = reply.render
+    so_far = (
+        render.text(texts.DEPENDANT_DOCUMENTS_SO_FAR, count=fmt.digits(count)) if count else ""
+    )
+    later = render.text(
+        texts.DEPENDANT_DOCUMENTS_LATER, code=fmt.digits(code), send=texts.BTN_SEND_DOCUMENTS
+    )
+    await reply.raw(so_far + later, keyboard=keyboards.send_documents(code))
+    # The button above is inline; the menu comes back with a message of its own.
+    await reply(texts.DEPENDANT_DOCUMENTS_MENU, keyboard=keyboards.main_menu())
+
+
+async def on_send_documents(
+    query: CallbackQuery,
+    callback_data: SendDocuments,
+    state: FSMContext,
+    services: Services,
+    chat_user: ChatUserInfo,
+    reply: Reply,
+) -> None:
+    """Go back to the documents step of one's own request while it is under review."""
+    code = callback_data.code
+    service = services.dependants
+    mine = {a.tracking_code: a for a in await service.list_applications(chat_user)}
+    application = mine.get(code)
+    if application is None or application.status is not DependantRequestStatus.UNDER_BRANCH_REVIEW:
+        status = application.status.value if application is not None else "rejected"
+        await reply(
+            texts.DEPENDANT_DOCUMENTS_CLOSED,
+            code=fmt.digits(code),
+            status=texts.REQUEST_STATUS_LABELS[status],
+        )
+        return
+    count = await service.document_count(code)
+    await state.set_state(DependantForm.documents)
+    await state.set_data({"dep_code": code, "dep_docs": count})
+    await reply(
+        texts.DEPENDANT_DOCUMENTS_AGAIN,
+        code=fmt.digits(code),
+        count=fmt.digits(count),
+        done=texts.BTN_DOCUMENTS_DONE,
+        keyboard=keyboards.dependant_documents(),
     )
 
 
@@ -185,6 +372,9 @@ def build_router() -> Router:
     router.callback_query.register(add_dependent, Intent("add_dependent"))
     router.callback_query.register(start_request, Intent(DEPENDANT_REQUEST), flags=PERSONAL)
     router.callback_query.register(on_relation_pick, RelationPick.filter())
+    # «ارسال مدارک» under the «بعداً می‌فرستم» answer: any time later, the owner only (an
+    # unverified user is told to verify: the service raises NotVerified).
+    router.callback_query.register(on_send_documents, SendDocuments.filter())
     return router
 
 
@@ -200,4 +390,11 @@ def build_steps() -> Router:
         on_confirm, StateFilter(DependantForm.confirm), Confirm.filter(F.flow == "dep")
     )
     router.message.register(on_use_buttons, StateFilter(DependantForm.confirm), FREE_TEXT)
+    documents = StateFilter(DependantForm.documents)
+    router.message.register(on_document, documents, inline(F.photo | F.document))
+    router.callback_query.register(on_documents_button, documents, DependantDocs.filter())
+    router.message.register(on_documents_expected, documents, FREE_TEXT)
+    # Anything else (sticker, voice, video, location, contact …): refused, the step kept.
+    # Commands and the menu buttons are not free text: they go on to the commands and intents.
+    router.message.register(on_not_a_document, documents, inline(~F.text))
     return router

@@ -153,6 +153,7 @@ _ANSWERS: Final[dict[str, Callable[[str], bool]]] = {
     "ComplaintForm:attachment": _never,
     "ComplaintForm:confirm": _never,
     "DependantForm:confirm": _never,
+    "DependantForm:documents": _never,
 }
 # Steps whose own handlers answer a text that is no request (they ask for a button).
 _BUTTON_STEPS: Final = frozenset(
@@ -161,6 +162,7 @@ _BUTTON_STEPS: Final = frozenset(
         "ComplaintForm:attachment",
         "ComplaintForm:confirm",
         "DependantForm:confirm",
+        "DependantForm:documents",
     }
 )
 
@@ -222,6 +224,9 @@ async def ask_step(step: str, state: FSMContext, reply: Reply, *, lead: str = ""
         keyboard = keyboards.confirm("tkt")
     elif step == "DependantForm:confirm":
         keyboard = keyboards.confirm("dep")
+    elif step == "DependantForm:documents":
+        values.update(done=texts.BTN_DOCUMENTS_DONE, later=texts.BTN_DOCUMENTS_LATER)
+        keyboard = keyboards.dependant_documents()
     question = reply.render.text(template, **values)
     if lead:
         question = reply.render.text(lead) + "\n" + question

@@ -277,6 +277,8 @@ class DependantRequestDocument(Base):
     kind: Mapped[str] = mapped_column(String(16))
     file_name: Mapped[str | None] = mapped_column(CleanString(256))
     mime_type: Mapped[str | None] = mapped_column(String(128))
+    # Bytes, as the messenger reported them (None when it did not say).
+    file_size: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
     request: Mapped[DependantRequest] = relationship(back_populates="documents")

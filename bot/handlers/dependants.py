@@ -174,8 +174,8 @@ async def on_confirm(
         )
     decision = service.assess(DependantFacts(relation=relation, birth_date=birth))
     documents = "، ".join(texts.DOCUMENT_LABELS.get(d.value, d.value) for d in decision.documents)
-    # The request is recorded: the documents step keeps only its code (and the count).
-    await state.set_data({"dep_code": application.tracking_code, "dep_docs": 0})
+    # The request is recorded: the documents step keeps only its code.
+    await state.set_data({"dep_code": application.tracking_code})
     await state.set_state(DependantForm.documents)
     render = reply.render
     await reply.raw(
@@ -245,20 +245,23 @@ async def on_document(
     reply: Reply,
 ) -> None:
     """Keep a photo or PDF against the request and say how many have arrived."""
-    form = await state.get_data()
-    if not form.get("dep_code"):
+    code = (await state.get_data()).get("dep_code")
+    if not code:
         await _step_gone(state, reply)
         return
-    count = int(form.get("dep_docs") or 0)
-    if count >= settings.config.dependants.max_documents:
+    service = services.dependants
+    # Counted in the database, not the chat's state: an album arrives as several updates
+    # handled at once, and each must see the others' documents.
+    count = await service.document_count(code)
+    limit = settings.config.dependants.max_documents
+    if count >= limit:
         raise InputProblem(
             texts.DEPENDANT_DOCUMENTS_TOO_MANY,
-            limit=fmt.digits(settings.config.dependants.max_documents),
+            limit=fmt.digits(limit),
             done=texts.BTN_DOCUMENTS_DONE,
         )
     found = _document_of(message, settings)
-    await services.dependants.add_document(form["dep_code"], platform=chat_user.platform, **found)
-    await state.update_data(dep_docs=count + 1)
+    await service.add_document(code, platform=chat_user.platform, **found)
     await reply(
         texts.DEPENDANT_DOCUMENT_RECEIVED,
         count=fmt.digits(count + 1),
@@ -269,7 +272,7 @@ async def on_document(
 
 async def _step_gone(state: FSMContext, reply: Reply) -> None:
     # The step was resumed after another flow ended and cleared its data: the request's code
-    # is gone with it (the request itself is kept; its «ارسال مدارک» button still works).
+    # is gone with it (the request and its documents so far are kept).
     await state.clear()
     await reply(texts.RESUME_GONE, keyboard=keyboards.main_menu())
 
@@ -287,14 +290,18 @@ async def on_not_a_document(message: Message, reply: Reply) -> None:
 
 
 async def on_documents_button(
-    query: CallbackQuery, callback_data: DependantDocs, state: FSMContext, reply: Reply
+    query: CallbackQuery,
+    callback_data: DependantDocs,
+    state: FSMContext,
+    services: Services,
+    reply: Reply,
 ) -> None:
     """«تمام شد» (with at least one document) or «بعداً می‌فرستم»: leave the step."""
-    form = await state.get_data()
-    if not form.get("dep_code"):
+    code = (await state.get_data()).get("dep_code")
+    if not code:
         await _step_gone(state, reply)
         return
-    code, count = str(form["dep_code"]), int(form.get("dep_docs") or 0)
+    count = await services.dependants.document_count(code)
     if callback_data.action == "done" and not count:
         await reply(
             texts.DEPENDANT_DOCUMENTS_NONE_YET,
@@ -346,7 +353,7 @@ async def on_send_documents(
         return
     count = await service.document_count(code)
     await state.set_state(DependantForm.documents)
-    await state.set_data({"dep_code": code, "dep_docs": count})
+    await state.set_data({"dep_code": code})
     await reply(
         texts.DEPENDANT_DOCUMENTS_AGAIN,
         code=fmt.digits(code),

@@ -4,18 +4,25 @@ against the request for the desk, counted back; other types refused; «تمام 
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import re
+import uuid
 
 from aiogram.types import Document, PhotoSize, Voice
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import texts
+from bot.factory import BotDeps
 from bot.keyboards import SendDocuments
+from services.clock import FixedClock
 from services.db.models import DependantRequest, DependantRequestDocument
-from tests.bot.conftest import MARYAM, REZA, ChatDriver, Harness
+from tests.bot import fakes
+from tests.bot.conftest import MARYAM, REZA, ChatDriver, Harness, make_harness
 from tests.bot.fakes import Call
 from tests.bot.test_odd_inputs import sticker
+from tests.conftest import with_config
 from tests.services.helpers import make_national_id
 
 FA = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
@@ -188,3 +195,31 @@ async def test_send_documents_only_for_ones_own_request_under_review(harness: Ha
     calls = await other.send(photo=photo(5))
     assert "فقط هنگام ثبت شکایت" in other.joined(calls)
     assert await documents_of(harness.deps.session_factory, code) == []
+
+
+async def test_an_album_keeps_every_photo_and_the_limit_holds(
+    bot_deps: BotDeps, clock: FixedClock
+) -> None:
+    # Two documents at most here (config.yml's dependants.max_documents).
+    deps = dataclasses.replace(
+        bot_deps, settings=with_config(bot_deps.settings, "dependants", max_documents=2)
+    )
+    harness = make_harness(deps, (None, f"tamin-test-{uuid.uuid4().hex[:10]}"), clock=clock)
+    chat = harness.chat()
+    code = await file_request(chat)
+    # An album is one update per photo, handled at the same time.
+    await asyncio.gather(
+        *(
+            harness.dp.feed_update(
+                chat.bot, fakes.update(message=fakes.message(chat.user, photo=photo(n)))
+            )
+            for n in (1, 2)
+        )
+    )
+    kept = await documents_of(harness.deps.session_factory, code)
+    assert sorted(d.file_id for d in kept) == ["large-1", "large-2"]
+    calls = await chat.send(document=pdf())
+    assert "حداکثر ۲ مدرک" in chat.joined(calls)
+    assert len(await documents_of(harness.deps.session_factory, code)) == 2
+    calls = await chat.click(texts.BTN_DOCUMENTS_DONE)
+    assert "۲ مدرک برای درخواست" in chat.joined(calls)

@@ -13,6 +13,7 @@ from aiogram.types import BotCommand, Message
 from bot import keyboards, texts
 from bot.deps import Services
 from bot.filters import inline
+from bot.handlers.dependants import DependantForm, leave_documents
 from bot.reply import Reply
 from services.identity import ChatUserInfo
 
@@ -57,9 +58,14 @@ async def on_help(message: Message, reply: Reply) -> None:
     await reply(texts.HELP, keyboard=keyboards.main_menu())
 
 
-async def on_cancel(message: Message, state: FSMContext, reply: Reply) -> None:
+async def on_cancel(message: Message, state: FSMContext, services: Services, reply: Reply) -> None:
     """Leave whatever flow is in progress."""
-    in_flow = await state.get_state() is not None
+    step = await state.get_state()
+    if step == DependantForm.documents.state:
+        # The request is recorded already: nothing is cancelled, the documents can come later.
+        await leave_documents(state, services, reply)
+        return
+    in_flow = step is not None
     await state.clear()
     await reply(
         texts.CANCELLED if in_flow else texts.NOTHING_TO_CANCEL, keyboard=keyboards.main_menu()

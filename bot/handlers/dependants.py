@@ -309,15 +309,27 @@ async def on_documents_button(
             keyboard=keyboards.dependant_documents(),
         )
         return
-    await state.clear()
-    if callback_data.action == "done":
-        await reply(
-            texts.DEPENDANT_DOCUMENTS_DONE,
-            count=fmt.digits(count),
-            code=fmt.digits(code),
-            keyboard=keyboards.main_menu(),
-        )
+    if callback_data.action == "later":
+        await leave_documents(state, services, reply)
         return
+    await state.clear()
+    await reply(
+        texts.DEPENDANT_DOCUMENTS_DONE,
+        count=fmt.digits(count),
+        code=fmt.digits(code),
+        keyboard=keyboards.main_menu(),
+    )
+
+
+async def leave_documents(state: FSMContext, services: Services, reply: Reply) -> None:
+    """Leave the documents step («بعداً می‌فرستم», /cancel or an exit word): the request stays,
+    under review, and a button brings the step back."""
+    code = (await state.get_data()).get("dep_code")
+    await state.clear()
+    if not code:
+        await reply(texts.RESUME_GONE, keyboard=keyboards.main_menu())
+        return
+    count = await services.dependants.document_count(code)
     render = reply.render
     so_far = (
         render.text(texts.DEPENDANT_DOCUMENTS_SO_FAR, count=fmt.digits(count)) if count else ""

@@ -26,6 +26,7 @@ from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.dialogue import COVER_UNTIL, COVER_WHY, ELIGIBILITY, EXIT_INTENTS, Dialogue, is_exit
 from bot.handlers.common import PERSONAL, Intent, is_free_text, is_task
+from bot.handlers.dependants import DependantForm, leave_documents
 from bot.handlers.verification import PersonalGate, ask_to_verify, kept_request
 from bot.handlers.voluntary import names_a_wage
 from bot.keyboards import Resume
@@ -259,7 +260,10 @@ class StepGuard(BaseMiddleware):
             return await handler(event, data)
         step = context.get("raw_state") or ""
         state, reply = context["state"], context["reply"]
-        if reading == "exit":
+        if reading == "exit" and step == DependantForm.documents.state:
+            # The request is recorded already: leaving the step only defers the documents.
+            await leave_documents(state, context["services"], reply)
+        elif reading == "exit":
             await state.clear()
             await reply(texts.FLOW_LEFT, keyboard=keyboards.main_menu())
         elif reading == "again" or understanding is None:

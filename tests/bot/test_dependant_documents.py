@@ -223,3 +223,23 @@ async def test_an_album_keeps_every_photo_and_the_limit_holds(
     assert len(await documents_of(harness.deps.session_factory, code)) == 2
     calls = await chat.click(texts.BTN_DOCUMENTS_DONE)
     assert "۲ مدرک برای درخواست" in chat.joined(calls)
+
+
+async def test_cancel_or_an_exit_word_defers_the_documents_and_keeps_the_request(
+    harness: Harness,
+) -> None:
+    chat = harness.chat()
+    code = await file_request(chat)
+    # /cancel does not cancel a recorded request: it says so and leaves the button.
+    calls = await chat.send("/cancel")
+    text = chat.joined(calls)
+    assert "لغو شد" not in text
+    assert "در حال بررسی است" in text and code.translate(FA) in text
+    assert any(texts.BTN_SEND_DOCUMENTS in c.buttons() for c in sent(calls))
+    await chat.click(texts.BTN_SEND_DOCUMENTS)
+    await chat.send(photo=photo(1))
+    calls = await chat.send("بیخیال")
+    text = chat.joined(calls)
+    assert "۱ مدرک تاکنون دریافت شده است" in text and "در حال بررسی است" in text
+    assert "فقط هنگام ثبت شکایت" in chat.joined(await chat.send(photo=photo(2)))
+    assert len(await documents_of(harness.deps.session_factory, code)) == 1

@@ -156,6 +156,9 @@ class OutboxKind(StrEnum):
     HANDOFF_RESOLVED = "handoff_resolved"
     SATISFACTION_QUESTION = "satisfaction_question"
     TICKET_ANSWER = "ticket_answer"
+    # A bot's direct answer that flood control held up too long (``bot.pacing``): text, parse
+    # mode and keyboard exactly as the handler made them.
+    PREPARED = "prepared"
 
 
 class RateOutcome(StrEnum):

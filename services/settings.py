@@ -162,6 +162,22 @@ class OutboxConfig(_Section):
     poll_seconds: float = Field(0.25, gt=0)
 
 
+class PacingConfig(_Section):
+    """The pace of the bot's direct answers (``bot.pacing``; the outbox has its own above)."""
+
+    # Telegram's Bot FAQ: about one message a second in a chat, short bursts allowed (Bale
+    # copies the Bot API and publishes no figures). A token bucket: ``per_chat_burst`` at
+    # once (an answer and its follow-ups), then ``per_chat_per_second``.
+    per_chat_per_second: float = Field(1.0, gt=0)
+    per_chat_burst: int = Field(3, ge=1)
+    # A 429's ``retry_after`` (or the bucket's wait) is waited out in the update up to this;
+    # beyond it a text answer goes to the outbox, which retries on its own (product choice:
+    # an update should not hold its worker and database session longer).
+    max_wait_seconds: float = Field(30.0, ge=0)
+    # 429s in a row for one call before it goes to the outbox (or fails).
+    max_flood_retries: int = Field(5, ge=0)
+
+
 class ConsoleConfig(_Section):
     """The agent console: cookies, polling and the dashboard's range."""
 
@@ -224,6 +240,7 @@ class AppConfig(_Section):
     handoff: HandoffConfig = HandoffConfig()
     agents: AgentsConfig = AgentsConfig()
     outbox: OutboxConfig = OutboxConfig()
+    pacing: PacingConfig = PacingConfig()
     console: ConsoleConfig = ConsoleConfig()
     retention: RetentionConfig = RetentionConfig()
     sandbox: SandboxConfig = SandboxConfig()

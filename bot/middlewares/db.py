@@ -9,6 +9,7 @@ attempt counts even though the user is told no), so it is committed too.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,6 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deps import ServicesFactory
 from services.errors import DomainError
+
+# The session of the update being handled, for what must join its transaction from outside the
+# handlers' parameters: an answer that ``bot.pacing`` hands to the outbox.
+update_session: contextvars.ContextVar[AsyncSession | None] = contextvars.ContextVar(
+    "update_session", default=None
+)
 
 
 class UnitOfWorkMiddleware(BaseMiddleware):
@@ -38,6 +45,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         async with self.session_factory() as session:
             data["session"] = session
             data["services"] = self.services(session)
+            token = update_session.set(session)
             try:
                 result = await handler(event, data)
             except DomainError:
@@ -46,6 +54,8 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             except BaseException:
                 await session.rollback()
                 raise
+            finally:
+                update_session.reset(token)
             # Nothing begun and nothing pending (an update that only read: its reads ran
             # outside any transaction, services.common.read): no commit to make, and the
             # session's empty one cost CPU on every such update.

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import texts
 from bot.context import BotContext
 from bot.deps import ServicesFactory
+from bot.fsm_storage import DbStorage
 from bot.handlers import build_handlers
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.db import UnitOfWorkMiddleware, update_session
@@ -160,8 +161,10 @@ def build_fsm(
     polling: bool = False,
     batcher: RedisBatcher | None = None,
     ttl: int | None = None,
+    session_factory: async_sessionmaker[AsyncSession] | None = None,
+    now: Callable[[], dt.datetime] | None = None,
 ) -> tuple[BaseStorage, BaseEventIsolation]:
-    """Return the FSM storage and event isolation: in memory, or in Redis when given.
+    """Return the FSM storage and event isolation: in Redis, else in the database.
 
     In Redis the key carries the bot id (several bots, and several workers sharing one Redis,
     must not see each other's conversations), and the reads of concurrent updates share a
@@ -172,19 +175,33 @@ def build_fsm(
     in-process lock isolates them as well, without the lock's two Redis round trips per
     update.
 
-    ``ttl``: seconds after which a conversation step left half-way expires in Redis (its data
-    holds dependants' national IDs and complaint texts; the retention section of config.yml).
+    Without Redis, the steps live in the database (``bot.fsm_storage``) so that a restart
+    resumes every flow (issue 17, finding 9); in memory only when no database is given.
+
+    ``ttl``: seconds after which a conversation step left half-way expires (its data holds
+    dependants' national IDs and complaint texts; the retention section of config.yml).
     """
     if redis is None:
-        return MemoryStorage(), SimpleEventIsolation()
-    storage = BatchedRedisStorage(
+        if session_factory is None:
+            return MemoryStorage(), SimpleEventIsolation()
+        storage = DbStorage(
+            session_factory,
+            now or (lambda: dt.datetime.now(dt.UTC)),
+            ttl=dt.timedelta(seconds=ttl or 24 * 3600),
+            key_builder=DefaultKeyBuilder(prefix=prefix, with_bot_id=True, with_destiny=True),
+        )
+        # Without Redis this process is the only one answering its chats (several workers
+        # share Redis): the in-process lock isolates a chat's updates and the storage's
+        # cache stays right.
+        return storage, SimpleEventIsolation()
+    redis_storage = BatchedRedisStorage(
         redis,
         batcher,
         key_builder=DefaultKeyBuilder(prefix=prefix, with_bot_id=True, with_destiny=True),
         state_ttl=ttl,
         data_ttl=ttl,
     )
-    return storage, SimpleEventIsolation() if polling else storage.create_isolation()
+    return redis_storage, (SimpleEventIsolation() if polling else redis_storage.create_isolation())
 
 
 @dataclass
@@ -223,6 +240,8 @@ def build_dispatcher(
             polling=polling,
             batcher=batcher,
             ttl=deps.settings.config.retention.flow_state_hours * 3600,
+            session_factory=deps.session_factory,
+            now=deps.clock.now,
         )
         events_isolation = events_isolation or isolation
     if seen is None:

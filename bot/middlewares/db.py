@@ -27,6 +27,10 @@ update_session: contextvars.ContextVar[AsyncSession | None] = contextvars.Contex
 )
 
 
+# ``session.info`` key: callables to run when the update's transaction is not committed.
+ON_ROLLBACK = "on_rollback"
+
+
 class UnitOfWorkMiddleware(BaseMiddleware):
     """Outer update middleware: ``session`` and ``services`` for the handlers."""
 
@@ -47,18 +51,24 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             data["services"] = self.services(session)
             token = update_session.set(session)
             try:
-                result = await handler(event, data)
-            except DomainError:
-                await session.commit()
-                raise
+                try:
+                    result = await handler(event, data)
+                except DomainError:
+                    await session.commit()
+                    raise
+                except BaseException:
+                    await session.rollback()
+                    raise
+                finally:
+                    update_session.reset(token)
+                # Nothing begun and nothing pending (an update that only read: its reads ran
+                # outside any transaction, services.common.read): no commit to make, and the
+                # session's empty one cost CPU on every such update.
+                if session.in_transaction() or session.new or session.dirty or session.deleted:
+                    await session.commit()
             except BaseException:
-                await session.rollback()
+                # What kept a copy of this update's writes (the FSM storage's cache) drops it.
+                for forget in session.info.pop(ON_ROLLBACK, ()):
+                    forget()
                 raise
-            finally:
-                update_session.reset(token)
-            # Nothing begun and nothing pending (an update that only read: its reads ran
-            # outside any transaction, services.common.read): no commit to make, and the
-            # session's empty one cost CPU on every such update.
-            if session.in_transaction() or session.new or session.dirty or session.deleted:
-                await session.commit()
             return result

@@ -50,6 +50,7 @@ from aiogram.methods import (
     Response,
     SendAnimation,
     SendAudio,
+    SendChatAction,
     SendContact,
     SendDocument,
     SendLocation,
@@ -239,7 +240,8 @@ class PacingMiddleware(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         chat_id = getattr(method, "chat_id", None)
-        if chat_id is None or outbox_send.get():
+        if chat_id is None or outbox_send.get() or isinstance(method, SendChatAction):
+            # No chat, the outbox's own send, or "typing…" (a courtesy, never waited for).
             return await make_request(bot, method)
         key = f"{platform_of(bot)}:{bot.id}:{chat_id}"
         paced = isinstance(method, PACED_METHODS)

@@ -6,27 +6,32 @@ keeps them in the ``fsm_state`` table, one row per chat (state and data together
 expire like the Redis keys: ``ttl`` after the last write the row reads as empty, and retention
 (``services.retention``) deletes it.
 
-Speed (the bot benchmark runs every update through this):
+What is stored, and the speed (the bot benchmark runs every update through this):
 
-- **Reads**: the state and the data of a chat come from one ``SELECT`` by primary key, and the
-  row is then kept in this process (``cache``), so an update reads the database at most once,
-  and a chat's later updates not at all. The cache is right only when this process is the one
-  writer of the chat's row: true when polling (Telegram gives one poller a bot's updates) and
-  for a single webhook worker; several webhook workers use Redis, as ARCHITECTURE.md says.
-- **Writes** only when something changed (aiogram calls ``set_state``/``set_data`` only then,
-  and ``bot.dialogue`` writes its topic only when it is new), as one upsert **in the update's
-  own transaction** (``bot.middlewares.db.update_session``): the step commits with what the
-  update did, or not at all, and no second transaction waits for SQLite's write lock that the
-  update itself holds. A write outside an update (the error router after a rollback) commits
-  on its own. When an update rolls back, the chats it wrote are dropped from the cache, so the
-  next read finds what was committed.
+- **Only steps in progress** are rows: a chat with a state (a flow half-way) has one, written
+  with its data; when the flow ends the row is deleted. Between flows a chat's data is only
+  the dialogue's 10-minute memory of its last answer (``bot.dialogue``), which changes on most
+  updates: it is kept in this process alone, so an update outside any flow writes nothing,
+  and a restart forgets only that memory (a follow-up like «و دخترم چی؟» is asked in full).
+- **Reads**: state and data come from one ``SELECT`` by primary key, the first time a chat
+  is seen; then the chat is answered from this process's copy, so an update reads the
+  database at most once, a chat's later updates not at all. The copy is right because this
+  process is the only writer of the chat's row: polling (Telegram gives one poller a bot's
+  updates) or a single webhook process; several webhook workers share Redis instead
+  (``bot.factory.build_fsm``).
+- **Writes** only when something changed, as one statement **in the update's own
+  transaction** (``bot.middlewares.db.update_session``): the step commits with what the update
+  did, or not at all, and no second transaction waits for SQLite's write lock that the update
+  itself holds. A write outside an update (the error router after a rollback) commits on its
+  own. When an update rolls back, the chats it wrote are dropped from the copy, so the next
+  read finds what was committed.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -38,14 +43,16 @@ from aiogram.fsm.storage.base import (
     StateType,
     StorageKey,
 )
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.middlewares.db import ON_ROLLBACK, update_session
 from services.db.fsm_models import FsmState
 
-Row = tuple[str | None, dict[str, Any], dt.datetime]  # state, data, expires_at
+# state, data, expires_at, and whether the database holds it (a step in progress) or only
+# this process (the data of a chat between flows).
+Row = tuple[str | None, dict[str, Any], dt.datetime, bool]
 
 
 class DbStorage(BaseStorage):
@@ -61,13 +68,11 @@ class DbStorage(BaseStorage):
         *,
         ttl: dt.timedelta,
         key_builder: KeyBuilder | None = None,
-        cache: bool = True,
     ) -> None:
         self._sessions = session_factory
         self._now = now
         self.ttl = ttl
         self.key_builder = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
-        self.cache = cache
         self._rows: dict[str, Row | None] = {}
         self.reads = 0  # SELECTs made, for tests and the benchmark
         self.writes = 0
@@ -78,7 +83,7 @@ class DbStorage(BaseStorage):
     # --- reading -----------------------------------------------------------------------
     async def _row(self, storage_key: StorageKey) -> Row | None:
         key = self.key_builder.build(storage_key)
-        if self.cache and key in self._rows:
+        if key in self._rows:
             row = self._rows[key]  # None: known to have no row (a chat with no step)
         else:
             row = await self._load(key)
@@ -100,9 +105,8 @@ class DbStorage(BaseStorage):
                 found = (await own.execute(query)).first()
         row: Row | None = None
         if found is not None:
-            row = (found.state, dict(found.data or {}), found.expires_at)
-        if self.cache:
-            self._keep(key, row)
+            row = (found.state, dict(found.data or {}), found.expires_at, True)
+        self._keep(key, row)
         return row
 
     def _keep(self, key: str, row: Row | None) -> None:
@@ -140,24 +144,41 @@ class DbStorage(BaseStorage):
         key = self.key_builder.build(storage_key)
         now = self._now()
         expires = now + self.ttl
-        values = {
-            "key": key,
-            "state": state,
-            "data": data,
-            "updated_at": now,
-            "expires_at": expires,
-        }
+        was = self._rows.get(key)
+        stored = was is not None and was[3] and was[2] > now
+        # Only a step in progress goes to the database: what a restart must not lose. Between
+        # flows a chat's data is the dialogue's short memory of its last answer (10 minutes,
+        # ``bot.dialogue``), written on most updates: kept in this process only, so an update
+        # outside any flow writes nothing (the bot benchmark's updates). A flow that ends
+        # deletes its row, and with it the national IDs and texts it held.
+        if state is not None:
+            values = {
+                "key": key,
+                "state": state,
+                "data": data,
+                "updated_at": now,
+                "expires_at": expires,
+            }
+            await self._in_update(lambda session: self._upsert(session, values), key)
+        elif stored:
+            await self._in_update(
+                lambda session: session.execute(delete(FsmState).where(FsmState.key == key)), key
+            )
+        self._keep(key, (state, data, expires, state is not None))
+
+    async def _in_update(
+        self, statement: Callable[[AsyncSession], Awaitable[Any]], key: str
+    ) -> None:
+        """Run a write in the update's transaction (or in one of its own outside an update)."""
         self.writes += 1
         session = update_session.get()
         if session is not None:
-            await self._upsert(session, values)
+            await statement(session)
             session.info.setdefault(ON_ROLLBACK, []).append(partial(self.forget, key))
         else:
             async with self._sessions() as own:
-                await self._upsert(own, values)
+                await statement(own)
                 await own.commit()
-        if self.cache:
-            self._keep(key, (state, data, expires))
 
     @staticmethod
     async def _upsert(session: AsyncSession, values: dict[str, Any]) -> None:

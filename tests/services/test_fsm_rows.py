@@ -96,3 +96,25 @@ async def test_a_write_joins_the_update_s_transaction_and_a_rollback_forgets_it(
             forget()
     assert await fsm.get_state(KEY) == "ComplaintForm:description"
     assert await storage(session_factory, clock).get_state(KEY) == "ComplaintForm:description"
+
+
+async def test_only_a_step_in_progress_is_a_row_and_its_end_deletes_it(
+    session_factory: async_sessionmaker[AsyncSession], session: AsyncSession, clock: FixedClock
+) -> None:
+    fsm = storage(session_factory, clock)
+    rows = select(func.count()).select_from(FsmState)
+    # Between flows: the dialogue's memory of its last answer, in this process only.
+    await fsm.set_data(KEY, {"topic": {"intent": "contact_info"}})
+    assert await fsm.get_data(KEY) == {"topic": {"intent": "contact_info"}}
+    assert fsm.writes == 0 and await session.scalar(rows) == 0
+    await fsm.set_state(KEY, "ComplaintForm:description")
+    await fsm.update_data(KEY, {"tkt_text": "متن"})
+    assert await session.scalar(rows) == 1
+    assert await storage(session_factory, clock).get_data(KEY) == {
+        "topic": {"intent": "contact_info"},
+        "tkt_text": "متن",
+    }
+    await fsm.set_state(KEY, None)  # FSMContext.clear(): the flow ended
+    await fsm.set_data(KEY, {})
+    assert await session.scalar(rows) == 0  # the complaint's text is gone with it
+    assert await fsm.get_state(KEY) is None and await fsm.get_data(KEY) == {}

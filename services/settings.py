@@ -170,11 +170,11 @@ class PacingConfig(_Section):
     # once (an answer and its follow-ups), then ``per_chat_per_second``.
     per_chat_per_second: float = Field(1.0, gt=0)
     per_chat_burst: int = Field(3, ge=1)
-    # A 429's ``retry_after`` (or the bucket's wait) is waited out in the update up to this;
-    # beyond it a text answer goes to the outbox, which retries on its own (product choice:
-    # an update should not hold its worker and database session longer).
+    # A text answer that must wait goes through the outbox (an update never holds its
+    # transaction while it waits). Other calls (a photo, an edit) wait in the update for a
+    # 429's ``retry_after`` (or the bucket) up to this, and for at most this many 429s in a
+    # row, then fail as before (product choice).
     max_wait_seconds: float = Field(30.0, ge=0)
-    # 429s in a row for one call before it goes to the outbox (or fails).
     max_flood_retries: int = Field(5, ge=0)
 
 

@@ -34,7 +34,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from app.log_setup import configure_logging
-from bot.factory import BotDeps, build_bots, build_dispatcher, build_redis
+from bot.factory import BotDeps, build_bots, build_dispatcher, build_redis, install_pacing
 from bot.handlers.commands import set_commands
 from bot.outbound import OutboundSender
 from bot.platform import PlatformBot
@@ -278,6 +278,8 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
             knowledge=knowledge,
         )
         dp = build_dispatcher(deps, polling=not settings.env.public_base_url)
+        # Direct answers keep about one a second per chat and honour 429s (bot/pacing.py).
+        install_pacing(bots, deps, polling=not settings.env.public_base_url)
         for bot in bots:
             try:
                 await set_commands(bot)

@@ -7,17 +7,19 @@ One Dispatcher serves every Bot.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiogram import Dispatcher, methods
+from aiogram import Bot, Dispatcher, methods
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
-from aiogram.methods import Response, TelegramMethod
+from aiogram.methods import Response, SendMessage, TelegramMethod
+from aiogram.types import Message
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,9 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import texts
 from bot.context import BotContext
 from bot.deps import ServicesFactory
+from bot.fsm_storage import DbStorage
 from bot.handlers import build_handlers
 from bot.middlewares.context import ContextMiddleware
-from bot.middlewares.db import UnitOfWorkMiddleware
+from bot.middlewares.db import UnitOfWorkMiddleware, update_session
 from bot.middlewares.dedupe import (
     DedupeMiddleware,
     MemorySeenUpdates,
@@ -37,13 +40,23 @@ from bot.middlewares.dedupe import (
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.middlewares.user import ChatUserMiddleware
 from bot.nlu import NluModel, Understander
-from bot.platform import Platform, PlatformBot
+from bot.pacing import (
+    ChatPacer,
+    MemoryPacer,
+    Overflow,
+    PacingMiddleware,
+    RedisPacer,
+    placeholder_message,
+    prepared_payload,
+)
+from bot.platform import Platform, PlatformBot, platform_of
 from bot.redis_batch import BatchedRedisStorage, RedisBatcher
 from bot.session import JsonAiohttpSession
 from services.clock import Clock
 from services.eligibility_store import GroupCommitInquiryStore
 from services.intent_log import IntentLogWriter
 from services.knowledge.store import KnowledgeStore
+from services.outbox import enqueue, hold_chat
 from services.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -148,8 +161,10 @@ def build_fsm(
     polling: bool = False,
     batcher: RedisBatcher | None = None,
     ttl: int | None = None,
+    session_factory: async_sessionmaker[AsyncSession] | None = None,
+    now: Callable[[], dt.datetime] | None = None,
 ) -> tuple[BaseStorage, BaseEventIsolation]:
-    """Return the FSM storage and event isolation: in memory, or in Redis when given.
+    """Return the FSM storage and event isolation: in Redis, else in the database.
 
     In Redis the key carries the bot id (several bots, and several workers sharing one Redis,
     must not see each other's conversations), and the reads of concurrent updates share a
@@ -160,19 +175,33 @@ def build_fsm(
     in-process lock isolates them as well, without the lock's two Redis round trips per
     update.
 
-    ``ttl``: seconds after which a conversation step left half-way expires in Redis (its data
-    holds dependants' national IDs and complaint texts; the retention section of config.yml).
+    Without Redis, the steps live in the database (``bot.fsm_storage``) so that a restart
+    resumes every flow (issue 17, finding 9); in memory only when no database is given.
+
+    ``ttl``: seconds after which a conversation step left half-way expires (its data holds
+    dependants' national IDs and complaint texts; the retention section of config.yml).
     """
     if redis is None:
-        return MemoryStorage(), SimpleEventIsolation()
-    storage = BatchedRedisStorage(
+        if session_factory is None:
+            return MemoryStorage(), SimpleEventIsolation()
+        storage = DbStorage(
+            session_factory,
+            now or (lambda: dt.datetime.now(dt.UTC)),
+            ttl=dt.timedelta(seconds=ttl or 24 * 3600),
+            key_builder=DefaultKeyBuilder(prefix=prefix, with_bot_id=True, with_destiny=True),
+        )
+        # Without Redis this process is the only one answering its chats (several workers
+        # share Redis): the in-process lock isolates a chat's updates and the storage's
+        # cache stays right.
+        return storage, SimpleEventIsolation()
+    redis_storage = BatchedRedisStorage(
         redis,
         batcher,
         key_builder=DefaultKeyBuilder(prefix=prefix, with_bot_id=True, with_destiny=True),
         state_ttl=ttl,
         data_ttl=ttl,
     )
-    return storage, SimpleEventIsolation() if polling else storage.create_isolation()
+    return redis_storage, (SimpleEventIsolation() if polling else redis_storage.create_isolation())
 
 
 @dataclass
@@ -211,6 +240,8 @@ def build_dispatcher(
             polling=polling,
             batcher=batcher,
             ttl=deps.settings.config.retention.flow_state_hours * 3600,
+            session_factory=deps.session_factory,
+            now=deps.clock.now,
         )
         events_isolation = events_isolation or isolation
     if seen is None:
@@ -250,3 +281,67 @@ def build_dispatcher(
     dp.shutdown.register(inquiries.close)
     dp.shutdown.register(intent_log.close)
     return dp
+
+
+def outbox_overflow(session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> Overflow:
+    """Return what ``PacingMiddleware`` does with a text answer that must wait: outbox it."""
+
+    async def overflow(bot: Bot, method: SendMessage, rest: float, flood: bool) -> Message:
+        platform, chat_id = str(platform_of(bot)), int(method.chat_id)
+        now = clock.now()
+        until = now + dt.timedelta(seconds=rest)
+
+        async def add(session: AsyncSession) -> None:
+            payload = prepared_payload(method)
+            enqueue(session, clock, platform=platform, chat_id=chat_id, payload=payload)
+            await hold_chat(
+                session,
+                platform=platform,
+                chat_id=chat_id,
+                until=until,
+                now=None if flood else now,
+            )
+
+        # In the update's own transaction when there is one, as every outbox message is
+        # written: on SQLite a second one would wait for the write lock this update may hold.
+        # (An answer sent after the update, e.g. by the error router, commits on its own.)
+        session = update_session.get()
+        if session is not None:
+            await add(session)
+        else:
+            async with session_factory() as own:
+                await add(own)
+                await own.commit()
+        return placeholder_message(method)
+
+    return overflow
+
+
+def install_pacing(
+    bots: list[PlatformBot], deps: BotDeps, *, polling: bool, key_prefix: str = "tamin"
+) -> PacingMiddleware:
+    """Pace the bots' direct answers per chat and honour 429s (``bot.pacing``).
+
+    The buckets are in Redis in webhook mode (several workers answer one chat); in memory
+    when polling (this process alone receives the bots' updates) or without Redis.
+    """
+    config = deps.settings.config.pacing
+    pacer: ChatPacer
+    if deps.redis is not None and not polling:
+        pacer = RedisPacer(
+            deps.redis,
+            config.per_chat_per_second,
+            config.per_chat_burst,
+            prefix=f"{key_prefix}:pace",
+        )
+    else:
+        pacer = MemoryPacer(config.per_chat_per_second, config.per_chat_burst)
+    middleware = PacingMiddleware(
+        pacer,
+        max_wait=config.max_wait_seconds,
+        max_flood_retries=config.max_flood_retries,
+        overflow=outbox_overflow(deps.session_factory, deps.clock),
+    )
+    for bot in bots:
+        bot.session.middleware(middleware)
+    return middleware

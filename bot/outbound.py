@@ -36,11 +36,18 @@ from aiogram.exceptions import (
     TelegramNotFound,
     TelegramRetryAfter,
 )
-from aiogram.types import Message
+from aiogram.types import (
+    ForceReply,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import formatting as fmt
 from bot import keyboards, texts
+from bot.pacing import outbox_send
 from bot.platform import Platform
 from bot.render import Renderer
 from services.clock import Clock
@@ -73,6 +80,12 @@ FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 4.0
 
 NOT_RETRIED: tuple[type[Exception], ...] = (*PERMANENT_ERRORS, UnknownKind)
+
+# Keyboards a prepared answer may carry, by the name ``bot.pacing.prepared_payload`` stores.
+MARKUPS: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, ForceReply)
+}
 
 
 class Spacing:
@@ -197,6 +210,8 @@ class OutboundSender:
     async def _deliver(self, message: OutboxMessage) -> None:
         bot = self._bots[message.platform]
         await self._spacing.acquire()
+        # The bots' pacing middleware lets these through: the outbox keeps its own pace.
+        token = outbox_send.set(True)
         try:
             sent = await self._send(bot, message)
         except TelegramRetryAfter as error:
@@ -215,6 +230,8 @@ class OutboundSender:
         else:
             self.sent += 1
             await self._book(lambda: self.store.mark_sent(message, sent.message_id))
+        finally:
+            outbox_send.reset(token)
 
     async def _book(self, record: Callable[[], Awaitable[T]]) -> T:
         """Record a delivery's outcome, trying again while the database is away.
@@ -267,6 +284,8 @@ class OutboundSender:
         elif kind == OutboxKind.SATISFACTION_QUESTION:
             rendered = render(texts.HANDOFF_SATISFACTION)
             markup = keyboards.satisfaction(int(payload["conversation_id"]))
+        elif kind == OutboxKind.PREPARED:
+            return await self._send_prepared(bot, message)
         elif kind == OutboxKind.TICKET_ANSWER:
             rendered = render(
                 texts.TICKET_ANSWERED,
@@ -296,6 +315,21 @@ class OutboundSender:
             raise UnknownKind(str(kind))
         return await bot.send_message(chat_id=message.chat_id, **rendered, reply_markup=markup)
 
+    async def _send_prepared(self, bot: Bot, message: OutboxMessage) -> Message:
+        """Send a direct answer that flood control held up, as its handler made it."""
+        payload = message.payload
+        markup: Any = None
+        if payload.get("markup_type"):
+            markup_type = MARKUPS.get(str(payload["markup_type"]))
+            if markup_type is None:
+                raise UnknownKind(f"prepared markup {payload['markup_type']}")
+            markup = markup_type.model_validate(payload["markup"])
+        return await bot.send_message(
+            chat_id=message.chat_id,
+            text=str(payload["text"]),
+            parse_mode=payload.get("parse_mode"),
+            reply_markup=markup,
+        )
 
 def dependant_decision(payload: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
     """The template and values of a decided dependant request's notice."""

@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 # Seconds of work before "typing…" is shown (see Typing).
 TYPING_AFTER_S = 1.0
 
+# A text this short fits any platform whatever its escapes (a UTF-16 unit per character at
+# most twice): the common case skips measuring.
+SURELY_FITS = 2000
+
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 
 
@@ -53,16 +57,23 @@ class Reply:
         self, template: str, /, *, keyboard: Markup | None = None, **values: Any
     ) -> Message:
         """Send ``template`` filled with ``values``; ``keyboard`` goes with it."""
-        rendered = self.render(template, **values)
-        sent = await self.bot.send_message(chat_id=self.chat_id, **rendered, reply_markup=keyboard)
-        self._record(rendered.text)
-        return sent
+        return await self.raw(self.render.text(template, **values), keyboard=keyboard)
 
     async def raw(self, text: str, /, *, keyboard: Markup | None = None) -> Message:
-        """Send an already rendered ``text`` (built from several catalogue parts)."""
+        """Send an already rendered ``text`` (built from several catalogue parts).
+
+        A text over the platform's limit once escaped (``Renderer.measure``) goes as several
+        messages, the keyboard with the last, rather than being refused ("message is too
+        long") and leaving the user at a step with no buttons (issue 17, finding 12).
+        """
+        pieces = [text] if len(text) <= SURELY_FITS else self.render.split(text) or [text]
+        for piece in pieces[:-1]:
+            await self.bot.send_message(
+                chat_id=self.chat_id, text=piece, parse_mode=self.render.parse_mode
+            )
         sent = await self.bot.send_message(
             chat_id=self.chat_id,
-            text=text,
+            text=pieces[-1],
             parse_mode=self.render.parse_mode,
             reply_markup=keyboard,
         )

@@ -435,6 +435,10 @@ CONFIRM_TICKET: Final = (
     "<b>لطفاً شکایت خود را تأیید کنید:</b>\n"
     "موضوع: {category}\nشرح: {description}\nپیوست: {attachments}\n\nثبت شود؟"
 )
+# Ends the quote of a complaint too long to show whole in the confirmation (issue 17, 12).
+TICKET_DESCRIPTION_SHORTENED: Final = (
+    " … (متن شما طولانی‌تر از یک پیام است و اینجا فقط آغاز آن آمده؛ متن کامل ثبت می‌شود.)"
+)
 TICKET_CREATED: Final = (
     "✅ شکایت شما در سامانهٔ ۱۴۲۰ ثبت شد.\n"
     "کد رهگیری: {code}\n"

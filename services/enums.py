@@ -170,6 +170,9 @@ class OutboxKind(StrEnum):
     # An agent opened a chat with the user from a ticket (not "accepted" a chat the user asked for).
     HANDOFF_STARTED = "handoff_started"
     DEPENDANT_DECIDED = "dependant_decided"
+    # A bot's direct answer that flood control held up too long (``bot.pacing``): text, parse
+    # mode and keyboard exactly as the handler made them.
+    PREPARED = "prepared"
 
 
 class RateOutcome(StrEnum):

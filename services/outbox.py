@@ -89,6 +89,33 @@ def enqueue(
     return row
 
 
+async def hold_chat(
+    session: AsyncSession,
+    *,
+    platform: str,
+    chat_id: int,
+    until: dt.datetime,
+    now: dt.datetime | None = None,
+) -> None:
+    """Let nothing of the outbox go to ``(platform, chat_id)`` before ``until``; caller commits.
+
+    For an answer that could not be sent directly (``bot.pacing``). Without ``now`` (flood
+    control said so) a later hold wins over an earlier one. With ``now`` (the chat's pace) the
+    hold is only set when the chat is not held already: the first waiting message sets it,
+    and the outbox's own interval spaces those behind it.
+    """
+    insert = _insert(session)
+    statement = insert(OutboxChat).values(platform=str(platform), chat_id=chat_id, next_at=until)
+    held = OutboxChat.next_at < until if now is None else OutboxChat.next_at <= now
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["platform", "chat_id"],
+            set_={"next_at": statement.excluded.next_at},
+            where=held,
+        )
+    )
+
+
 def _insert(session: AsyncSession) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL alike)."""
     name = session.get_bind().dialect.name

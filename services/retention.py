@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.clock import Clock
+from services.db.fsm_models import FsmState
 from services.db.handoff_models import Conversation, IntentLogEntry
 from services.db.models import EligibilityInquiry
 from services.settings import Settings
@@ -37,6 +38,8 @@ class RetentionReport:
     intent_log_texts: int
     escalation_transcripts: int
     eligibility_inquiries: int
+    # Conversation steps left half-way past ``retention.flow_state_hours`` (``fsm_state``).
+    flow_states: int = 0
 
 
 class RetentionService:
@@ -61,11 +64,14 @@ class RetentionService:
         deleted = await self._session.execute(
             delete(EligibilityInquiry).where(EligibilityInquiry.created_at < inquiries_before)
         )
+        # The steps' rows carry their own expiry (set at each write, as Redis keys' TTL).
+        steps = await self._session.execute(delete(FsmState).where(FsmState.expires_at <= now))
         await self._session.flush()
         return RetentionReport(
             intent_log_texts=int(getattr(cleared, "rowcount", 0) or 0),
             escalation_transcripts=transcripts,
             eligibility_inquiries=int(getattr(deleted, "rowcount", 0) or 0),
+            flow_states=int(getattr(steps, "rowcount", 0) or 0),
         )
 
     async def _clear_transcripts(self, before: dt.datetime) -> int:
@@ -109,12 +115,14 @@ async def run_retention(
             report.intent_log_texts
             or report.escalation_transcripts
             or report.eligibility_inquiries
+            or report.flow_states
         ):
             logger.info(
                 "retention: cleared %d logged texts and %d escalation transcripts, "
-                "deleted %d eligibility inquiries",
+                "deleted %d eligibility inquiries and %d expired conversation steps",
                 report.intent_log_texts,
                 report.escalation_transcripts,
                 report.eligibility_inquiries,
+                report.flow_states,
             )
         await asyncio.sleep(every)

@@ -165,6 +165,22 @@ class OutboxConfig(_Section):
     poll_seconds: float = Field(0.25, gt=0)
 
 
+class PacingConfig(_Section):
+    """The pace of the bot's direct answers (``bot.pacing``; the outbox has its own above)."""
+
+    # Telegram's Bot FAQ: about one message a second in a chat, short bursts allowed (Bale
+    # copies the Bot API and publishes no figures). A token bucket: ``per_chat_burst`` at
+    # once (an answer and its follow-ups), then ``per_chat_per_second``.
+    per_chat_per_second: float = Field(1.0, gt=0)
+    per_chat_burst: int = Field(3, ge=1)
+    # A text answer that must wait goes through the outbox (an update never holds its
+    # transaction while it waits). Other calls (a photo, an edit) wait in the update for a
+    # 429's ``retry_after`` (or the bucket) up to this, and for at most this many 429s in a
+    # row, then fail as before (product choice).
+    max_wait_seconds: float = Field(30.0, ge=0)
+    max_flood_retries: int = Field(5, ge=0)
+
+
 class ConsoleConfig(_Section):
     """The agent console: cookies, polling and the dashboard's range."""
 
@@ -227,6 +243,7 @@ class AppConfig(_Section):
     handoff: HandoffConfig = HandoffConfig()
     agents: AgentsConfig = AgentsConfig()
     outbox: OutboxConfig = OutboxConfig()
+    pacing: PacingConfig = PacingConfig()
     console: ConsoleConfig = ConsoleConfig()
     retention: RetentionConfig = RetentionConfig()
     sandbox: SandboxConfig = SandboxConfig()

@@ -122,15 +122,19 @@ async def on_attachment_expected(message: Message, reply: Reply) -> None:
 async def _ask_confirm(state: FSMContext, reply: Reply, form: dict[str, Any]) -> None:
     await state.set_state(ComplaintForm.confirm)
     count = len(form.get("tkt_attachments") or [])
-    await reply(
+    # A description near the 4 000-character maximum no longer fits one message once quoted
+    # and escaped: the quote is shortened to the platform's limit (the full text is filed).
+    rendered = reply.render.fit(
         texts.CONFIRM_TICKET,
+        "description",
+        texts.TICKET_DESCRIPTION_SHORTENED,
         category=texts.CATEGORY_LABELS[form["tkt_category"]],
         description=form["tkt_text"],
         attachments=texts.ATTACHMENT_COUNT.format(count=fmt.digits(count))
         if count
         else texts.NO_ATTACHMENT,
-        keyboard=keyboards.confirm("tkt"),
     )
+    await reply.raw(rendered.text, keyboard=keyboards.confirm("tkt"))
 
 
 async def on_confirm(

@@ -9,6 +9,7 @@ attempt counts even though the user is told no), so it is committed too.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,6 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deps import ServicesFactory
 from services.errors import DomainError
+
+# The session of the update being handled, for what must join its transaction from outside the
+# handlers' parameters: an answer that ``bot.pacing`` hands to the outbox.
+update_session: contextvars.ContextVar[AsyncSession | None] = contextvars.ContextVar(
+    "update_session", default=None
+)
+
+
+# ``session.info`` key: callables to run when the update's transaction is not committed.
+ON_ROLLBACK = "on_rollback"
 
 
 class UnitOfWorkMiddleware(BaseMiddleware):
@@ -38,17 +49,26 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         async with self.session_factory() as session:
             data["session"] = session
             data["services"] = self.services(session)
+            token = update_session.set(session)
             try:
-                result = await handler(event, data)
-            except DomainError:
-                await session.commit()
-                raise
+                try:
+                    result = await handler(event, data)
+                except DomainError:
+                    await session.commit()
+                    raise
+                except BaseException:
+                    await session.rollback()
+                    raise
+                finally:
+                    update_session.reset(token)
+                # Nothing begun and nothing pending (an update that only read: its reads ran
+                # outside any transaction, services.common.read): no commit to make, and the
+                # session's empty one cost CPU on every such update.
+                if session.in_transaction() or session.new or session.dirty or session.deleted:
+                    await session.commit()
             except BaseException:
-                await session.rollback()
+                # What kept a copy of this update's writes (the FSM storage's cache) drops it.
+                for forget in session.info.pop(ON_ROLLBACK, ()):
+                    forget()
                 raise
-            # Nothing begun and nothing pending (an update that only read: its reads ran
-            # outside any transaction, services.common.read): no commit to make, and the
-            # session's empty one cost CPU on every such update.
-            if session.in_transaction() or session.new or session.dirty or session.deleted:
-                await session.commit()
             return result

@@ -74,8 +74,13 @@ def product_env(tmp: Path, *, sandbox_port: int, console_port: int) -> dict[str,
     """Environment for the product: temp DB and config, no token, loopback ports."""
     config = tmp / "config.yml"
     base = (PROJECT_ROOT / "config.yml").read_text(encoding="utf-8")
+    # The scripted users act several times a second, faster than any person and than
+    # Telegram lets a bot answer one chat: the per-chat pace would send later answers through
+    # the outbox, after the client's quiet window. The pace has its own tests
+    # (tests/bot/test_pacing.py); here a burst large enough for any dialogue.
     config.write_text(
-        f"{base}\nsandbox:\n  host: 127.0.0.1\n  port: {sandbox_port}\n  bale: true\n",
+        f"{base}\nsandbox:\n  host: 127.0.0.1\n  port: {sandbox_port}\n  bale: true\n"
+        "pacing:\n  per_chat_burst: 1000\n",
         encoding="utf-8",
     )
     env = {k: v for k, v in os.environ.items() if not k.endswith("_BOT_TOKEN")}

@@ -331,6 +331,7 @@ class OutboundSender:
             reply_markup=markup,
         )
 
+
 def dependant_decision(payload: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
     """The template and values of a decided dependant request's notice."""
     relation = texts.RELATION_LABELS.get(str(payload.get("relation")), "")

@@ -26,6 +26,7 @@ from bot import texts
 from bot.context import BotContext
 from bot.deps import ServicesFactory
 from bot.handlers import build_handlers
+from bot.intent_log_flush import IntentLogFlushChannel
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.db import UnitOfWorkMiddleware
 from bot.middlewares.dedupe import (
@@ -246,6 +247,12 @@ def build_dispatcher(
     dp.callback_query.middleware(CallbackAnswerMiddleware())
 
     dp.include_routers(*routers)
+    if deps.redis is not None:
+        # Workers sharing Redis may share chats: an escalation makes every one of them write
+        # its intent-log buffer before the transcript is read (bot/intent_log_flush.py).
+        flush_channel = IntentLogFlushChannel(deps.redis, intent_log, prefix=key_prefix)
+        dp.startup.register(flush_channel.start)
+        dp.shutdown.register(flush_channel.stop)
     # What the intent log and the eligibility store still hold is written when it stops.
     dp.shutdown.register(inquiries.close)
     dp.shutdown.register(intent_log.close)

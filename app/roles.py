@@ -4,7 +4,8 @@
 role in any number of processes on any number of machines, against one PostgreSQL and one
 Redis (the README's "Production shape" section draws it):
 
-- ``migrate`` upgrades the schema and exits: the one step that changes it. The other roles
+- ``migrate`` upgrades the schema (and trains the NLU model if it is missing or stale) and
+  exits: the one step that changes them. The other roles
   check that the database is exactly at this code's head and refuse to start otherwise, so
   workers never race to migrate and an old worker never runs on a new schema unnoticed.
 - ``webhook``: a stateless update worker (webhook mode only) on HOST:PORT. Conversation state,
@@ -80,6 +81,12 @@ async def run_role(role: str, settings: Settings) -> int:
     if role == "migrate":
         await upgrade_database(settings)
         print("tamin-bot migrate: the database schema is at head", flush=True)
+        # The NLU model too, when missing or stale: trained once here rather than by every
+        # worker at once (each would spend seconds of CPU on the same model).
+        from nlu import load_or_train
+
+        await asyncio.to_thread(load_or_train, settings.config.nlu)
+        print("tamin-bot migrate: the NLU model is ready", flush=True)
         return 0
     await require_schema_at_head(settings)
     with _stop_on_signals() as stop:

@@ -248,6 +248,10 @@ class EnvSettings(BaseSettings):
     # figures). An update waits for a free connection instead (SQLAlchemy's 30 s).
     db_pool_size: int = Field(default=30, ge=1)
     db_max_overflow: int = Field(default=0, ge=0)
+    # PostgreSQL reached through PgBouncer in transaction mode: consecutive transactions of one
+    # client connection may run on different server connections, so no prepared statement may
+    # outlive its transaction (services/db/engine.py, "PgBouncer").
+    db_pgbouncer: bool = False
     redis_url: str | None = None
     # Redis connections per process; an update waits for a free one rather than failing.
     redis_pool_size: int = Field(default=50, ge=1)

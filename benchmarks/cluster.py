@@ -194,7 +194,9 @@ class Cluster:
             check=False,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"tamin-bot {' '.join(args)} failed:\n{done.stderr.decode()[-3000:]}")
+            raise RuntimeError(
+                f"tamin-bot {' '.join(args)} failed:\n{done.stderr.decode()[-3000:]}"
+            )
 
     def _start_proxy(self, haproxy: str) -> None:
         config = self.workdir / "haproxy.cfg"

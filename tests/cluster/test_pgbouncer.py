@@ -128,7 +128,9 @@ def bounced_db(postgres_user: str, settings: Settings) -> Iterator[tuple[Setting
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     url = f"postgresql+asyncpg://{postgres_user}@{PG_HOST}:{PG_PORT}/{name}"
-    direct = settings.model_copy(update={"env": settings.env.model_copy(update={"database_url": url})})
+    direct = settings.model_copy(
+        update={"env": settings.env.model_copy(update={"database_url": url})}
+    )
     asyncio.run(upgrade_database(direct))
     asyncio.run(run_demo_data(direct, clock=FixedClock(TEST_NOW)))
     yield direct, name

@@ -121,6 +121,11 @@ class HandoffConfig(_Section):
     max_user_message_chars: int = Field(4096, ge=100)
     max_attachment_bytes: int = Field(5_000_000, ge=0)
     ticket_category: TicketCategory = "other"
+    # The intent log's batch: rows wait in the worker at most this long before one INSERT
+    # writes them (services/intent_log.py); an escalation asks every worker for its rows.
+    intent_log_batch_seconds: float = Field(0.25, gt=0, le=60)
+    # How long an escalation waits for the other workers' rows (bot/intent_log_flush.py).
+    intent_log_flush_timeout_seconds: float = Field(2.0, gt=0, le=30)
 
 
 class AgentsConfig(_Section):

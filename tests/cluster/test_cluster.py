@@ -27,6 +27,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
+from benchmarks.bot_load import PROJECT_ROOT
 from benchmarks.cluster import Cluster, ClusterUnavailable
 from services.db import create_engine, create_session_factory
 from services.db.handoff_models import Conversation
@@ -63,6 +64,16 @@ async def cluster(
     from sandbox import DEMO_TELEGRAM_TOKEN
 
     workdir: Path = tmp_path_factory.mktemp("cluster")
+    # The intent log's batch stretched to a minute: a line a worker took stays in its memory
+    # unless an escalation asks for it, so the transcript test shows that it does.
+    config = workdir / "config.yml"
+    config.write_text(
+        (PROJECT_ROOT / "config.yml")
+        .read_text(encoding="utf-8")
+        .replace("intent_log_batch_seconds: 0.25", "intent_log_batch_seconds: 60"),
+        encoding="utf-8",
+    )
+    assert "intent_log_batch_seconds: 60" in config.read_text(encoding="utf-8")
     try:
         async with Cluster.start(
             workdir,
@@ -71,6 +82,7 @@ async def cluster(
             workers=3,
             console=False,
             sender=False,
+            extra_env={"TAMIN_CONFIG": str(config)},
         ) as running:
             yield running
     except ClusterUnavailable as error:
@@ -140,8 +152,8 @@ async def test_any_worker_continues_a_chat_and_the_agent_sees_every_line(
     answer = await driver.text(b, uid, national_id)
     assert any(VERIFIED in t for t in answer), answer
 
-    # Lines through C and B, then the escalation on A straight after: their intent-log rows
-    # are still in B's and C's buffers (written every quarter second) unless A asks for them.
+    # Lines through C and B, then the escalation on A: their intent-log rows are still in B's
+    # and C's buffers (a minute's batch here) unless A asks every worker for them.
     line_c = "بیمه‌ام فعاله؟"
     line_b = "آخرین سابقه‌ام رو می‌خوام"
     assert await driver.text(c, uid, line_c)

@@ -1,5 +1,9 @@
 """``tamin-bot run``: build everything from the settings and serve until SIGINT/SIGTERM.
 
+The parts (``Stack``, ``load_models``, ``start_console``, ``start_sender``,
+``start_retention``, ``_serve_webhooks``) are also what the roles of :mod:`app.roles`
+(``tamin-bot webhook``, ``console``, ``sender``) are composed from.
+
 1. Migrate the database and load (or train) the NLU model.
 2. One Bot per configured platform; with no token at all, start the local sandbox (a
    Telegram- and Bale-compatible Bot API with a web chat, :mod:`app.sandbox_launch`) on

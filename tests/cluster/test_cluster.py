@@ -200,8 +200,14 @@ def _settings(cluster: Cluster) -> Settings:
 
 # ------------------------------------------------------------------ kill -9 and rolling restart
 
+# The bar's figures by default; CLUSTER_TEST_* shrink them on a slow machine (the README gives
+# the run measured with the defaults).
 RATE = float(os.environ.get("CLUSTER_TEST_RATE", "200"))
-USERS = int(os.environ.get("CLUSTER_TEST_USERS", "300"))
+SECONDS = float(os.environ.get("CLUSTER_TEST_SECONDS", "10"))
+USERS = int(os.environ.get("CLUSTER_TEST_USERS", "200"))
+# During the rolling restart (minutes on a busy machine) a steadier stream, so the run stays
+# bounded: every restart happens while updates arrive.
+RESTART_RATE = float(os.environ.get("CLUSTER_TEST_RESTART_RATE", "20"))
 CHATTER = ("سلام", "شماره تماس ۱۴۲۰", "ساعت کاری شعبه‌ها")
 
 
@@ -209,8 +215,9 @@ async def test_kill_9_and_a_rolling_restart_lose_nothing_and_answer_nothing_twic
     cluster: Cluster, sandbox: Any
 ) -> None:
     """Each user verifies (contact, then national ID: a flow over two updates that may land on
-    two workers) and then chats; updates go through the proxy at ``RATE`` per second while
-    one worker is killed with SIGKILL and restarted, then every worker restarted in turn."""
+    two workers) and then chats, through the proxy: ``RATE`` updates per second for
+    ``SECONDS`` with one worker killed by SIGKILL a third of the way in, then every worker
+    restarted in turn (SIGTERM, start, ready) while updates keep coming at ``RESTART_RATE``."""
     from sandbox import DEMO_TELEGRAM_TOKEN
 
     world = sandbox.world
@@ -232,45 +239,63 @@ async def test_kill_9_and_a_rolling_restart_lose_nothing_and_answer_nothing_twic
     # How many messages each kind of update gets, measured on one user first.
     expected = await _calibrate(world, bot, world.create_user(first_name="کاربر نمونه").id)
     users = [world.create_user(first_name=f"کاربر {n}").id for n in range(USERS)]
-    plan: list[tuple[int, str, str]] = []
-    for n, uid in enumerate(users):
-        plan.append((uid, "contact", PERSONAS[n % 2][1]))
-    for n, uid in enumerate(users):
-        plan.append((uid, "text", PERSONAS[n % 2][0]))
-    rounds = 0
     start_seq = world.seq
-    sent: collections.Counter[int] = collections.Counter()
     wanted: collections.Counter[int] = collections.Counter()
+    sent = 0
 
-    async def restarts() -> None:
-        await asyncio.sleep(3.0)
-        cluster.kill_worker(0)
-        await asyncio.sleep(2.0)
-        await cluster.start_worker(0)
-        for index in range(len(cluster.workers)):
-            await cluster.restart_worker(index)
+    def plan(n: int) -> tuple[int, str, str]:
+        """The n-th update: everyone's contact, everyone's national ID, then chatter."""
+        uid = users[n % USERS]
+        national_id, mobile = PERSONAS[(n % USERS) % 2]
+        if n < USERS:
+            return uid, "contact", mobile
+        if n < 2 * USERS:
+            return uid, "id", national_id
+        return uid, CHATTER[(n // USERS) % 3], CHATTER[(n // USERS) % 3]
 
-    chaos = asyncio.create_task(restarts())
-    started = time.monotonic()
-    index = 0
-    # Verification first, then chatter, at RATE per second until the restarts are done.
-    while index < len(plan) or not chaos.done():
-        if index >= len(plan):
-            rounds += 1
-            plan.extend((uid, "text", CHATTER[(rounds + i) % 3]) for i, uid in enumerate(users))
-        uid, kind, value = plan[index]
-        delay = started + index / RATE - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
+    def send_one() -> None:
+        nonlocal sent
+        uid, kind, value = plan(sent)
         if kind == "contact":
             world.share_contact(uid, value, bot=bot.id)
-            wanted[uid] += expected["contact"]
         else:
             world.send_text(uid, value, bot=bot.id)
-            wanted[uid] += expected["id" if value.isdigit() else value]
-        sent[uid] += 1
-        index += 1
-    await chaos
+        wanted[uid] += expected[kind]
+        sent += 1
+
+    async def stream(rate: float, until: asyncio.Event | float) -> None:
+        started, count = time.monotonic(), 0
+        while True:
+            if isinstance(until, float) and time.monotonic() - started >= until:
+                return
+            if isinstance(until, asyncio.Event) and until.is_set():
+                return
+            delay = started + count / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            send_one()
+            count += 1
+
+    async def kill_midway() -> None:
+        await asyncio.sleep(SECONDS / 3)
+        cluster.kill_worker(0)
+
+    killer = asyncio.create_task(kill_midway())
+    await stream(RATE, SECONDS)
+    await killer
+    done = asyncio.Event()
+
+    async def restarts() -> None:
+        try:
+            await cluster.start_worker(0)  # back after the kill
+            for index in range(len(cluster.workers)):
+                await cluster.restart_worker(index)
+        finally:
+            done.set()
+
+    restarting = asyncio.create_task(restarts())
+    await stream(RESTART_RATE, done)
+    await restarting
     await _wait_until_answered(world, bot, users, wanted, start_seq)
 
     lost, twice, broken = [], [], []
@@ -282,8 +307,9 @@ async def test_kill_9_and_a_rolling_restart_lose_nothing_and_answer_nothing_twic
             twice.append(uid)
         if sum(VERIFIED in t for t in texts) != 1:
             broken.append(uid)
+    summary = f"{sent} updates to {USERS} users"
+    print(f"kill -9 and rolling restart: {summary}, lost {len(lost)}, twice {len(twice)}")
     logs = "\n".join(w.log_tail(1500) for w in cluster.workers)
-    summary = f"{index} updates to {len(users)} users"
     assert not lost, f"{summary}: {len(lost)} users missed answers, e.g. {lost[:3]}\n{logs}"
     assert not twice, f"{summary}: {len(twice)} users got an answer twice, e.g. {twice[:3]}"
     assert not broken, f"{summary}: {len(broken)} verifications broken, e.g. {broken[:3]}"
@@ -306,7 +332,7 @@ async def _answers_to(world: Any, bot: Any, uid: int, send: Any) -> int:
 
 async def _calibrate(world: Any, bot: Any, uid: int) -> dict[str, int]:
     national_id, mobile = PERSONAS[0]
-    counts = {
+    counts: dict[str, int] = {
         "contact": await _answers_to(
             world, bot, uid, lambda: world.share_contact(uid, mobile, bot=bot.id)
         ),
@@ -325,7 +351,7 @@ async def _calibrate(world: Any, bot: Any, uid: int) -> dict[str, int]:
 async def _wait_until_answered(
     world: Any, bot: Any, users: list[int], wanted: collections.Counter[int], since: int
 ) -> None:
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if all(len(_bot_texts(world, bot, uid, since)) >= wanted[uid] for uid in users):
             break

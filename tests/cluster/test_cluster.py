@@ -203,7 +203,7 @@ def _settings(cluster: Cluster) -> Settings:
 # The bar's figures by default; CLUSTER_TEST_* shrink them on a slow machine (the README gives
 # the run measured with the defaults).
 RATE = float(os.environ.get("CLUSTER_TEST_RATE", "200"))
-SECONDS = float(os.environ.get("CLUSTER_TEST_SECONDS", "10"))
+SECONDS = float(os.environ.get("CLUSTER_TEST_SECONDS", "6"))
 USERS = int(os.environ.get("CLUSTER_TEST_USERS", "200"))
 # During the rolling restart (minutes on a busy machine) a steadier stream, so the run stays
 # bounded: every restart happens while updates arrive.

@@ -308,7 +308,10 @@ async def test_kill_9_and_a_rolling_restart_lose_nothing_and_answer_nothing_twic
         if sum(VERIFIED in t for t in texts) != 1:
             broken.append(uid)
     summary = f"{sent} updates to {USERS} users"
-    print(f"kill -9 and rolling restart: {summary}, lost {len(lost)}, twice {len(twice)}")
+    print(
+        f"kill -9 and rolling restart: {summary}, users with an update lost {len(lost)}, "
+        f"answered twice {len(twice)}, verification broken {len(broken)}"
+    )
     logs = "\n".join(w.log_tail(1500) for w in cluster.workers)
     assert not lost, f"{summary}: {len(lost)} users missed answers, e.g. {lost[:3]}\n{logs}"
     assert not twice, f"{summary}: {len(twice)} users got an answer twice, e.g. {twice[:3]}"

@@ -35,6 +35,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 2
 
 
+def _cmd_role(args: argparse.Namespace) -> int:
+    from app.roles import RoleRefused, SchemaNotAtHead, run_role
+    from services.knowledge import KnowledgeBaseError
+
+    settings = load_settings(args.config)
+    try:
+        return asyncio.run(run_role(args.command, settings))
+    except (RoleRefused, SchemaNotAtHead, KnowledgeBaseError) as error:
+        # What to do is in the message: no traceback.
+        print(f"tamin-bot {args.command}: not started: {error}", file=sys.stderr)
+        return 2
+
+
 def _cmd_agents(args: argparse.Namespace) -> int:
     from console.cli import run_agents_command
 
@@ -61,6 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the assistant (sandbox when there is no token)")
     run.set_defaults(func=_cmd_run)
+
+    # The same parts as `run`, one per process, in any number (app/roles.py).
+    for name, what in (
+        ("webhook", "serve webhook updates only (a stateless worker; several may run)"),
+        ("console", "serve the agents' console only on HOST:PORT"),
+        ("sender", "deliver the outbox only (several may run: leases keep each message single)"),
+        ("migrate", "upgrade the database schema to this version's head, then exit"),
+    ):
+        role = sub.add_parser(name, help=what)
+        role.set_defaults(func=_cmd_role)
 
     agents = sub.add_parser("agents", help="manage 1420 console accounts (add, list, passwd…)")
     from console.cli import add_arguments as add_agents_arguments

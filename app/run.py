@@ -1,5 +1,9 @@
 """``tamin-bot run``: build everything from the settings and serve until SIGINT/SIGTERM.
 
+The parts (``Stack``, ``load_models``, ``start_console``, ``start_sender``,
+``start_retention``, ``_serve_webhooks``) are also what the roles of :mod:`app.roles`
+(``tamin-bot webhook``, ``console``, ``sender``) are composed from.
+
 1. Migrate the database and load (or train) the NLU model.
 2. One Bot per configured platform; with no token at all, start the local sandbox (a
    Telegram- and Bale-compatible Bot API with a web chat, :mod:`app.sandbox_launch`) on
@@ -26,7 +30,7 @@ import hmac
 import logging
 import secrets
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -136,7 +140,11 @@ async def _serve_webhooks(
     workflow: dict[str, Any],
     stop: asyncio.Event,
     supervisor: Supervisor,
+    *,
+    register: Callable[[str], Awaitable[None]] | None = None,
 ) -> None:
+    """Serve the webhook app until ``stop``; ``register(secret)`` replaces setting the webhooks
+    (the webhook role sets them only when they changed, :mod:`app.roles`)."""
     env = settings.env
     assert env.public_base_url is not None
     secret = (
@@ -150,9 +158,12 @@ async def _serve_webhooks(
     await dp.emit_startup(bots=bots, **workflow)
     serving = asyncio.create_task(server.serve(), name="webhook-http")
     try:
-        await set_webhooks(
-            dp, bots, env.public_base_url, secret, max_connections=env.max_concurrent_updates
-        )
+        if register is None:
+            await set_webhooks(
+                dp, bots, env.public_base_url, secret, max_connections=env.max_concurrent_updates
+            )
+        else:
+            await register(secret)
         logger.info("webhook mode: listening on %s:%s", env.host, env.port)
         await stop.wait()
     finally:
@@ -214,36 +225,133 @@ async def run(settings: Settings) -> int:
         return await _run(settings, stop)
 
 
-async def _start_console(
-    settings: Settings, deps: BotDeps, supervisor: Supervisor
+async def start_console(
+    settings: Settings,
+    stack: Stack,
+    *,
+    port: int | None = None,
+    fallback_to_free_port: bool = True,
 ) -> ConsoleServer:
-    """The agents' console on HOST:PORT (PORT + 1 in webhook mode, where the webhooks hold PORT)."""
+    """Serve the agents' console on HOST and ``port``.
+
+    ``tamin-bot run`` gives PORT (PORT + 1 in webhook mode, where the webhooks hold PORT) and
+    takes any free port when that one is taken; the console role listens on exactly PORT.
+    """
     env = settings.env
-    port = env.port + 1 if env.public_base_url else env.port
+    if port is None:
+        port = env.port + 1 if env.public_base_url else env.port
     app = create_console_app(
-        settings, deps.session_factory, deps.clock, supervisor, knowledge=deps.knowledge
+        settings, stack.session_factory, stack.clock, stack.supervisor, knowledge=stack.knowledge
     )
+    proxies = settings.config.console.trusted_proxies
     try:
-        proxies = settings.config.console.trusted_proxies
         console = await ConsoleServer(
             app, host=env.host, port=port, trusted_proxies=proxies
         ).start()
     except OSError:
+        if not fallback_to_free_port:
+            raise
         # The usual port is taken (another run?): any free port will do.
         console = await ConsoleServer(app, host=env.host, port=0, trusted_proxies=proxies).start()
     print(f"Agents' console: {console.url}", flush=True)
     return console
 
 
-async def _run(settings: Settings, stop: asyncio.Event) -> int:
+def start_sender(settings: Settings, stack: Stack) -> OutboundSender:
+    """The outbound sender (agent replies, ticket answers), supervised: restarted with backoff
+    if it ever fails, and reported by ``/readyz``. Several may run: the outbox's leases keep
+    each message to one of them (:mod:`services.outbox`)."""
+    sender = OutboundSender(
+        session_factory=stack.session_factory,
+        bots={str(bot.platform): bot for bot in stack.bots},
+        clock=stack.clock,
+        settings=settings,
+    )
+    stack.supervisor.start("outbound", sender.run)
+    return sender
+
+
+def start_retention(settings: Settings, stack: Stack) -> None:
+    """The retention task (clears what people typed after its time), supervised."""
+    stack.supervisor.start(
+        "retention",
+        functools.partial(run_retention, stack.session_factory, settings, stack.clock),
+    )
+
+
+async def load_models(settings: Settings) -> tuple[KnowledgeStore, NluModel]:
+    """The knowledge base (validated: an invalid folder raises KnowledgeBaseError naming every
+    bad file) and the NLU model (trained when missing or stale), both off the event loop."""
     from nlu import load_or_train
 
+    knowledge = await asyncio.to_thread(KnowledgeStore.load, settings.config.knowledge)
+    nlu_model = await asyncio.to_thread(load_or_train, settings.config.nlu)
+    return knowledge, nlu_model
+
+
+class Stack:
+    """The long-lived parts a process is built from: engine, Redis, bots and the bot's deps.
+
+    ``async with Stack.open(...)`` closes them in the right order whatever happens (sessions,
+    Redis, then the engine).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        knowledge: KnowledgeStore | None = None,
+        with_bots: bool = True,
+        with_redis: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.knowledge = knowledge
+        self.engine = create_engine(settings)
+        self.session_factory = create_session_factory(self.engine)
+        self.clock = SystemClock()
+        self.redis = build_redis(settings) if with_redis else None
+        self.bots: list[PlatformBot] = list(build_bots(settings)) if with_bots else []
+        self.supervisor = Supervisor()
+
+    def dispatcher(self, nlu_model: NluModel, *, polling: bool) -> Dispatcher:
+        """The one Dispatcher of a process that takes updates."""
+        deps = BotDeps(
+            settings=self.settings,
+            session_factory=self.session_factory,
+            clock=self.clock,
+            nlu=nlu_model,
+            redis=self.redis,
+            knowledge=self.knowledge,
+        )
+        dp = build_dispatcher(deps, polling=polling)
+        # Direct answers keep about one a second per chat and honour 429s (bot/pacing.py);
+        # an answer held up too long goes through the outbox, so a sender must run too.
+        install_pacing(self.bots, deps, polling=polling)
+        return dp
+
+    async def set_commands(self) -> None:
+        for bot in self.bots:
+            try:
+                await set_commands(bot)
+            except Exception as exc:  # a platform without setMyCommands must not stop the bot
+                logger.warning("%s: setMyCommands failed (%s)", bot.platform, type(exc).__name__)
+
+    async def close(self) -> None:
+        # The sender lets sends in flight finish, so nothing goes out twice after a restart.
+        await self.supervisor.stop()
+        for bot in self.bots:
+            await bot.session.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.engine.dispose()
+
+
+async def _run(settings: Settings, stop: asyncio.Event) -> int:
+    """All in one process: migrate, bots, console, sender, retention, polling or webhooks."""
     await upgrade_database(settings)
     # The knowledge base is validated before anything starts: an invalid folder stops the start
     # here with one error naming every bad file (KnowledgeBaseError).
-    knowledge = await asyncio.to_thread(KnowledgeStore.load, settings.config.knowledge)
-    # Training (when the model is missing or stale) is seconds of CPU: off the event loop.
-    nlu_model = await asyncio.to_thread(load_or_train, settings.config.nlu)
+    knowledge, nlu_model = await load_models(settings)
 
     sandbox: SandboxServer | None = None
     if needs_sandbox(settings):
@@ -263,60 +371,34 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
             f"Web chat: {sandbox.chat_url}",
             flush=True,
         )
-    engine = create_engine(settings)
-    redis = build_redis(settings)
-    bots = build_bots(settings)
+    stack = Stack(settings, knowledge=knowledge)
     console: ConsoleServer | None = None
-    supervisor = Supervisor()
     try:
-        deps = BotDeps(
-            settings=settings,
-            session_factory=create_session_factory(engine),
-            clock=SystemClock(),
-            nlu=nlu_model,
-            redis=redis,
-            knowledge=knowledge,
-        )
-        dp = build_dispatcher(deps, polling=not settings.env.public_base_url)
-        # Direct answers keep about one a second per chat and honour 429s (bot/pacing.py).
-        install_pacing(bots, deps, polling=not settings.env.public_base_url)
-        for bot in bots:
-            try:
-                await set_commands(bot)
-            except Exception as exc:  # a platform without setMyCommands must not stop the bot
-                logger.warning("%s: setMyCommands failed (%s)", bot.platform, type(exc).__name__)
+        dp = stack.dispatcher(nlu_model, polling=not settings.env.public_base_url)
+        await stack.set_commands()
         # The agents' console, and the one outbound sender that delivers what agents write.
-        console = await _start_console(settings, deps, supervisor)
-        sender = OutboundSender(
-            session_factory=deps.session_factory,
-            bots={str(bot.platform): bot for bot in bots},
-            clock=deps.clock,
-            settings=settings,
-        )
-        # Supervised: restarted with backoff if they ever fail, and reported by /readyz.
-        supervisor.start("outbound", sender.run)
-        supervisor.start(
-            "retention",
-            functools.partial(run_retention, deps.session_factory, settings, deps.clock),
-        )
+        console = await start_console(settings, stack)
+        start_sender(settings, stack)
+        start_retention(settings, stack)
         _freeze_startup_heap()
         if settings.env.public_base_url:
             await _serve_webhooks(
-                settings, dp, bots, nlu_model, dict(dp.workflow_data), stop, supervisor
+                settings,
+                dp,
+                stack.bots,
+                nlu_model,
+                dict(dp.workflow_data),
+                stop,
+                stack.supervisor,
             )
         else:
-            await _poll(dp, bots, stop, settings.env.max_concurrent_updates)
+            await _poll(dp, stack.bots, stop, settings.env.max_concurrent_updates)
         logger.info("stopped")
         return 0
     finally:
-        # The sender lets sends in flight finish, so nothing goes out twice after a restart.
-        await supervisor.stop()
+        await stack.supervisor.stop()
         if console is not None:
             await console.stop()
-        for bot in bots:
-            await bot.session.close()
-        if redis is not None:
-            await redis.aclose()
-        await engine.dispose()
+        await stack.close()
         if sandbox is not None:
             await sandbox.stop()

@@ -29,6 +29,7 @@ from bot.context import BotContext
 from bot.deps import ServicesFactory
 from bot.fsm_storage import DbStorage
 from bot.handlers import build_handlers
+from bot.intent_log_flush import IntentLogFlushChannel
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.db import UnitOfWorkMiddleware, update_session
 from bot.middlewares.dedupe import (
@@ -251,7 +252,10 @@ def build_dispatcher(
             else RedisSeenUpdates(batcher, prefix=f"{key_prefix}:update")
         )
     routers = build_handlers()
-    intent_log = IntentLogWriter(deps.session_factory, deps.clock)
+    handoff = deps.settings.config.handoff
+    intent_log = IntentLogWriter(
+        deps.session_factory, deps.clock, interval=handoff.intent_log_batch_seconds
+    )
     inquiries = GroupCommitInquiryStore(deps.session_factory)
     knowledge = deps.knowledge or KnowledgeStore.load(deps.settings.config.knowledge)
     services_factory = ServicesFactory(
@@ -277,6 +281,17 @@ def build_dispatcher(
     dp.callback_query.middleware(CallbackAnswerMiddleware())
 
     dp.include_routers(*routers)
+    if deps.redis is not None:
+        # Workers sharing Redis may share chats: an escalation makes every one of them write
+        # its intent-log buffer before the transcript is read (bot/intent_log_flush.py).
+        flush_channel = IntentLogFlushChannel(
+            deps.redis,
+            intent_log,
+            prefix=key_prefix,
+            timeout=handoff.intent_log_flush_timeout_seconds,
+        )
+        dp.startup.register(flush_channel.start)
+        dp.shutdown.register(flush_channel.stop)
     # What the intent log and the eligibility store still hold is written when it stops.
     dp.shutdown.register(inquiries.close)
     dp.shutdown.register(intent_log.close)

@@ -9,6 +9,15 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
     || echo "chromium could not be installed; browser tests will be skipped"
 fi
+# The cluster tests run HAProxy and PgBouncer from Debian's packages; install them the same way.
+if { ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; } \
+  || { ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; }; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing Debian's haproxy and pgbouncer for the cluster tests…"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy pgbouncer >/dev/null) \
+      || echo "haproxy/pgbouncer could not be installed; the cluster tests will be skipped"
+  fi
+fi
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy"; .venv/bin/mypy persian services nlu sandbox bot console app demo benchmarks tests
 echo "== pytest"

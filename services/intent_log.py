@@ -4,8 +4,10 @@ The bot uses ``IntentLogWriter``, which keeps rows in memory and writes them in 
 INSERT every ``interval`` seconds, in transactions of its own (it runs beside the updates, not
 inside one, like the eligibility store and the outbox's sender): a transaction per message cost
 the bot a database round trip on every update (on SQLite also a turn of the one write lock), a
-visible share of its time per update under load. An escalation
-flushes the writer first, so the transcript an agent reads has every message up to it.
+visible share of its time per update under load. An escalation calls
+:meth:`IntentLogWriter.flush_all` first, so the transcript an agent reads has every message up
+to it: with several workers, ``flush_everywhere`` (set by :mod:`bot.intent_log_flush` when
+Redis is shared) asks every worker to write what it holds and waits for their answers.
 
 What the batching risks, and why that is acceptable: rows still in memory when the process
 dies are lost, at most ``interval`` seconds of statistics and transcript lines. Nothing a user
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from sqlalchemy import insert
@@ -92,6 +95,8 @@ class IntentLogWriter:
         self._closed = False
         self.dropped = 0
         self.refused = 0
+        # Asks every worker (this one included) to flush; None: this process is the only one.
+        self.flush_everywhere: Callable[[], Awaitable[int]] | None = None
 
     @property
     def pending(self) -> int:
@@ -140,6 +145,13 @@ class IntentLogWriter:
             fallback=False,
             from_bot=True,
         )
+
+    async def flush_all(self) -> None:
+        """Write what this worker holds and, with several workers, what each of them holds."""
+        if self.flush_everywhere is not None:
+            await self.flush_everywhere()
+        else:
+            await self.flush()
 
     async def flush(self) -> int:
         """Write every queued row now; return how many were written (0 if the database failed).

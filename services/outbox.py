@@ -200,7 +200,10 @@ class OutboxStore:
                 .on_conflict_do_nothing(index_elements=["outbox_id"])
             )
             for r in candidates:
-                # The lease is taken only if still free: another sender may have won the race.
+                # The lease is taken only if still free and the message still pending: another
+                # sender may have won the race, and may even have sent it and given the lease
+                # back since the candidates were read (two senders then sent it twice: the
+                # two-sender test in tests/handoff/test_two_senders.py).
                 result = await session.execute(
                     update(OutboxDelivery)
                     .where(
@@ -208,6 +211,11 @@ class OutboxStore:
                         or_(
                             OutboxDelivery.lease_until.is_(None),
                             OutboxDelivery.lease_until <= now,
+                        ),
+                        OutboxDelivery.outbox_id.in_(
+                            select(Outbox.id).where(
+                                Outbox.id == r.id, Outbox.status == OutboxStatus.PENDING.value
+                            )
                         ),
                     )
                     .values(lease_until=lease_until, lease_owner=self._owner)

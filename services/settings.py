@@ -124,6 +124,11 @@ class HandoffConfig(_Section):
     max_user_message_chars: int = Field(4096, ge=100)
     max_attachment_bytes: int = Field(5_000_000, ge=0)
     ticket_category: TicketCategory = "other"
+    # The intent log's batch: rows wait in the worker at most this long before one INSERT
+    # writes them (services/intent_log.py); an escalation asks every worker for its rows.
+    intent_log_batch_seconds: float = Field(0.25, gt=0, le=60)
+    # How long an escalation waits for the other workers' rows (bot/intent_log_flush.py).
+    intent_log_flush_timeout_seconds: float = Field(2.0, gt=0, le=30)
 
 
 class AgentsConfig(_Section):
@@ -268,6 +273,10 @@ class EnvSettings(BaseSettings):
     # figures). An update waits for a free connection instead (SQLAlchemy's 30 s).
     db_pool_size: int = Field(default=30, ge=1)
     db_max_overflow: int = Field(default=0, ge=0)
+    # PostgreSQL reached through PgBouncer in transaction mode: consecutive transactions of one
+    # client connection may run on different server connections, so no prepared statement may
+    # outlive its transaction (services/db/engine.py, "PgBouncer").
+    db_pgbouncer: bool = False
     redis_url: str | None = None
     # Redis connections per process; an update waits for a free one rather than failing.
     redis_pool_size: int = Field(default=50, ge=1)

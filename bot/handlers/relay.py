@@ -86,8 +86,9 @@ async def hand_over(
     ticket_text = texts.HUMAN_TICKET_TEXT
     if user_text:
         ticket_text += "\n" + user_text
-    # The transcript the agent reads comes from the intent log: write what it still holds.
-    await services.intent_log.flush()
+    # The transcript the agent reads comes from the intent log: write what it still holds,
+    # here and in every other worker (bot/intent_log_flush.py).
+    await services.intent_log.flush_all()
     outcome = await services.handoff.escalate(
         platform=str(platform),
         chat_id=chat_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,28 @@ def _private_file(path: Path) -> None:
             path.chmod(0o600)
 
 
+def pgbouncer_connect_args() -> dict[str, Any]:
+    """asyncpg's settings behind PgBouncer in transaction mode (``DB_PGBOUNCER=1``).
+
+    PgBouncer hands each transaction to whichever server connection is free, so a prepared
+    statement made in one transaction may not exist in the next, and a name asyncpg numbers
+    per client connection (``__asyncpg_stmt_1__``) may already be taken on that server by
+    another client. Hence, as SQLAlchemy's asyncpg dialect documents ("Prepared Statement Name
+    with PGBouncer"):
+    - no statement cache, in asyncpg (``statement_cache_size``; its plain ``fetch`` then uses
+      unnamed statements, parsed again in the same round trip: the direct reads rely on it)
+      nor in SQLAlchemy's dialect (``prepared_statement_cache_size``);
+    - a unique name for each statement SQLAlchemy prepares (inside its transaction).
+    The cost: every statement is parsed on each execution (measured in the README's
+    "Production shape" section).
+    """
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": lambda: f"__asyncpg_{uuid.uuid4()}__",
+    }
+
+
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     """Return the async engine for ``settings.env.database_url``.
 
@@ -86,6 +109,8 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     # SQLAlchemy 2's Session.close / Connection.close issue), so the pool's extra ROLLBACK on
     # each return only cost a round trip per update (an aiosqlite thread hand-off on SQLite).
     kwargs.setdefault("pool_reset_on_return", None)
+    if settings.env.db_pgbouncer and make_url(url).get_dialect().driver == "asyncpg":
+        kwargs["connect_args"] = {**pgbouncer_connect_args(), **kwargs.get("connect_args", {})}
     if path is not None and "async_creator" not in kwargs:
         # Reads on the event loop, one thread hand-off per write (services/db/sqlite.py).
         engine = create_sqlite_engine(url, **kwargs)

@@ -61,3 +61,48 @@ async def upgrade_database(settings: Settings, revision: str = "head") -> None:
     finally:
         await engine.dispose()
     logger.info("database schema is at %s", revision)
+
+
+def _heads_in_scripts() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def _heads_in_database(connection: Connection) -> set[str]:
+    _quiet_alembic()
+    from alembic.runtime.migration import MigrationContext
+
+    return set(MigrationContext.configure(connection).get_current_heads())
+
+
+class SchemaNotAtHead(RuntimeError):
+    """The database is not at the revision this code expects (``tamin-bot migrate`` first)."""
+
+
+async def require_schema_at_head(settings: Settings) -> None:
+    """Raise :class:`SchemaNotAtHead` unless the database is exactly at the scripts' head.
+
+    Role processes (webhook workers, console, sender) never migrate: several of them starting
+    at once would race to alter the schema, and an older worker still running during a rolling
+    upgrade must not see its tables change under it. ``tamin-bot migrate`` is the one step that
+    upgrades; a worker started before it (or one older than the database) refuses to start.
+    """
+    expected = _heads_in_scripts()
+    engine = create_engine(settings, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            current = await connection.run_sync(_heads_in_database)
+    except Exception as exc:
+        raise SchemaNotAtHead(
+            f"the database could not be read ({type(exc).__name__}); "
+            "check DATABASE_URL, then run `tamin-bot migrate`"
+        ) from exc
+    finally:
+        await engine.dispose()
+    if current != expected:
+        at = ", ".join(sorted(current)) or "empty (no schema)"
+        raise SchemaNotAtHead(
+            f"the database schema is at {at}, this version needs {', '.join(sorted(expected))}: "
+            "run `tamin-bot migrate` first"
+        )

@@ -19,6 +19,7 @@ COMMANDS: Final = {
     "help": "راهنمای کارهایی که می‌توانم انجام دهم",
     "cancel": "لغو کار نیمه‌تمام",
     "logout": "فراموش کردن احراز هویت من",
+    "settings": "اعلان‌ها: روشن و خاموش کردن پیام‌های خودکار",
 }
 
 # --- buttons ---------------------------------------------------------------------------
@@ -782,3 +783,61 @@ KB_THANKS_DOWN: Final = (
 BTN_KB_MORE: Final = "بیشتر"
 BTN_KB_UP: Final = "👍"
 BTN_KB_DOWN: Final = "👎"
+
+# --- proactive notices and /settings (issue 18: services/notices.py, handlers/settings.py) -----
+# Every notice ends with this one line: who sends it and how to stop it.
+NOTICE_FOOTER: Final = (
+    "— پیام خودکار دستیار تأمین اجتماعی؛ برای خاموش کردن این پیام‌ها /settings را بفرستید."
+)
+NOTICE_TICKET_OVERDUE: Final = (
+    "⏳ پوزش می‌خواهیم: پاسخ درخواست شما با کد رهگیری <b>{code}</b> تا {due} آماده نشد. "
+    "کارشناسان ۱۴۲۰ پاسخ را تا {new_date} برایتان می‌فرستند."
+)
+NOTICE_REQUEST_APPROVED: Final = (
+    "✅ درخواست ثبت {relation} به‌عنوان فرد تحت تکفل با کد رهگیری <b>{code}</b> تأیید شد. "
+    "پوشش درمانی از {date} برقرار است."
+)
+NOTICE_REQUEST_APPROVED_NO_DATE: Final = (
+    "✅ درخواست ثبت {relation} به‌عنوان فرد تحت تکفل با کد رهگیری <b>{code}</b> تأیید شد."
+)
+NOTICE_REQUEST_REJECTED: Final = (
+    "درخواست ثبت {relation} به‌عنوان فرد تحت تکفل با کد رهگیری <b>{code}</b> پذیرفته نشد.\n"
+    "دلیل: {reason}\nبرای پرسش بیشتر می‌توانید با ۱۴۲۰ تماس بگیرید."
+)
+NOTICE_REQUEST_REJECTED_NO_REASON: Final = (
+    "درخواست ثبت {relation} به‌عنوان فرد تحت تکفل با کد رهگیری <b>{code}</b> پذیرفته نشد. "
+    "برای دانستن دلیل می‌توانید با ۱۴۲۰ تماس بگیرید."
+)
+NOTICE_COVER_ENDING: Final = (
+    "🩺 اعتبار استحقاق درمان شما تا {until} است ({days} روز دیگر). اگر حق بیمهٔ شما پرداخت "
+    "می‌شود، اعتبار خودبه‌خود تمدید می‌شود؛ وگرنه لطفاً با کارفرما یا ۱۴۲۰ پیگیری کنید."
+)
+NOTICE_COVER_ENDS_TODAY: Final = (
+    "🩺 اعتبار استحقاق درمان شما امروز ({until}) پایان می‌یابد. اگر حق بیمهٔ شما پرداخت "
+    "می‌شود، اعتبار خودبه‌خود تمدید می‌شود؛ وگرنه لطفاً با کارفرما یا ۱۴۲۰ پیگیری کنید."
+)
+NOTICE_VOLUNTARY_PAYMENT: Final = (
+    "🧾 مهلت پرداخت حق بیمهٔ قرارداد بیمهٔ اختیاری شمارهٔ {number} تا {deadline} است "
+    "(۲۰ روز از تاریخ قرارداد). پرداخت از سامانهٔ {url} انجام می‌شود."
+)
+NOTICE_MEDICAL_EXAM: Final = (
+    "🩺 معاینهٔ پزشکی قرارداد بیمهٔ اختیاری شمارهٔ {number} باید تا {deadline} انجام شود "
+    "(دو ماه از تاریخ قرارداد). اگر انجام داده‌اید، این یادآوری را نادیده بگیرید."
+)
+SETTINGS_INTRO: Final = (
+    "🔔 اعلان‌ها: کدام پیام‌های خودکار را می‌خواهید؟ با هر دکمه آن اعلان روشن (✅) یا خاموش (⬜️) "
+    "می‌شود. میان ساعت {quiet_start} تا {quiet_end} هیچ اعلانی فرستاده نمی‌شود."
+)
+SETTINGS_SAVED_ON: Final = "«{kind}» روشن شد."
+SETTINGS_SAVED_OFF: Final = "«{kind}» خاموش شد."
+SETTINGS_ON_MARK: Final = "✅"
+SETTINGS_OFF_MARK: Final = "⬜️"
+# The notice kinds as the settings buttons name them (``services.enums.NoticeKind``).
+NOTICE_KIND_LABELS: Final = {
+    "ticket_answered": "پاسخ کارشناس به درخواست‌های من",
+    "request_decided": "نتیجهٔ درخواست ثبت افراد تحت تکفل",
+    "ticket_overdue": "دیر شدن پاسخ درخواست‌های من",
+    "cover_ending": "نزدیک شدن پایان اعتبار درمان",
+    "voluntary_payment": "مهلت پرداخت بیمهٔ اختیاری",
+    "medical_exam": "مهلت معاینهٔ پزشکی بیمهٔ اختیاری",
+}

@@ -201,6 +201,22 @@ class DialogueConfig(_Section):
     max_requests_per_message: int = Field(3, ge=1, le=5)
 
 
+class NoticesConfig(_Section):
+    """Proactive notices (``services.notices``): quiet hours, lead times and the release pace."""
+
+    # No notice between quiet_start and quiet_end, Tehran time (issue 18; product choice): a
+    # notice due in that window waits for quiet_end.
+    quiet_start: dt.time = dt.time(22, 0)
+    quiet_end: dt.time = dt.time(8, 0)
+    cover_ending_days: int = Field(14, ge=1, le=90)
+    voluntary_payment_days_before: int = Field(5, ge=0, le=20)
+    medical_exam_days_before: int = Field(14, ge=0, le=60)
+    overdue_extension_working_days: int = Field(2, ge=1, le=10)
+    tick_seconds: float = Field(5.0, gt=0)
+    scan_minutes: float = Field(15.0, gt=0)
+    max_per_minute: int = Field(600, ge=1)
+
+
 class SandboxConfig(_Section):
     """Where ``make run`` serves the local sandbox when no platform token is set."""
 
@@ -227,6 +243,7 @@ class AppConfig(_Section):
     console: ConsoleConfig = ConsoleConfig()
     retention: RetentionConfig = RetentionConfig()
     sandbox: SandboxConfig = SandboxConfig()
+    notices: NoticesConfig = NoticesConfig()
     dialogue: DialogueConfig = DialogueConfig()
     knowledge: KnowledgeConfig = KnowledgeConfig()
     # The NLU owns this section's schema (``nlu/settings.py``, unknown keys refused there when

@@ -162,7 +162,7 @@ async def on_confirm(
         render.text(
             texts.DEPENDANT_SUBMITTED,
             relation=fmt.relation_label(relation),
-            code=fmt.digits(application.tracking_code),
+            code=fmt.code(application.tracking_code),
         )
         + render.text(texts.DEPENDANT_DOCUMENTS, documents=documents),
         keyboard=keyboards.main_menu(),

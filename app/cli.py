@@ -42,6 +42,12 @@ def _cmd_agents(args: argparse.Namespace) -> int:
     return asyncio.run(run_agents_command(settings, args))
 
 
+def _cmd_scheduler(args: argparse.Namespace) -> int:
+    from app.scheduler import main as scheduler_main
+
+    return scheduler_main(load_settings(args.config), once=args.once)
+
+
 def _cmd_sandbox(args: argparse.Namespace) -> int:
     from sandbox.__main__ import main as sandbox_main
 
@@ -67,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_agents_arguments(agents)
     agents.set_defaults(func=_cmd_agents)
+
+    scheduler = sub.add_parser(
+        "scheduler", help="plan and release the proactive notices (safe to run several)"
+    )
+    scheduler.add_argument("--once", action="store_true", help="one round, then exit")
+    scheduler.set_defaults(func=_cmd_scheduler)
 
     box = sub.add_parser("sandbox", help="serve only the local Bot API sandbox and its web chat")
     box.add_argument("--host", default="127.0.0.1")

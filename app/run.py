@@ -45,6 +45,7 @@ from console.server import ConsoleServer
 from services.clock import SystemClock
 from services.db import create_engine, create_session_factory, upgrade_database
 from services.knowledge.store import KnowledgeStore
+from services.notices import NoticeScheduler
 from services.retention import run_retention
 from services.settings import Settings
 from services.supervision import Supervisor, health, readiness
@@ -293,6 +294,10 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
         )
         # Supervised: restarted with backoff if they ever fail, and reported by /readyz.
         supervisor.start("outbound", sender.run)
+        # Proactive notices (services.notices): safe beside `tamin-bot scheduler` copies.
+        supervisor.start(
+            "notices", NoticeScheduler(deps.session_factory, settings, deps.clock).run
+        )
         supervisor.start(
             "retention",
             functools.partial(run_retention, deps.session_factory, settings, deps.clock),

@@ -139,8 +139,6 @@ PERSONAL_MENU_INTENTS: Final = frozenset(
         "last_contribution",
         "insurance_record",
         "family_list",
-        "file_complaint",
-        "track_ticket",
         "pension_slip",
     }
 )

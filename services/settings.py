@@ -284,8 +284,16 @@ class EnvSettings(BaseSettings):
     console_secret_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8080
+    # The sandbox's port when no token is set (over config.yml's sandbox.port); a free one is
+    # taken when it is busy. ``tamin-bot sandbox`` alone also honours PORT.
+    sandbox_port: int | None = Field(default=None, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     tamin_config: Path = DEFAULT_CONFIG_PATH
+
+    @field_validator("sandbox_port", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from sandbox.echo_bot import BUTTON_DONE, RECEIVED
 from sandbox.web_strings import STRINGS
 
 CHROMIUM = Path("/usr/bin/chromium")
+PROJECT_SCREENSHOTS = Path(__file__).resolve().parents[2] / "var"
 HAVE_CHROMIUM = CHROMIUM.exists()
 CHROMIUM_FLAGS = [
     "--headless",

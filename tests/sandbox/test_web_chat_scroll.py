@@ -10,7 +10,7 @@ from aiogram.types import KeyboardButton, ReplyKeyboardMarkup
 
 from bot import formatting as fmt
 from sandbox import SandboxClient, SandboxServer
-from tests.sandbox.test_web_chat import PROJECT_SCREENSHOTS, browser_page  # noqa: F401 (fixture)
+from tests.sandbox.test_web_chat import PROJECT_SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -404,10 +403,13 @@ async def test_two_scheduler_processes_send_each_notice_once(
     env = {**os.environ, "DATABASE_URL": db_settings.env.database_url, "LOG_LEVEL": "WARNING"}
     command = [sys.executable, "-m", "app.cli", "--config", str(path), "scheduler", "--once"]
     procs = [
-        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        await asyncio.create_subprocess_exec(
+            *command, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE
+        )
         for _ in range(2)
     ]
-    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    results = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in procs)), 120)
+    outputs = [out.decode() for out, _ in results]
     assert [p.returncode for p in procs] == [0, 0], outputs
     counts = [int(o.strip().rsplit(" ", 1)[-1]) for o in outputs]
     assert sum(counts) == 40, outputs

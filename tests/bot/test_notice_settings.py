@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from aiogram.types import ReplyKeyboardMarkup
 from sqlalchemy import select
@@ -100,3 +101,16 @@ async def test_locked_out_user_does_not_see_the_personal_menu(harness: Harness) 
     harness.clock.advance(dt.timedelta(minutes=61))
     calls = await chat.send("/menu")
     assert menu_labels(calls) >= PERSONAL_LABELS
+
+
+async def test_a_tracking_code_is_isolated_left_to_right(harness: Harness) -> None:
+    """Regression (issue 18): «۱۴۲۰-۰۲۲۱۸۵» showed as «۰۲۲۱۸۵-۱۴۲۰» in Persian text."""
+    chat = harness.chat()
+    await chat.verify(*MARYAM)
+    await chat.send("ثبت شکایت")
+    await chat.press("tc:insurance")
+    await chat.send("از کارفرما شکایت دارم چون بیمهٔ من را پرداخت نکرده است.")
+    await chat.press("sk")
+    calls = await chat.press("ok:tkt:1")
+    raw = "\n".join(c.text for c in calls if c.name == "sendMessage")
+    assert re.search("\u2066۱۴۲۰-[۰-۹]{6}\u2069", raw), raw

@@ -244,7 +244,7 @@
     if (follow) scrollToEnd();
   }
 
-  // «شروع» for a chat with no message yet, like the messengers' START button: it sends /start.
+  // The start button of a chat with no message yet, like the messengers' START: it sends /start.
   function renderStart() {
     // Shown until the first message (a reopened chat's history hides it as it arrives).
     $("start").hidden = !state.user || state.messages.size > 0;
@@ -258,8 +258,8 @@
 
   // Codes like 1420-022185 read left to right inside Persian text: after Arabic letters their
   // digits count as Arabic numbers and the hyphen between them stays neutral, so the groups
-  // came out reversed (۰۲۲۱۸۵-۱۴۲۰). Each such run is isolated in a <bdi dir="ltr">.
-  const CODE_RUN = /[0-9۰-۹٠-٩]+(?:[-\/][0-9۰-۹٠-٩]+)+/g;
+  // came out reversed (022185-1420). Each such run is isolated in a <bdi dir="ltr">.
+  const CODE_RUN = /[0-9\u06F0-\u06F9\u0660-\u0669]+(?:[-\/][0-9\u06F0-\u06F9\u0660-\u0669]+)+/g;
 
   function isolateCodes(root) {
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);

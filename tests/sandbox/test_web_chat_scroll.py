@@ -113,9 +113,7 @@ async def test_the_chat_follows_replies_past_a_growing_keyboard(
     first, second = await page.evaluate(ORDER, ["1420", "022185"])
     assert first is not None and first < second
     code = fmt.code("1420-022185")
-    await tg_bot.send_message(
-        user["id"], f"کد رهگیری <b>{code}</b> ثبت شد.", parse_mode="HTML"
-    )
+    await tg_bot.send_message(user["id"], f"کد رهگیری <b>{code}</b> ثبت شد.", parse_mode="HTML")
     await expect(bot_messages).to_have_count(17)
     first, second = await page.evaluate(ORDER, ["۱۴۲۰", "۰۲۲۱۸۵"])
     assert first is not None and first < second

@@ -46,6 +46,8 @@ MENU: Final = {
     "🧾 بیمهٔ اختیاری": "voluntary_insurance",
     "☎️ راه‌های ارتباطی": "contact_info",
     "🙋 گفتگو با کارشناس": "human_agent",
+    # Menu-only (no sentence names it; /settings does the same): see handlers/settings.py.
+    "🔔 اعلان‌ها": "notice_settings",
     "❓ راهنما": "help",
 }
 

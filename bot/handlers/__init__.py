@@ -84,6 +84,8 @@ def build_intents() -> Router:
         voluntary.build_router(),
         human.build_router(),
         thread.build_router(),
+        # The menu's notices button (menu-only: the model never returns its intent).
+        settings.build_intent_router(),
     )
     return router
 

@@ -1,6 +1,6 @@
 """/settings: the user switches each kind of proactive notice on or off (issue 18).
 
-One message lists the kinds (``services.enums.NoticeKind``) as inline buttons marked ✅ or ⬜️;
+/settings or the menu's «🔔 اعلان‌ها» button shows one message that lists the kinds (``services.enums.NoticeKind``) as inline buttons marked ✅ or ⬜️;
 a press switches that kind and redraws the buttons in place. ``NoticeToggle`` validates its
 values when it unpacks, so a forged or outdated kind never reaches the handler (the fallback's
 "this button is no longer active" answers it). The defaults and the rules behind each kind are
@@ -25,9 +25,13 @@ from aiogram.types import CallbackQuery, Message
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
+from bot.handlers.common import Intent
 from bot.reply import Reply
 from services.identity import ChatUserInfo
 from services.settings import Settings
+
+# The menu button's intent (texts.MENU); the NLU has no sentences for it.
+NOTICE_SETTINGS = "notice_settings"
 
 
 async def on_settings(
@@ -69,7 +73,15 @@ async def on_toggle(
 
 
 def build_router() -> Router:
+    """/settings and its switches (with the commands, before the intents)."""
     router = Router(name=__name__)
     router.message.register(on_settings, Command("settings"))
     router.callback_query.register(on_toggle, keyboards.NoticeToggle.filter())
+    return router
+
+
+def build_intent_router() -> Router:
+    """The menu's «🔔 اعلان‌ها» button (the menu-only intent ``notice_settings``)."""
+    router = Router(name=f"{__name__}.menu")
+    router.message.register(on_settings, Intent(NOTICE_SETTINGS))
     return router

@@ -114,3 +114,15 @@ async def test_a_tracking_code_is_isolated_left_to_right(harness: Harness) -> No
     calls = await chat.press("ok:tkt:1")
     raw = "\n".join(c.text for c in calls if c.name == "sendMessage")
     assert re.search("\u2066۱۴۲۰-[۰-۹]{6}\u2069", raw), raw
+
+
+async def test_the_menu_button_opens_the_settings(harness: Harness) -> None:
+    chat = harness.chat()
+    calls = await chat.send("🔔 اعلان‌ها")
+    [shown] = [c for c in calls if c.name == "sendMessage"]
+    assert shown.text.startswith("🔔 اعلان‌ها")
+    assert len(shown.buttons()) == len(NoticeKind)
+
+
+def test_every_notice_kind_is_worded() -> None:
+    assert {k.value for k in NoticeKind} == texts.NOTICE_KIND_LABELS.keys()

@@ -36,6 +36,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -518,6 +519,9 @@ class NoticeScheduler:
                     .limit(limit)
                 )
             ).all()
+        # Schedulers that read the same batch go through it in different orders, rather than
+        # one waiting on every row the other holds (PostgreSQL's row locks) until it commits.
+        ids = random.sample(list(ids), len(ids))
         sent = 0
         for notice_id in ids:
             # One transaction per notice: a conflict with another scheduler costs only that one.

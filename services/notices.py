@@ -282,8 +282,10 @@ async def _hand_over(session: AsyncSession, clock: Clock, notice_id: int) -> int
         return 0
     now = clock.now()
     kind = NoticeKind(notice.kind)
-    still_wanted = await NoticePreferences(session, clock).enabled(user.id, kind) and (
-        kind not in REGISTRY_KINDS or user.national_id is not None
+    still_wanted = (
+        await NoticePreferences(session, clock).enabled(user.id, kind)
+        and (kind not in REGISTRY_KINDS or user.national_id is not None)
+        and await _still_true(session, user, notice)
     )
     status = NoticeStatus.SENT if still_wanted else NoticeStatus.DROPPED
     # The one statement that decides who sends it: of two processes, only one sees a row change.
@@ -310,6 +312,23 @@ async def _hand_over(session: AsyncSession, clock: Clock, notice_id: int) -> int
         .execution_options(synchronize_session=False)
     )
     return 1
+
+
+async def _still_true(session: AsyncSession, user: ChatUser, notice: Notice) -> bool:
+    """Whether a reminder planned earlier (maybe before the quiet hours) still holds: a ticket
+    answered since, or a contract paid since, is not reminded of."""
+    kind = NoticeKind(notice.kind)
+    if kind is NoticeKind.TICKET_OVERDUE:
+        status = await session.scalar(
+            select(Ticket.status).where(
+                Ticket.tracking_code == notice.subject, Ticket.chat_user_id == user.id
+            )
+        )
+        return status in _OPEN_TICKETS
+    if kind is NoticeKind.VOLUNTARY_PAYMENT and user.national_id is not None:
+        contract = await SqlRegistryGateway(session).voluntary_contract(user.national_id)
+        return contract is not None and contract.paid_through is None
+    return True
 
 
 # --- the rules read from the registry and the tickets ----------------------------------------

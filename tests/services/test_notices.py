@@ -418,3 +418,52 @@ async def test_two_scheduler_processes_send_each_notice_once(
     per_chat = await session.execute(select(Outbox.chat_id, func.count()).group_by(Outbox.chat_id))
     assert all(n == 1 for _, n in per_chat.all())
     assert {r.payload["kind"] for r in rows} == {OutboxKind.NOTICE.value}
+
+
+async def test_a_reminder_no_longer_true_or_for_a_logged_out_user_is_dropped(
+    engine: AsyncEngine,
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    db_settings: Settings,
+    clock: FixedClock,
+) -> None:
+    from services.identity import IdentityService
+
+    clock.set(tehran(2024, 8, 3, 23, 0))
+    kinds = (NoticeKind.TICKET_OVERDUE, NoticeKind.COVER_ENDING)
+    ending = clock.today() + dt.timedelta(days=5)
+    answered = await _subscriber(
+        engine, session, db_settings, clock, 14, coverage_until=None, kinds=kinds
+    )
+    left = await _subscriber(
+        engine, session, db_settings, clock, 15, coverage_until=ending, kinds=kinds
+    )
+    filed = clock.now() - dt.timedelta(days=5)
+    session.add(
+        Ticket(
+            tracking_code="1420-000009",
+            chat_user_id=answered,
+            category="insurance",
+            text="شکایت آزمایشی دربارهٔ سابقه",
+            status="open",
+            due_date=clock.today() - dt.timedelta(days=1),
+            created_at=filed,
+            updated_at=filed,
+        )
+    )
+    await session.commit()
+    scheduler = NoticeScheduler(session_factory, db_settings, clock)
+    assert await scheduler.tick() == 0  # 23:00: both planned for 08:00
+    assert len((await session.scalars(select(Notice))).all()) == 2
+    # Overnight the ticket is answered and the other user logs out.
+    ticket = await session.scalar(select(Ticket).where(Ticket.tracking_code == "1420-000009"))
+    assert ticket is not None
+    ticket.status = "answered"
+    await IdentityService(session, db_settings, clock).logout(left)
+    await session.commit()
+    clock.set(tehran(2024, 8, 4, 8, 0))
+    assert await scheduler.release() == 0
+    assert await _outbox(session) == []
+    session.expire_all()
+    statuses = set((await session.scalars(select(Notice.status))).all())
+    assert statuses == {NoticeStatus.DROPPED.value}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 
 from aiogram import Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
@@ -63,8 +63,9 @@ async def on_toggle(
     choices = await services.notices.all(chat_user.id)
     message = query.message
     if isinstance(message, Message):
-        # "message is not modified" (a double press) changes nothing worth telling.
-        with contextlib.suppress(TelegramBadRequest):
+        # Redrawing is a courtesy: "message is not modified" (a double press), or a platform
+        # without the edit, still gets the confirmation below.
+        with contextlib.suppress(TelegramAPIError):
             await message.edit_reply_markup(reply_markup=keyboards.notice_settings(choices))
     await reply(
         texts.SETTINGS_SAVED_ON if callback_data.on else texts.SETTINGS_SAVED_OFF,

@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import texts
@@ -20,6 +21,7 @@ from sandbox.config import DEMO_TELEGRAM_TOKEN, demo_config
 from sandbox.server import SandboxServer
 from services import notices
 from services.clock import FixedClock
+from services.db.models import Person, Ticket, VoluntaryContract
 from services.enums import NoticeKind
 from services.identity import IdentityService
 from services.notices import NoticePreferences, NoticeScheduler
@@ -51,6 +53,32 @@ async def test_notices_reach_the_chat_worded_and_signed(
         user = await identity.ensure_user("telegram", uid, "مریم")
         await identity.register_contact(user.id, contact_user_id=uid, phone_number=MARYAM[1])
         await identity.verify(user.id, MARYAM[0])
+        # What the reminders are about: her open ticket past its target, an unpaid contract.
+        filed = clock.now() - dt.timedelta(days=5)
+        session.add(
+            Ticket(
+                tracking_code="1420-022185",
+                chat_user_id=user.id,
+                category="insurance",
+                text="شکایت آزمایشی دربارهٔ سابقه",
+                status="open",
+                due_date=today - dt.timedelta(days=1),
+                created_at=filed,
+                updated_at=filed,
+            )
+        )
+        person_id = await session.scalar(select(Person.id).where(Person.national_id == MARYAM[0]))
+        session.add(
+            VoluntaryContract(
+                person_id=person_id,
+                contract_number="14030512",
+                contract_date=today - dt.timedelta(days=20),
+                wage_base=150_000_000,
+                rate_percent=27,
+                paid_through=None,
+                medical_exam_exempt=False,
+            )
+        )
         prefs = NoticePreferences(session, clock)
         for kind in (NoticeKind.TICKET_OVERDUE, NoticeKind.VOLUNTARY_PAYMENT):
             await prefs.set(user.id, kind, True)

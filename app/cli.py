@@ -55,12 +55,21 @@ def _cmd_agents(args: argparse.Namespace) -> int:
     return asyncio.run(run_agents_command(settings, args))
 
 
+def _cmd_scheduler(args: argparse.Namespace) -> int:
+    from app.scheduler import main as scheduler_main
+
+    return scheduler_main(load_settings(args.config), once=args.once)
+
+
 def _cmd_sandbox(args: argparse.Namespace) -> int:
     from sandbox.__main__ import main as sandbox_main
+    from sandbox.__main__ import port_from_env
 
-    return sandbox_main(
-        ["--host", args.host, "--port", str(args.port), *(["--echo"] if args.echo else [])]
-    )
+    section = load_settings(args.config).config.sandbox
+    host = args.host or section.host
+    # --port, else $SANDBOX_PORT or $PORT, else config.yml's sandbox.port (a free one if taken).
+    port = args.port if args.port is not None else port_from_env(section.port)
+    return sandbox_main(["--host", host, "--port", str(port), *(["--echo"] if args.echo else [])])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,9 +100,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_agents_arguments(agents)
     agents.set_defaults(func=_cmd_agents)
 
+    scheduler = sub.add_parser(
+        "scheduler", help="plan and release the proactive notices (safe to run several)"
+    )
+    scheduler.add_argument("--once", action="store_true", help="one round, then exit")
+    scheduler.set_defaults(func=_cmd_scheduler)
+
     box = sub.add_parser("sandbox", help="serve only the local Bot API sandbox and its web chat")
-    box.add_argument("--host", default="127.0.0.1")
-    box.add_argument("--port", type=int, default=8081)
+    box.add_argument("--host", default=None, help="default: config.yml's sandbox.host")
+    box.add_argument(
+        "--port", type=int, default=None, help="default: $SANDBOX_PORT, $PORT, sandbox.port"
+    )
     box.add_argument("--echo", action="store_true", help="also run the minimal echo bot")
     box.set_defaults(func=_cmd_sandbox)
     return parser

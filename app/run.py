@@ -49,6 +49,7 @@ from console.server import ConsoleServer
 from services.clock import SystemClock
 from services.db import create_engine, create_session_factory, upgrade_database
 from services.knowledge.store import KnowledgeStore
+from services.notices import NoticeScheduler
 from services.retention import run_retention
 from services.settings import Settings
 from services.supervision import Supervisor, health, readiness
@@ -279,6 +280,14 @@ def start_retention(settings: Settings, stack: Stack) -> None:
     )
 
 
+def start_notices(settings: Settings, stack: Stack) -> None:
+    """The proactive notices' scheduler (``services.notices``), supervised; safe beside any
+    number of ``tamin-bot scheduler`` processes (each notice is claimed by one)."""
+    stack.supervisor.start(
+        "notices", NoticeScheduler(stack.session_factory, settings, stack.clock).run
+    )
+
+
 async def load_models(settings: Settings) -> tuple[KnowledgeStore, NluModel]:
     """The knowledge base (validated: an invalid folder raises KnowledgeBaseError naming every
     bad file) and the NLU model (trained when missing or stale), both off the event loop."""
@@ -380,6 +389,7 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
         console = await start_console(settings, stack)
         start_sender(settings, stack)
         start_retention(settings, stack)
+        start_notices(settings, stack)
         _freeze_startup_heap()
         if settings.env.public_base_url:
             await _serve_webhooks(

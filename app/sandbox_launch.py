@@ -26,7 +26,14 @@ logger = logging.getLogger(__name__)
 
 
 def sandbox_run_config(settings: Settings) -> SandboxConfig:
-    return settings.config.sandbox
+    """The ``sandbox`` section, its port overridden by ``SANDBOX_PORT`` when set.
+
+    (``PORT`` is the console's in ``tamin-bot run``; ``tamin-bot sandbox`` alone honours it.)
+    """
+    section = settings.config.sandbox
+    if settings.env.sandbox_port is not None:
+        return section.model_copy(update={"port": settings.env.sandbox_port})
+    return section
 
 
 def settings_for_sandbox(settings: Settings, server: SandboxServer) -> Settings:

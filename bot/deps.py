@@ -24,6 +24,7 @@ from services.info import InfoService
 from services.intent_log import IntentLogWriter
 from services.knowledge.service import KnowledgeService
 from services.knowledge.store import KnowledgeStore
+from services.notices import NoticePreferences
 from services.pension import PensionService
 from services.requests import RequestsService
 from services.settings import Settings
@@ -73,6 +74,10 @@ class Services:
     @cached_property
     def tickets(self) -> TicketService:
         return TicketService(self.session, self.settings, self.clock)
+
+    @cached_property
+    def notices(self) -> NoticePreferences:
+        return NoticePreferences(self.session, self.clock)
 
     @cached_property
     def requests(self) -> RequestsService:

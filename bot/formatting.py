@@ -19,6 +19,7 @@ from services.clock import TEHRAN
 
 __all__ = [
     "amount",
+    "code",
     "date",
     "date_long",
     "digits",
@@ -31,6 +32,19 @@ __all__ = [
 def digits(value: object) -> str:
     """Return ``value`` with Persian digits."""
     return to_persian_digits(value)
+
+
+# Left-to-right isolate (LRI … PDI). In Persian text a code like 1420-022185 showed reversed
+# (۰۲۲۱۸۵-۱۴۲۰): after Arabic letters its digits count as Arabic numbers (bidi rule W2) and the
+# hyphen between two such numbers stays neutral, so the two groups were laid out right to left.
+# Inside an isolate the digits are European again and the hyphen joins them (rule W4).
+LRI = "\u2066"
+PDI = "\u2069"
+
+
+def code(value: object) -> str:
+    """Return a tracking code (or any hyphenated number) with Persian digits, isolated LTR."""
+    return f"{LRI}{to_persian_digits(value)}{PDI}"
 
 
 def amount(rial: int) -> str:

@@ -24,7 +24,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
 from pydantic import Field, field_validator
 
 from bot import texts
-from services.enums import Relation, TicketCategory
+from services.enums import NoticeKind, Relation, TicketCategory
 
 # An intent's name as the NLU writes it; which intents exist is the Intent filters' business.
 _INTENT_NAME: Final = re.compile(r"^[a-z][a-z_]{0,39}$")
@@ -134,12 +134,34 @@ class KbVote(CallbackData, prefix="kv"):
     up: bool
 
 
+class NoticeToggle(CallbackData, prefix="nt"):
+    """/settings: switch the notice ``kind`` on (``on``) or off; a forged kind fails to unpack."""
+
+    kind: NoticeKind
+    on: bool
+
+
 # --- reply keyboards -------------------------------------------------------------------
-def main_menu() -> ReplyKeyboardMarkup:
-    """The top tasks, two per row."""
+# Menu tasks that need a verified user (their handlers are flagged ``personal``; the test
+# tests/bot/test_locked_menu.py checks this set against the flags). A user whose verification
+# is locked gets the menu without them: each would only answer "locked until …".
+PERSONAL_MENU_INTENTS: Final = frozenset(
+    {
+        "check_eligibility",
+        "last_contribution",
+        "insurance_record",
+        "family_list",
+        "pension_slip",
+    }
+)
+
+
+def main_menu(*, personal: bool = True) -> ReplyKeyboardMarkup:
+    """The top tasks, two per row (without the personal ones when ``personal`` is false)."""
     builder = ReplyKeyboardBuilder()
-    for label in texts.MENU:
-        builder.button(text=label)
+    for label, intent in texts.MENU.items():
+        if personal or intent not in PERSONAL_MENU_INTENTS:
+            builder.button(text=label)
     builder.adjust(2)
     return builder.as_markup(resize_keyboard=True, is_persistent=True)
 
@@ -325,5 +347,18 @@ def knowledge_choices(choices: Iterable[tuple[str, str]]) -> InlineKeyboardMarku
     builder = InlineKeyboardBuilder()
     for entry_id, title in choices:
         builder.button(text=title, callback_data=KbPick(id=entry_id))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def notice_settings(choices: dict[NoticeKind, bool]) -> InlineKeyboardMarkup:
+    """One button per notice kind, marked on or off; pressing it switches it."""
+    builder = InlineKeyboardBuilder()
+    for kind, on in choices.items():
+        mark = texts.SETTINGS_ON_MARK if on else texts.SETTINGS_OFF_MARK
+        builder.button(
+            text=f"{mark} {texts.NOTICE_KIND_LABELS[kind.value]}",
+            callback_data=NoticeToggle(kind=kind, on=not on),
+        )
     builder.adjust(1)
     return builder.as_markup()

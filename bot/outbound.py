@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import secrets
@@ -51,7 +52,7 @@ from bot.pacing import outbox_send
 from bot.platform import Platform
 from bot.render import Renderer
 from services.clock import Clock
-from services.enums import OutboxKind
+from services.enums import NoticeKind, OutboxKind
 from services.outbox import OutboxMessage, OutboxStore
 from services.settings import OutboxConfig, Settings
 
@@ -288,8 +289,8 @@ class OutboundSender:
             return await self._send_prepared(bot, message)
         elif kind == OutboxKind.TICKET_ANSWER:
             rendered = render(
-                texts.TICKET_ANSWERED,
-                code=fmt.digits(payload["tracking_code"]),
+                texts.TICKET_ANSWERED + "\n\n" + texts.NOTICE_FOOTER,
+                code=fmt.code(payload["tracking_code"]),
                 text=str(payload["text"]),
             )
         elif kind == OutboxKind.HANDOFF_STARTED:
@@ -311,6 +312,9 @@ class OutboundSender:
         elif kind == OutboxKind.DEPENDANT_DECIDED:
             template, values = dependant_decision(payload)
             rendered = render(template, **values)
+        elif kind == OutboxKind.NOTICE:
+            template, values = notice_text(payload, self._settings)
+            rendered = render(template + "\n\n" + texts.NOTICE_FOOTER, **values)
         else:
             raise UnknownKind(str(kind))
         return await bot.send_message(chat_id=message.chat_id, **rendered, reply_markup=markup)
@@ -351,3 +355,49 @@ def dependant_decision(payload: Mapping[str, Any]) -> tuple[str, dict[str, str]]
         template += texts.DEPENDANT_REJECTED_NOTE
         values["note"] = note
     return template + texts.DEPENDANT_REJECTED_HELP, values
+
+
+def notice_text(payload: Mapping[str, Any], settings: Settings) -> tuple[str, dict[str, str]]:
+    """The catalogue text of a proactive notice (``services.notices``) and its values."""
+    notice = payload.get("notice")
+
+    def day(key: str) -> str:
+        return fmt.date_long(dt.date.fromisoformat(str(payload[key])))
+
+    if notice == NoticeKind.TICKET_OVERDUE:
+        return texts.NOTICE_TICKET_OVERDUE, {
+            "code": fmt.code(payload["code"]),
+            "due": day("due"),
+            "new_date": day("new_date"),
+        }
+    if notice == NoticeKind.REQUEST_DECIDED:
+        values = {
+            "code": fmt.code(payload["code"]),
+            "relation": fmt.relation_label(payload.get("relation")),
+        }
+        if payload.get("approved"):
+            if payload.get("covered_from"):
+                return texts.NOTICE_REQUEST_APPROVED, {**values, "date": day("covered_from")}
+            return texts.NOTICE_REQUEST_APPROVED_NO_DATE, values
+        if payload.get("reason"):
+            return texts.NOTICE_REQUEST_REJECTED, {**values, "reason": str(payload["reason"])}
+        return texts.NOTICE_REQUEST_REJECTED_NO_REASON, values
+    if notice == NoticeKind.COVER_ENDING:
+        if int(payload.get("days", 0)) <= 0:
+            return texts.NOTICE_COVER_ENDS_TODAY, {"until": day("until")}
+        return texts.NOTICE_COVER_ENDING, {
+            "until": day("until"),
+            "days": fmt.digits(payload["days"]),
+        }
+    if notice == NoticeKind.VOLUNTARY_PAYMENT:
+        return texts.NOTICE_VOLUNTARY_PAYMENT, {
+            "number": fmt.code(payload["number"]),
+            "deadline": day("deadline"),
+            "url": settings.config.contact_centre.eservices_url,
+        }
+    if notice == NoticeKind.MEDICAL_EXAM:
+        return texts.NOTICE_MEDICAL_EXAM, {
+            "number": fmt.code(payload["number"]),
+            "deadline": day("deadline"),
+        }
+    raise UnknownKind(f"notice {notice}")

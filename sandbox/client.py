@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+_NO_ISOLATES = dict.fromkeys(range(0x2066, 0x206A))
+
 
 class SandboxClientError(RuntimeError):
     """The control API refused a request; ``status`` and ``error`` say why."""
@@ -44,8 +46,12 @@ class Reaction:
 
     @property
     def texts(self) -> list[str]:
-        """What the person reads in each new message (rendered text or caption)."""
-        return [m["rendered_text"] or "" for m in self.messages]
+        """What the person reads in each new message (rendered text or caption).
+
+        The invisible directional isolates around codes (U+2066 … U+2069) are left out: they
+        decide the order in which a code is laid out, not its words.
+        """
+        return [(m["rendered_text"] or "").translate(_NO_ISOLATES) for m in self.messages]
 
     @property
     def text(self) -> str:

@@ -173,6 +173,26 @@ class OutboxKind(StrEnum):
     # A bot's direct answer that flood control held up too long (``bot.pacing``): text, parse
     # mode and keyboard exactly as the handler made them.
     PREPARED = "prepared"
+    NOTICE = (
+        "notice"  # a proactive notice (``services.notices``); ``payload["notice"]`` is its kind
+    )
+
+
+class NoticeKind(StrEnum):
+    """What a proactive notice is about (``services.notices``); the user switches each on or off."""
+
+    TICKET_ANSWERED = "ticket_answered"
+    TICKET_OVERDUE = "ticket_overdue"
+    REQUEST_DECIDED = "request_decided"
+    COVER_ENDING = "cover_ending"
+    VOLUNTARY_PAYMENT = "voluntary_payment"
+    MEDICAL_EXAM = "medical_exam"
+
+
+class NoticeStatus(StrEnum):
+    PENDING = "pending"  # waits for its moment (quiet hours) and the scheduler
+    SENT = "sent"  # handed to the outbox
+    DROPPED = "dropped"  # switched off, or no longer true, before its moment came
 
 
 class RateOutcome(StrEnum):

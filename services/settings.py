@@ -225,6 +225,22 @@ class DialogueConfig(_Section):
     max_requests_per_message: int = Field(3, ge=1, le=5)
 
 
+class NoticesConfig(_Section):
+    """Proactive notices (``services.notices``): quiet hours, lead times and the release pace."""
+
+    # No notice between quiet_start and quiet_end, Tehran time (issue 18; product choice): a
+    # notice due in that window waits for quiet_end.
+    quiet_start: dt.time = dt.time(22, 0)
+    quiet_end: dt.time = dt.time(8, 0)
+    cover_ending_days: int = Field(14, ge=1, le=90)
+    voluntary_payment_days_before: int = Field(5, ge=0, le=20)
+    medical_exam_days_before: int = Field(14, ge=0, le=60)
+    overdue_extension_working_days: int = Field(2, ge=1, le=10)
+    tick_seconds: float = Field(5.0, gt=0)
+    scan_minutes: float = Field(15.0, gt=0)
+    max_per_minute: int = Field(600, ge=1)
+
+
 class SandboxConfig(_Section):
     """Where ``make run`` serves the local sandbox when no platform token is set."""
 
@@ -252,6 +268,7 @@ class AppConfig(_Section):
     console: ConsoleConfig = ConsoleConfig()
     retention: RetentionConfig = RetentionConfig()
     sandbox: SandboxConfig = SandboxConfig()
+    notices: NoticesConfig = NoticesConfig()
     dialogue: DialogueConfig = DialogueConfig()
     knowledge: KnowledgeConfig = KnowledgeConfig()
     # The NLU owns this section's schema (``nlu/settings.py``, unknown keys refused there when
@@ -296,8 +313,16 @@ class EnvSettings(BaseSettings):
     console_secret_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8080
+    # The sandbox's port when no token is set (over config.yml's sandbox.port); a free one is
+    # taken when it is busy. ``tamin-bot sandbox`` alone also honours PORT.
+    sandbox_port: int | None = Field(default=None, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     tamin_config: Path = DEFAULT_CONFIG_PATH
+
+    @field_validator("sandbox_port", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_level", mode="before")
     @classmethod

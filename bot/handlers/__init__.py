@@ -4,7 +4,7 @@
 
 1. errors — the error router (its own observer; listed first for reading);
 2. groups — the bot works in private chats only, whatever was sent there;
-3. commands — /start, /menu, /help, /cancel, /logout always work, even mid-flow;
+3. commands — /start, /menu, /help, /cancel, /logout, /settings always work, even mid-flow;
 4. flow steps — the active conversation step (verification, complaint, dependant request,
    voluntary estimate) takes the answer to its own question;
 5. agent relay — a chat an agent has taken over goes to the agent, silently; a queued chat's
@@ -43,6 +43,7 @@ from bot.handlers import (
     pension,
     records,
     relay,
+    settings,
     smalltalk,
     thread,
     topics,
@@ -83,6 +84,8 @@ def build_intents() -> Router:
         voluntary.build_router(),
         human.build_router(),
         thread.build_router(),
+        # The menu's notices button (menu-only: the model never returns its intent).
+        settings.build_intent_router(),
     )
     return router
 
@@ -109,6 +112,8 @@ def build_handlers() -> list[Router]:
         # /cancel and the cancel button leave the agent's queue or chat (before the commands).
         relay.build_leave_router(),
         commands.build_router(),
+        # /settings and its switches (proactive notices), a command like those above.
+        settings.build_router(),
         steps,
         relay.build_router(),
     )

@@ -8,13 +8,15 @@ from __future__ import annotations
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BotCommand, Message
+from aiogram.types import BotCommand, Message, ReplyKeyboardMarkup
 
+from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
 from bot.filters import inline
 from bot.handlers.dependants import DependantForm, leave_documents
 from bot.reply import Reply
+from services.clock import Clock
 from services.identity import ChatUserInfo
 
 
@@ -32,13 +34,34 @@ def _name(chat_user: ChatUserInfo) -> str:
     return f" {chat_user.first_name}" if chat_user.first_name else ""
 
 
+def is_locked(chat_user: ChatUserInfo, clock: Clock) -> bool:
+    """Whether the user's verification is locked after wrong national IDs."""
+    return (
+        not chat_user.is_verified
+        and chat_user.locked_until is not None
+        and chat_user.locked_until > clock.now()
+    )
+
+
+def menu_for(chat_user: ChatUserInfo, clock: Clock) -> ReplyKeyboardMarkup:
+    """The main menu; without the personal tasks while verification is locked."""
+    return keyboards.main_menu(personal=not is_locked(chat_user, clock))
+
+
 async def on_start(
-    message: Message, state: FSMContext, chat_user: ChatUserInfo, reply: Reply
+    message: Message, state: FSMContext, chat_user: ChatUserInfo, clock: Clock, reply: Reply
 ) -> None:
     """Greet, say what the bot does, and show the contact button (or the menu)."""
     await state.clear()
     await reply(texts.WELCOME, name=_name(chat_user))
-    if chat_user.is_verified:
+    if is_locked(chat_user, clock):
+        assert chat_user.locked_until is not None
+        await reply(
+            texts.VERIFICATION_LOCKED,
+            until=fmt.jalali_moment(chat_user.locked_until),
+            keyboard=keyboards.main_menu(personal=False),
+        )
+    elif chat_user.is_verified:
         await reply(texts.WELCOME_VERIFIED, keyboard=keyboards.main_menu())
     else:
         await reply(
@@ -48,17 +71,19 @@ async def on_start(
         )
 
 
-async def on_menu(message: Message, reply: Reply) -> None:
+async def on_menu(message: Message, chat_user: ChatUserInfo, clock: Clock, reply: Reply) -> None:
     """Show the main menu."""
-    await reply(texts.MENU_SHOWN, keyboard=keyboards.main_menu())
+    await reply(texts.MENU_SHOWN, keyboard=menu_for(chat_user, clock))
 
 
-async def on_help(message: Message, reply: Reply) -> None:
+async def on_help(message: Message, chat_user: ChatUserInfo, clock: Clock, reply: Reply) -> None:
     """Say what the bot can do."""
-    await reply(texts.HELP, keyboard=keyboards.main_menu())
+    await reply(texts.HELP, keyboard=menu_for(chat_user, clock))
 
 
-async def on_cancel(message: Message, state: FSMContext, services: Services, reply: Reply) -> None:
+async def on_cancel(
+    message: Message, state: FSMContext, chat_user: ChatUserInfo, clock: Clock, reply: Reply
+) -> None:
     """Leave whatever flow is in progress."""
     step = await state.get_state()
     if step == DependantForm.documents.state:
@@ -68,7 +93,8 @@ async def on_cancel(message: Message, state: FSMContext, services: Services, rep
     in_flow = step is not None
     await state.clear()
     await reply(
-        texts.CANCELLED if in_flow else texts.NOTHING_TO_CANCEL, keyboard=keyboards.main_menu()
+        texts.CANCELLED if in_flow else texts.NOTHING_TO_CANCEL,
+        keyboard=menu_for(chat_user, clock),
     )
 
 

@@ -159,7 +159,7 @@ async def on_confirm(
     await state.clear()
     await reply(
         texts.TICKET_CREATED,
-        code=fmt.digits(ticket.tracking_code),
+        code=fmt.code(ticket.tracking_code),
         due=fmt.date_long(ticket.due_date),
         keyboard=keyboards.main_menu(),
     )
@@ -175,7 +175,7 @@ def ticket_status_text(reply: Reply, ticket: TicketInfo) -> str:
     render = reply.render
     text = render.text(
         texts.TICKET_STATUS,
-        code=fmt.digits(ticket.tracking_code),
+        code=fmt.code(ticket.tracking_code),
         category=texts.CATEGORY_LABELS[ticket.category.value],
         status=texts.TICKET_STATUS_LABELS[ticket.status.value],
         created=fmt.date_long(ticket.created_at.date()),
@@ -210,7 +210,7 @@ async def track_ticket(
             parts.append(
                 render.text(
                     texts.MY_REQUEST_TICKET_ROW,
-                    code=fmt.digits(item.tracking_code),
+                    code=fmt.code(item.tracking_code),
                     category=texts.CATEGORY_LABELS[item.subject.value],
                     status=texts.TICKET_STATUS_LABELS[item.status.value],
                     created=created,
@@ -221,7 +221,7 @@ async def track_ticket(
             parts.append(
                 render.text(
                     texts.MY_REQUEST_DEPENDANT_ROW,
-                    code=fmt.digits(item.tracking_code),
+                    code=fmt.code(item.tracking_code),
                     relation=fmt.relation_label(item.subject),
                     status=texts.REQUEST_STATUS_LABELS[item.status.value],
                     created=created,
@@ -233,7 +233,7 @@ async def track_ticket(
         (
             t.tracking_code,
             texts.TICKET_BUTTON.format(
-                code=fmt.digits(t.tracking_code),
+                code=fmt.code(t.tracking_code),
                 status=texts.TICKET_STATUS_LABELS[t.status.value],
             ),
         )
@@ -251,14 +251,14 @@ def tracked_text(reply: Reply, item: TrackedItem) -> str:
     if isinstance(item, InquiryInfo):
         return render.text(
             texts.INQUIRY_STATUS,
-            code=fmt.digits(item.tracking_code),
+            code=fmt.code(item.tracking_code),
             created=fmt.date_long(item.created_at.date()),
             covered=texts.INQUIRY_COVERED if item.covered else texts.INQUIRY_NOT_COVERED,
             people=fmt.digits(item.people),
         )
     return render.text(
         texts.DEPENDANT_REQUEST_STATUS,
-        code=fmt.digits(item.tracking_code),
+        code=fmt.code(item.tracking_code),
         relation=fmt.relation_label(item.relation),
         national_id=fmt.digits(mask_national_id(item.dependant_national_id)),
         status=texts.REQUEST_STATUS_LABELS[item.status.value],

@@ -182,7 +182,7 @@ async def on_confirm(
         render.text(
             texts.DEPENDANT_SUBMITTED,
             relation=fmt.relation_label(relation),
-            code=fmt.digits(application.tracking_code),
+            code=fmt.code(application.tracking_code),
         )
         + render.text(texts.DEPENDANT_DOCUMENTS, documents=documents)
         + render.text(texts.ASK_DEPENDANT_DOCUMENTS, **_BUTTONS),

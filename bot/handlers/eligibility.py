@@ -95,7 +95,7 @@ def render_result(
     """Return the rendered answer: the tracking code, one block per person, how to dispute."""
     render = reply.render
     son_age = fmt.digits(settings.config.dependants.son_age_limit_years)
-    parts = [render.text(texts.ELIGIBILITY_HEADER, code=fmt.digits(result.tracking_code))]
+    parts = [render.text(texts.ELIGIBILITY_HEADER, code=fmt.code(result.tracking_code))]
     for row in rows:
         person = {"name": row.full_name, "relation": fmt.relation_label(row.relation)}
         if row.covered and row.coverage_until is not None:

@@ -93,7 +93,8 @@ async def _locked(
     await reply(
         texts.VERIFICATION_LOCKED,
         until=fmt.jalali_moment(err.until),
-        keyboard=keyboards.main_menu(),
+        # Not the personal tasks: each would only answer "locked" again (issue 18's trial).
+        keyboard=keyboards.main_menu(personal=False),
     )
 
 
@@ -130,7 +131,7 @@ async def _duplicate(
     await _ends_flow(state)
     await reply(
         texts.DEPENDANT_DUPLICATE,
-        code=fmt.digits(err.tracking_code),
+        code=fmt.code(err.tracking_code),
         keyboard=keyboards.main_menu(),
     )
 
@@ -162,7 +163,7 @@ async def _ticket_not_found(
     template = (
         texts.TICKET_NOT_FOUND if err.tracking_code.startswith("1420") else texts.REQUEST_NOT_FOUND
     )
-    await reply(template, code=fmt.digits(err.tracking_code))
+    await reply(template, code=fmt.code(err.tracking_code))
 
 
 async def _invalid_ticket_text(

@@ -118,7 +118,7 @@ async def hand_over(
         await reply(
             template,
             next_opening=next_opening,
-            code=fmt.digits(outcome.tracking_code),
+            code=fmt.code(outcome.tracking_code),
             due=fmt.date_long(outcome.due_date),
             keyboard=keyboards.main_menu(),
         )

@@ -80,7 +80,11 @@ async def ask_to_verify(
     locked = user.locked_until
     if locked is not None and locked > clock.now():
         await state.set_state(None)
-        await reply(texts.VERIFICATION_LOCKED, until=fmt.jalali_moment(locked))
+        await reply(
+            texts.VERIFICATION_LOCKED,
+            until=fmt.jalali_moment(locked),
+            keyboard=keyboards.main_menu(personal=False),
+        )
         return
     if user.has_contact:
         await state.set_state(Verification.national_id)

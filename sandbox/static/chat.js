@@ -17,6 +17,8 @@
     notes: [],
     keyboard: null,
     keyboardOverride: null,
+    rendered: 0, // messages drawn by the last render
+    stuck: true, // the reader is at the end of the conversation
     typingUntil: 0,
     pollToken: 0,
     contactButton: null,
@@ -140,6 +142,8 @@
     state.notes = [];
     state.keyboard = null;
     state.typingUntil = 0;
+    state.rendered = 0;
+    state.stuck = true;
     localStorage.setItem("sandbox.user", String(user.id));
     $("picker").hidden = true;
     $("chat").hidden = false;
@@ -200,9 +204,22 @@
     return new Date(seconds * 1000).toLocaleTimeString("fa-IR", { hour: "2-digit", minute: "2-digit" });
   }
 
+  function atBottom(box) {
+    return box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  }
+
+  function scrollToEnd() {
+    const box = $("messages");
+    box.scrollTop = box.scrollHeight;
+    state.stuck = true;
+  }
+
   function render() {
     const box = $("messages");
-    const nearBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+    // Follow the conversation when the reader was at its end, or when a message arrived: a
+    // chat shows its newest message, as the messengers do.
+    const follow = state.stuck || atBottom(box) || state.messages.size !== state.rendered;
+    state.rendered = state.messages.size;
     box.textContent = "";
     const items = [...state.messages.values()].sort((a, b) => a.message_id - b.message_id);
     if (!items.length) {
@@ -218,9 +235,55 @@
       el.textContent = note.text;
       box.append(el);
     }
-    if (nearBottom || items.length < 3) box.scrollTop = box.scrollHeight;
+    // The reply keyboard and the typing line first: they take height from the message list
+    // (right after verification the menu appears, on reopening the chat it comes with the
+    // history), and scrolling before they were drawn left the newest messages hidden below.
     renderKeyboard();
     renderTyping();
+    renderStart();
+    if (follow) scrollToEnd();
+  }
+
+  // The start button of a chat with no message yet, like the messengers' START: it sends /start.
+  function renderStart() {
+    // Shown until the first message (a reopened chat's history hides it as it arrives).
+    $("start").hidden = !state.user || state.messages.size > 0;
+  }
+
+  async function pressStart() {
+    if (!state.user) return;
+    $("start").hidden = true;
+    await api("POST", userPath("command"), { command: "start", bot: state.bot });
+  }
+
+  // Codes like 1420-022185 read left to right inside Persian text: after Arabic letters their
+  // digits count as Arabic numbers and the hyphen between them stays neutral, so the groups
+  // came out reversed (022185-1420). Each such run is isolated in a <bdi dir="ltr">.
+  const CODE_RUN = /[0-9\u06F0-\u06F9\u0660-\u0669]+(?:[-\/][0-9\u06F0-\u06F9\u0660-\u0669]+)+/g;
+
+  function isolateCodes(root) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    const nodes = [];
+    while (walker.nextNode()) nodes.push(walker.currentNode);
+    for (const node of nodes) {
+      const text = node.nodeValue;
+      CODE_RUN.lastIndex = 0;
+      if (!CODE_RUN.test(text)) continue;
+      const parts = document.createDocumentFragment();
+      let last = 0;
+      text.replace(CODE_RUN, (match, offset) => {
+        parts.append(text.slice(last, offset));
+        const bdi = document.createElement("bdi");
+        bdi.dir = "ltr";
+        bdi.className = "code";
+        bdi.textContent = match;
+        parts.append(bdi);
+        last = offset + match.length;
+        return match;
+      });
+      parts.append(text.slice(last));
+      node.replaceWith(parts);
+    }
   }
 
   function renderMessage(message) {
@@ -267,6 +330,7 @@
       body.className = "body";
       body.dir = "auto"; // "/start" or a Latin reply reads left to right, Persian right to left
       body.innerHTML = message.html; // built by the server: escaped text plus allowed tags only
+      isolateCodes(body);
       bubble.append(body);
     } else if (!message.file && !message.contact && !message.location) {
       const body = document.createElement("div");
@@ -480,6 +544,11 @@
     renderKeyboard();
   });
   $("contact-dialog").addEventListener("close", () => contactChosen().catch(() => {}));
+  $("start").addEventListener("click", () => pressStart().catch(() => {}));
+  $("messages").addEventListener("scroll", () => { state.stuck = atBottom($("messages")); });
+  // The list shrinks when the keyboard appears or grows (and when the window does): a reader
+  // at the end stays at the end.
+  new ResizeObserver(() => { if (state.stuck) scrollToEnd(); }).observe($("messages"));
 
   (async () => {
     const saved = Number(localStorage.getItem("sandbox.user"));

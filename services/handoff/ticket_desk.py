@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persian import mask_identifiers, mask_mobile, mask_national_id
+from services import notices
 from services.agents import AgentPublic
 from services.clock import Clock
 from services.common import audit
@@ -33,7 +34,6 @@ from services.handoff.results import (
     from_iso,
     tehran,
 )
-from services.outbox import enqueue
 from services.registry import SqlRegistryGateway
 from services.settings import Settings
 from services.tickets import TicketInfo, TicketService
@@ -209,16 +209,15 @@ class TicketDesk:
         # The answer first: a ticket that cannot take one (closed) refuses before anything is
         # queued for the user. The outbox row then commits with the answer.
         answered = await self._tickets.answer(info.tracking_code, body, agent.actor)
-        enqueue(
+        # A notice (issue 18): on unless the user switched answers off in /settings; in the
+        # quiet hours it waits for their end (services.notices).
+        await notices.ticket_answered(
             self._session,
             self._clock,
-            platform=user.platform,
-            chat_id=user.platform_user_id,
-            payload={
-                "kind": OutboxKind.TICKET_ANSWER.value,
-                "tracking_code": info.tracking_code,
-                "text": body,
-            },
+            self._settings,
+            chat_user=user,
+            tracking_code=info.tracking_code,
+            text=body,
         )
         await self._session.flush()
         return answered

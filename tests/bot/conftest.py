@@ -133,6 +133,9 @@ async def delete_prefixed(client: Redis, prefix: str) -> None:
         await client.delete(*keys)
 
 
+NO_ISOLATES = dict.fromkeys(range(0x2066, 0x206A))
+
+
 @dataclass
 class ChatDriver:
     """One private chat with the bot, as a user would drive it."""
@@ -184,7 +187,10 @@ class ChatDriver:
 
     # --- reading the answers ---------------------------------------------------------
     def texts(self, calls: list[Call] | None = None) -> list[str]:
-        return [c.text for c in (self.last if calls is None else calls) if c.name == "sendMessage"]
+        """The words sent; the invisible isolates around codes (U+2066 … U+2069) are left out
+        here and checked where they matter (tests/bot/test_notice_settings.py)."""
+        chosen = self.last if calls is None else calls
+        return [c.text.translate(NO_ISOLATES) for c in chosen if c.name == "sendMessage"]
 
     def joined(self, calls: list[Call] | None = None) -> str:
         return "\n".join(self.texts(calls))

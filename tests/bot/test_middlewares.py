@@ -122,7 +122,7 @@ async def test_commands_are_published_in_persian(harness: Harness) -> None:
     (call,) = harness.telegram.session.take()  # type: ignore[attr-defined]
     assert call.name == "setMyCommands"
     commands = {c.command: c.description for c in call.params["commands"]}
-    assert set(commands) == {"start", "menu", "help", "cancel", "logout"}
+    assert set(commands) == {"start", "menu", "help", "cancel", "logout", "settings"}
     assert commands["logout"] == "فراموش کردن احراز هویت من"
 
 

@@ -122,6 +122,6 @@ async def test_run_in_webhook_mode(
             assert huge.status_code == 413
             ready = await http.get(f"http://127.0.0.1:{port}/readyz")
             tasks = ready.json()["tasks"]
-            assert ready.status_code == 200 and set(tasks) == {"outbound", "retention"}
+            assert ready.status_code == 200 and set(tasks) == {"outbound", "notices", "retention"}
             assert all(task["running"] for task in tasks.values())
         assert await _stop(task) == 0

@@ -53,8 +53,8 @@ async def test_maryam_verifies_and_sees_her_eligibility_in_the_web_chat(
             await page.get_by_test_id("create-user").click()
 
             bot_messages = page.get_by_test_id("bot-message")
-            await page.get_by_test_id("message-input").fill("/start")
-            await page.get_by_test_id("send").click()
+            # «شروع», as the README says (it sends /start).
+            await page.get_by_test_id("start-button").click()
             await expect(bot_messages.first).to_contain_text("به دستیار تأمین اجتماعی خوش آمدید")
 
             # «ارسال شمارهٔ همراه من» on the reply keyboard, then her number in the chooser.

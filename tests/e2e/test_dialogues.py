@@ -71,7 +71,8 @@ class Chat:
 
     async def everything(self) -> str:
         messages = await self.client.messages(self.uid, bot=self.bot)
-        return "\n".join(m.get("rendered_text") or "" for m in messages)
+        shown = "\n".join(m.get("rendered_text") or "" for m in messages)
+        return shown.translate(dict.fromkeys(range(0x2066, 0x206A)))  # invisible isolates
 
     async def wait_for(self, needle: str, timeout_s: float = 15.0) -> str:
         """Everything the bot wrote, once ``needle`` appears in it (a reply may trail quiet)."""

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import texts
 from bot.factory import build_bot
 from bot.outbound import OutboundSender
 from bot.platform import Platform
@@ -151,7 +152,9 @@ async def test_bale_rendering_and_unknown_kinds(
         ]
     assert seen == [
         f"👤 سارا، کارشناس ۱۴۲۰:\n{text}",
-        "📬 پاسخ کارشناس ۱۴۲۰ به درخواست شما با کد رهگیری ۱۴۲۰-۱۲۳۴۵۶:\nپاسخ <i> & x",
+        # The code isolated left-to-right (issue 18), and the notice's who-and-how-to-stop line.
+        "📬 پاسخ کارشناس ۱۴۲۰ به درخواست شما با کد رهگیری \u2066۱۴۲۰-۱۲۳۴۵۶\u2069:\n"
+        "پاسخ <i> & x\n\n" + texts.NOTICE_FOOTER,
     ]
     statuses = (await session.scalars(select(Outbox.status).order_by(Outbox.id))).all()
     assert statuses == ["sent", "failed", "sent"]

@@ -120,3 +120,39 @@ async def echo_bot(sandbox: SandboxServer) -> AsyncIterator[None]:
     yield
     stop.set()
     await asyncio.wait_for(task, timeout=10)
+
+
+# --- a browser (Debian's chromium through Playwright) ------------------------------------------
+CHROMIUM = Path("/usr/bin/chromium")
+HAVE_CHROMIUM = CHROMIUM.exists()
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser_page() -> AsyncIterator[object]:
+    if not HAVE_CHROMIUM:
+        pytest.skip(
+            "Debian's chromium is not installed (/usr/bin/chromium); apt-get install chromium"
+        )
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS
+        )
+        try:
+            context = await browser.new_context(
+                viewport={"width": 390, "height": 844}, locale="fa-IR"
+            )
+            yield await context.new_page()
+        finally:
+            await browser.close()

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-import pytest_asyncio
 from aiogram import Bot
 from aiogram.types import KeyboardButton, ReplyKeyboardMarkup
 
@@ -17,6 +15,7 @@ from sandbox.echo_bot import BUTTON_DONE, RECEIVED
 from sandbox.web_strings import STRINGS
 
 CHROMIUM = Path("/usr/bin/chromium")
+PROJECT_SCREENSHOTS = Path(__file__).resolve().parents[2] / "var"
 HAVE_CHROMIUM = CHROMIUM.exists()
 CHROMIUM_FLAGS = [
     "--headless",
@@ -43,27 +42,6 @@ async def test_page_is_persian_rtl_and_phone_sized(sandbox: SandboxServer) -> No
     # Every word shown comes from the one catalogue: the script holds only digit tables.
     runs = set(re.findall(r"[\u0600-\u06FF]+", script.text))
     assert runs <= {"۰۱۲۳۴۵۶۷۸۹", "٠١٢٣٤٥٦٧٨٩", "۰", "۹", "٠", "٩"}
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def browser_page() -> AsyncIterator[object]:
-    if not HAVE_CHROMIUM:
-        pytest.skip(
-            "Debian's chromium is not installed (/usr/bin/chromium); apt-get install chromium"
-        )
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS
-        )
-        try:
-            context = await browser.new_context(
-                viewport={"width": 390, "height": 844}, locale="fa-IR"
-            )
-            yield await context.new_page()
-        finally:
-            await browser.close()
 
 
 @pytest.mark.browser

@@ -82,7 +82,12 @@ async def on_help(message: Message, chat_user: ChatUserInfo, clock: Clock, reply
 
 
 async def on_cancel(
-    message: Message, state: FSMContext, chat_user: ChatUserInfo, clock: Clock, reply: Reply
+    message: Message,
+    state: FSMContext,
+    services: Services,
+    chat_user: ChatUserInfo,
+    clock: Clock,
+    reply: Reply,
 ) -> None:
     """Leave whatever flow is in progress."""
     step = await state.get_state()

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.clock import Clock
+from services.db.delivery_models import ProcessedUpdate
 from services.db.handoff_models import Conversation, IntentLogEntry
 from services.db.models import EligibilityInquiry
 from services.settings import Settings
@@ -37,6 +38,8 @@ class RetentionReport:
     intent_log_texts: int
     escalation_transcripts: int
     eligibility_inquiries: int
+    # Dedupe records of incoming updates (``processed_updates``; no personal data, only ids).
+    processed_updates: int = 0
 
 
 class RetentionService:
@@ -61,11 +64,17 @@ class RetentionService:
         deleted = await self._session.execute(
             delete(EligibilityInquiry).where(EligibilityInquiry.created_at < inquiries_before)
         )
+        # An update is never re-sent after 24 hours: its dedupe record can go after that.
+        updates_before = now - dt.timedelta(hours=config.bot.processed_updates_hours)
+        forgotten = await self._session.execute(
+            delete(ProcessedUpdate).where(ProcessedUpdate.taken_at < updates_before)
+        )
         await self._session.flush()
         return RetentionReport(
             intent_log_texts=int(getattr(cleared, "rowcount", 0) or 0),
             escalation_transcripts=transcripts,
             eligibility_inquiries=int(getattr(deleted, "rowcount", 0) or 0),
+            processed_updates=int(getattr(forgotten, "rowcount", 0) or 0),
         )
 
     async def _clear_transcripts(self, before: dt.datetime) -> int:
@@ -109,12 +118,14 @@ async def run_retention(
             report.intent_log_texts
             or report.escalation_transcripts
             or report.eligibility_inquiries
+            or report.processed_updates
         ):
             logger.info(
                 "retention: cleared %d logged texts and %d escalation transcripts, "
-                "deleted %d eligibility inquiries",
+                "deleted %d eligibility inquiries and %d update dedupe records",
                 report.intent_log_texts,
                 report.escalation_transcripts,
                 report.eligibility_inquiries,
+                report.processed_updates,
             )
         await asyncio.sleep(every)

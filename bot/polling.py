@@ -10,8 +10,9 @@ platform keeps unconfirmed updates for 24 hours and is the inbox.
 
 The loop, per bot:
 
-- take at most ``concurrency`` updates at once; a fetch returns the ones in hand again (they
-  are not confirmed yet): they are skipped, and so are those finished above the offset;
+- take at most ``concurrency`` updates at once, in order; a fetch returns the ones in hand
+  again (they are not confirmed yet): they are skipped, and so is every update below the
+  highest taken (in hand or finished);
 - when a fetch brought nothing new while updates are in hand, wait for one of them to finish
   (or ``pause`` seconds) before fetching again: with updates pending, ``getUpdates`` answers at
   once, and fetching again at once would spin;
@@ -74,8 +75,9 @@ class UpdatePoller:
         # Taken and not finished (in hand, or cancelled at stop): the offset stays below them.
         self.pending: set[int] = set()
         self.in_hand: dict[int, asyncio.Task[None]] = {}
-        # Finished above the offset: fetched again until the offset passes them; skipped.
-        self.finished: set[int] = set()
+        # One past the highest update taken. Updates come in order and are taken in order, so
+        # every update below it was taken: pending, or finished (and then skipped when a fetch
+        # whose offset was still below it returns it again).
         self.next_id: int | None = None
 
     def offset(self) -> int | None:
@@ -109,7 +111,9 @@ class UpdatePoller:
         started = 0
         for update in updates:
             update_id = update.update_id
-            if update_id in self.pending or update_id in self.finished:
+            if update_id in self.pending or (
+                self.next_id is not None and update_id < self.next_id
+            ):
                 continue
             if len(self.in_hand) >= self.concurrency:
                 break  # fetched again later: the offset has not passed it
@@ -142,10 +146,6 @@ class UpdatePoller:
         if task.cancelled():
             return  # stays pending: not confirmed, sent again on the next start
         self.pending.discard(update_id)
-        self.finished.add(update_id)
-        offset = self.offset()
-        if offset is not None:
-            self.finished = {u for u in self.finished if u >= offset}
 
     async def _fetch(self) -> list[Update] | None:
         """One ``getUpdates``, or None when stopped while waiting for it."""

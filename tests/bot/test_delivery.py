@@ -338,6 +338,7 @@ async def test_polling_confirms_an_update_only_once_it_is_handled(sandbox: Sandb
     )
     try:
         _, first = world.send_text(users[0].id, "سلام", bot=state.id)
+        assert first is not None
         await _until(lambda: int(state.stats.get("calls:getUpdates", 0)) >= 3)
         # Fetched again and again while in hand, never confirmed, never handled twice.
         assert [u.update_id for u in state.updates] == [first.update_id]
@@ -347,6 +348,7 @@ async def test_polling_confirms_an_update_only_once_it_is_handled(sandbox: Sandb
         # One held by another worker (a killed process's lease): retried, then handled.
         release.clear()
         _, second = world.send_text(users[1].id, "سلام", bot=state.id)
+        assert second is not None
         lease = await ledger.take("telegram", second.update_id)
         assert isinstance(lease, Lease)
         release.set()
@@ -357,6 +359,7 @@ async def test_polling_confirms_an_update_only_once_it_is_handled(sandbox: Sandb
         # Stopping with one in hand past the grace: cancelled, let go, left unconfirmed.
         release.clear()
         _, third = world.send_text(users[2].id, "سلام", bot=state.id)
+        assert third is not None
         await _until(
             lambda: int(state.stats.get("calls:getUpdates", 0)) >= 1 and bool(state.updates)
         )

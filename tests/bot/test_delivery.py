@@ -9,7 +9,6 @@ Bot API over HTTP, the webhook app over ASGI.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,8 +18,6 @@ import pytest
 from aiogram import Dispatcher
 from aiogram.types import Message
 from redis.asyncio import Redis
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import texts
 from bot.factory import build_bot
@@ -38,79 +35,13 @@ from bot.platform import Platform
 from bot.polling import poll
 from bot.webhook import TELEGRAM_PATH, WebhookGate, create_webhook_router
 from sandbox import DEMO_TELEGRAM_TOKEN, SandboxServer, demo_config
-from services.db.delivery_models import DONE, IN_PROGRESS, ProcessedUpdate
+from services.db.delivery_models import DONE
 from services.eligibility import EligibilityService
 from tests.bot import fakes
 from tests.bot.conftest import MARYAM, REDIS_URL, Harness, delete_prefixed
+from tests.faults.test_ledger_db import processed_row
 
 # --------------------------------------------------------------------------- the ledgers
-
-
-class Wall:
-    """A settable wall clock for leases."""
-
-    def __init__(self) -> None:
-        self.at = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.at
-
-
-async def _row(
-    session_factory: async_sessionmaker[AsyncSession], update_id: int
-) -> tuple[str, str] | None:
-    async with session_factory() as session:
-        row = (
-            await session.execute(
-                select(ProcessedUpdate.state, ProcessedUpdate.holder).where(
-                    ProcessedUpdate.update_id == update_id
-                )
-            )
-        ).first()
-    return None if row is None else (row[0], row[1])
-
-
-async def test_database_ledger_leases_completes_in_the_transaction_and_takes_over(
-    session_factory: async_sessionmaker[AsyncSession],
-) -> None:
-    wall = Wall()
-    ledger = DatabaseLedger(session_factory, lease_seconds=10, now=wall)
-    other_worker = DatabaseLedger(session_factory, lease_seconds=10, now=wall)
-    lease = await ledger.take("telegram", 1)
-    assert isinstance(lease, Lease)
-    assert await other_worker.take("telegram", 1) is Seen.BUSY
-    assert isinstance(await other_worker.take("bale", 1), Lease)  # another platform's id
-    # The done mark is part of the handler's transaction: rolled back with it...
-    async with session_factory() as session:
-        assert await lease.complete_in(session)
-        await session.rollback()
-    assert await _row(session_factory, 1) == (IN_PROGRESS, lease.holder)
-    assert await other_worker.take("telegram", 1) is Seen.BUSY
-    # ...and committed with it.
-    async with session_factory() as session:
-        await lease.complete_in(session)
-        await session.commit()
-    assert await other_worker.take("telegram", 1) is Seen.DONE
-
-    # A failed handler lets go: the next delivery is taken afresh.
-    failed = await ledger.take("telegram", 2)
-    assert isinstance(failed, Lease)
-    await ledger.release(failed)
-    assert await _row(session_factory, 2) is None
-    retried = await other_worker.take("telegram", 2)
-    assert isinstance(retried, Lease)
-
-    # A killed worker's lease is taken over once it has run out, not before; renewing keeps it.
-    wall.at += dt.timedelta(seconds=9)
-    await other_worker.renew(retried)
-    wall.at += dt.timedelta(seconds=9)
-    assert await ledger.take("telegram", 2) is Seen.BUSY
-    wall.at += dt.timedelta(seconds=2)
-    taken_over = await ledger.take("telegram", 2)
-    assert isinstance(taken_over, Lease)
-    # The old holder can no longer release what is not its own.
-    await other_worker.release(retried)
-    assert await _row(session_factory, 2) == (IN_PROGRESS, taken_over.holder)
 
 
 @pytest.fixture
@@ -183,7 +114,9 @@ async def test_an_update_is_done_after_its_commit_and_dropped_when_repeated(
     assert "وقت شما بخیر" in chat.joined(chat.session.take())
     assert await _other_worker(harness).take("telegram", update.update_id) is Seen.DONE
     if harness.deps.redis is None:
-        assert (await _row(harness.deps.session_factory, update.update_id) or ("",))[0] == DONE
+        assert (await processed_row(harness.deps.session_factory, update.update_id) or ("",))[
+            0
+        ] == DONE
     await harness.dp.feed_update(chat.bot, update)
     assert chat.session.take() == []
 
@@ -214,7 +147,7 @@ async def test_a_failed_update_is_answered_politely_and_let_go(
     await harness.dp.feed_update(chat.bot, update)
     assert chat.joined(chat.session.take()) == texts.UNEXPECTED_ERROR
     if harness.deps.redis is None:
-        assert await _row(harness.deps.session_factory, update.update_id) is None
+        assert await processed_row(harness.deps.session_factory, update.update_id) is None
     # Sent again (say the answer never reached the platform): handled afresh, and now it works.
     monkeypatch.undo()
     await harness.dp.feed_update(chat.bot, update)

@@ -398,21 +398,25 @@ class _Renewer:
     timer costs a heap entry where a task costs a coroutine and two scheduler steps.
     """
 
-    __slots__ = ("_handle", "_lease", "_ledger", "_task")
+    __slots__ = ("_handle", "_lease", "_ledger", "_stopped", "_task")
 
     def __init__(self, ledger: UpdateLedger, lease: Lease) -> None:
         self._ledger = ledger
         self._lease = lease
         self._task: asyncio.Task[None] | None = None
         self._handle: asyncio.TimerHandle | None = None
+        self._stopped = False
         self._schedule()
 
     def _schedule(self) -> None:
+        if self._stopped:  # a renewal that finished after cancel(): no further one
+            return
         loop = asyncio.get_running_loop()
         self._handle = loop.call_later(self._ledger.lease_seconds / 3, self._fire)
 
     def _fire(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._renew())
+        if not self._stopped:
+            self._task = asyncio.get_running_loop().create_task(self._renew())
 
     async def _renew(self) -> None:
         try:
@@ -424,6 +428,7 @@ class _Renewer:
         self._schedule()
 
     def cancel(self) -> None:
+        self._stopped = True
         if self._handle is not None:
             self._handle.cancel()
         if self._task is not None:

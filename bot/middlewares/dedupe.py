@@ -428,8 +428,8 @@ class _Renewer:
         self._schedule()
 
     def cancel(self) -> None:
+        """No further renewal. One under way is left to finish: cancelled inside its
+        transaction, a connection could be left holding the database's write lock."""
         self._stopped = True
         if self._handle is not None:
             self._handle.cancel()
-        if self._task is not None:
-            self._task.cancel()

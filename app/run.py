@@ -16,8 +16,11 @@ The parts (``Stack``, ``load_models``, ``start_console``, ``start_sender``,
 4. The agents' console on HOST:PORT (PORT + 1 in webhook mode) and the one outbound sender,
    which delivers agent replies and ticket answers from the outbox, supervised
    (:mod:`services.supervision`: restarted with backoff, reported by ``/readyz``).
-5. On SIGINT/SIGTERM: stop taking updates, let the ones in hand finish, close sessions, the
-   Redis client, the database engine and the sandbox.
+5. On SIGINT/SIGTERM: stop taking updates, let the ones in hand finish within
+   ``bot.shutdown_grace_seconds`` (an unfinished webhook update is answered 503, an unfinished
+   polled one left unconfirmed, so the platform sends it again), close sessions, the Redis
+   client, the database engine and the sandbox. Updates are confirmed only once handled
+   (:mod:`bot.polling`, :mod:`bot.webhook`, :mod:`bot.middlewares.dedupe`).
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ from bot.factory import BotDeps, build_bots, build_dispatcher, build_redis, inst
 from bot.handlers.commands import set_commands
 from bot.outbound import OutboundSender
 from bot.platform import PlatformBot
-from bot.webhook import create_webhook_router, set_webhooks
+from bot.polling import poll
+from bot.webhook import WebhookGate, create_webhook_router, set_webhooks
 from console.app import create_console_app
 from console.http_guard import server_config
 from console.server import ConsoleServer
@@ -90,6 +94,7 @@ def build_web_app(
     secret: str,
     supervisor: Supervisor | None = None,
     nlu_token: str | None = None,
+    gate: WebhookGate | None = None,
 ) -> FastAPI:
     """The one ASGI app of webhook mode: webhook routes and, with ``nlu_token``, the NLU's
     ``/model/parse``.
@@ -101,7 +106,7 @@ def build_web_app(
     from nlu.server import create_nlu_router
 
     app = FastAPI(title="دستیار تأمین اجتماعی", docs_url=None, redoc_url=None, openapi_url=None)
-    app.include_router(create_webhook_router(dp, bots, secret))
+    app.include_router(create_webhook_router(dp, bots, secret, gate))
     if nlu_token:
         expected = f"Bearer {nlu_token}".encode()
 
@@ -152,7 +157,8 @@ async def _serve_webhooks(
         env.webhook_secret.get_secret_value() if env.webhook_secret else secrets.token_urlsafe(32)
     )
     nlu_token = env.nlu_token.get_secret_value() if env.nlu_token else None
-    app = build_web_app(dp, bots, nlu_model, secret, supervisor, nlu_token)
+    gate = WebhookGate()
+    app = build_web_app(dp, bots, nlu_model, secret, supervisor, nlu_token, gate)
     # Webhook updates are a few kilobytes: 1 MB bodies at most, read within 10 s.
     config = server_config(app, host=env.host, port=env.port)
     server = QuietServer(config)
@@ -168,38 +174,30 @@ async def _serve_webhooks(
         logger.info("webhook mode: listening on %s:%s", env.host, env.port)
         await stop.wait()
     finally:
+        # New updates are answered 503 from here on (the platform sends them again); the
+        # requests in hand get their grace, then the server stops.
+        await gate.close(settings.config.bot.shutdown_grace_seconds)
         server.should_exit = True
         await serving
         await dp.emit_shutdown(bots=bots, **workflow)
 
 
 async def _poll(
-    dp: Dispatcher, bots: Sequence[PlatformBot], stop: asyncio.Event, concurrency: int
+    settings: Settings, dp: Dispatcher, bots: Sequence[PlatformBot], stop: asyncio.Event
 ) -> None:
     for bot in bots:
         # A webhook left from an earlier webhook-mode run would make getUpdates fail.
         await bot.delete_webhook(drop_pending_updates=False)
-    # At most ``concurrency`` updates at once: past that, polling stops fetching and the rest
-    # wait at the platform. An unbounded backlog in memory only queued for the database pool
-    # (long enough to set off "typing…" indicators, Bot API calls that added to the load), and
-    # getUpdates had already acknowledged every update in it, so a crash would lose them all.
-    polling = asyncio.create_task(
-        dp.start_polling(
-            *bots,
-            handle_signals=False,
-            close_bot_session=False,
-            tasks_concurrency_limit=concurrency,
-        ),
-        name="polling",
+    # At most ``max_concurrent_updates`` at once: past that, polling stops fetching and the
+    # rest wait at the platform. An update is confirmed (the offset moved past it) only once it
+    # is handled, so a crash loses none of those in hand (bot.polling).
+    await poll(
+        dp,
+        bots,
+        stop,
+        concurrency=settings.env.max_concurrent_updates,
+        grace=settings.config.bot.shutdown_grace_seconds,
     )
-    stopper = asyncio.create_task(stop.wait(), name="stop-signal")
-    done, _ = await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    if polling in done:
-        stopper.cancel()
-        polling.result()  # polling ended by itself: surface why
-        return
-    await dp.stop_polling()
-    await polling
 
 
 def _freeze_startup_heap() -> None:
@@ -402,7 +400,7 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
                 stack.supervisor,
             )
         else:
-            await _poll(dp, stack.bots, stop, settings.env.max_concurrent_updates)
+            await _poll(settings, dp, stack.bots, stop)
         logger.info("stopped")
         return 0
     finally:

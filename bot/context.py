@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from bot.deps import Services, ServicesFactory
     from bot.dialogue import Dialogue
+    from bot.middlewares.dedupe import Lease
     from bot.nlu import Understander, Understanding
     from bot.platform import Platform
     from bot.render import Renderer
@@ -47,6 +48,8 @@ class UpdateContext(BotContext, total=False):
     platform: Platform
     render: Renderer
     reply: Reply
+    # DedupeMiddleware: this worker's hold on the update, completed by the unit of work
+    update_lease: Lease
     # UnitOfWorkMiddleware
     session: AsyncSession
     services: Services

@@ -33,10 +33,10 @@ from bot.intent_log_flush import IntentLogFlushChannel
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.db import UnitOfWorkMiddleware, update_session
 from bot.middlewares.dedupe import (
+    DatabaseLedger,
     DedupeMiddleware,
-    MemorySeenUpdates,
-    RedisSeenUpdates,
-    SeenUpdates,
+    RedisLedger,
+    UpdateLedger,
 )
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.middlewares.user import ChatUserMiddleware
@@ -224,7 +224,7 @@ def build_dispatcher(
     *,
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
-    seen: SeenUpdates | None = None,
+    ledger: UpdateLedger | None = None,
     throttling: ThrottlingMiddleware | None = None,
     key_prefix: str = "tamin",
     polling: bool = False,
@@ -245,11 +245,18 @@ def build_dispatcher(
             now=deps.clock.now,
         )
         events_isolation = events_isolation or isolation
-    if seen is None:
-        seen = (
-            MemorySeenUpdates()
+    if ledger is None:
+        # Durable either way (issue 17, finding 2): Redis when configured, else the database.
+        bot_config = deps.settings.config.bot
+        ledger = (
+            DatabaseLedger(deps.session_factory, lease_seconds=bot_config.update_lease_seconds)
             if batcher is None
-            else RedisSeenUpdates(batcher, prefix=f"{key_prefix}:update")
+            else RedisLedger(
+                batcher,
+                lease_seconds=bot_config.update_lease_seconds,
+                done_ttl=bot_config.processed_updates_hours * 3600,
+                prefix=f"{key_prefix}:update",
+            )
         )
     routers = build_handlers()
     handoff = deps.settings.config.handoff
@@ -273,7 +280,7 @@ def build_dispatcher(
     # Order matters: context first (so later steps can answer in the platform's format), then
     # the cheap refusals (duplicates, floods) before any database work.
     dp.update.outer_middleware(ContextMiddleware())
-    dp.update.outer_middleware(DedupeMiddleware(seen))
+    dp.update.outer_middleware(DedupeMiddleware(ledger))
     dp.update.outer_middleware(throttling or ThrottlingMiddleware())
     dp.update.outer_middleware(UnitOfWorkMiddleware(deps.session_factory, services_factory))
     dp.update.outer_middleware(ChatUserMiddleware())

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.clock import Clock
+from services.db.delivery_models import ProcessedUpdate
 from services.db.fsm_models import FsmState
 from services.db.handoff_models import Conversation, IntentLogEntry
 from services.db.models import EligibilityInquiry
@@ -40,6 +41,8 @@ class RetentionReport:
     eligibility_inquiries: int
     # Conversation steps left half-way past ``retention.flow_state_hours`` (``fsm_state``).
     flow_states: int = 0
+    # Dedupe records of incoming updates (``processed_updates``; no personal data, only ids).
+    processed_updates: int = 0
 
 
 class RetentionService:
@@ -66,12 +69,18 @@ class RetentionService:
         )
         # The steps' rows carry their own expiry (set at each write, as Redis keys' TTL).
         steps = await self._session.execute(delete(FsmState).where(FsmState.expires_at <= now))
+        # An update is never re-sent after 24 hours: its dedupe record can go after that.
+        updates_before = now - dt.timedelta(hours=config.bot.processed_updates_hours)
+        forgotten = await self._session.execute(
+            delete(ProcessedUpdate).where(ProcessedUpdate.taken_at < updates_before)
+        )
         await self._session.flush()
         return RetentionReport(
             intent_log_texts=int(getattr(cleared, "rowcount", 0) or 0),
             escalation_transcripts=transcripts,
             eligibility_inquiries=int(getattr(deleted, "rowcount", 0) or 0),
             flow_states=int(getattr(steps, "rowcount", 0) or 0),
+            processed_updates=int(getattr(forgotten, "rowcount", 0) or 0),
         )
 
     async def _clear_transcripts(self, before: dt.datetime) -> int:
@@ -116,13 +125,16 @@ async def run_retention(
             or report.escalation_transcripts
             or report.eligibility_inquiries
             or report.flow_states
+            or report.processed_updates
         ):
             logger.info(
                 "retention: cleared %d logged texts and %d escalation transcripts, "
-                "deleted %d eligibility inquiries and %d expired conversation steps",
+                "deleted %d eligibility inquiries, %d expired conversation steps "
+                "and %d update dedupe records",
                 report.intent_log_texts,
                 report.escalation_transcripts,
                 report.eligibility_inquiries,
                 report.flow_states,
+                report.processed_updates,
             )
         await asyncio.sleep(every)

@@ -250,6 +250,21 @@ class SandboxConfig(_Section):
     bale: bool = True
 
 
+class BotConfig(_Section):
+    """How updates are taken, held and let go (issue 17 finding 2, issue 19 "graceful")."""
+
+    # On SIGTERM: updates in hand get this long to finish; an unfinished webhook update is then
+    # answered 503 and an unfinished polled one left unconfirmed, so the platform sends it again.
+    # Orchestrators wait 30 s (Kubernetes, systemd's default is 90 s) before kill -9: under that.
+    shutdown_grace_seconds: float = Field(20.0, ge=0, le=120)
+    # A worker holds an update it handles by a lease of this length, renewed every third of it
+    # while the handler runs; a crashed worker's update is taken over once its lease ran out.
+    update_lease_seconds: float = Field(10.0, ge=1, le=300)
+    # An update's dedupe record is kept this long: Telegram keeps an unconfirmed update for
+    # 24 hours (Bot API "getUpdates"), so a re-sent one is never older than that.
+    processed_updates_hours: int = Field(48, ge=24)
+
+
 class AppConfig(_Section):
     """Everything ``config.yml`` holds, validated; an unknown section or key is an error."""
 
@@ -267,6 +282,7 @@ class AppConfig(_Section):
     pacing: PacingConfig = PacingConfig()
     console: ConsoleConfig = ConsoleConfig()
     retention: RetentionConfig = RetentionConfig()
+    bot: BotConfig = BotConfig()
     sandbox: SandboxConfig = SandboxConfig()
     notices: NoticesConfig = NoticesConfig()
     dialogue: DialogueConfig = DialogueConfig()

@@ -5,6 +5,10 @@ handlers finish and rolled back when they fail, so an update never leaves a half
 Services only flush: this is the one commit of an update. A refusal (a ``DomainError``) is an
 answer, not a failure: what the service recorded before refusing stays (a failed verification
 attempt counts even though the user is told no), so it is committed too.
+
+When the dedupe ledger is this database (no Redis), the update's *done* mark is written in this
+same transaction (:mod:`bot.middlewares.dedupe`): the update's records and the mark that it was
+handled commit together or not at all.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deps import ServicesFactory
+from bot.middlewares.dedupe import Lease
 from services.errors import DomainError
 
 # The session of the update being handled, for what must join its transaction from outside the
@@ -54,21 +59,29 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                 try:
                     result = await handler(event, data)
                 except DomainError:
-                    await session.commit()
+                    await self._commit(session, data)
                     raise
                 except BaseException:
                     await session.rollback()
                     raise
                 finally:
                     update_session.reset(token)
-                # Nothing begun and nothing pending (an update that only read: its reads ran
-                # outside any transaction, services.common.read): no commit to make, and the
-                # session's empty one cost CPU on every such update.
-                if session.in_transaction() or session.new or session.dirty or session.deleted:
-                    await session.commit()
+                await self._commit(session, data)
             except BaseException:
                 # What kept a copy of this update's writes (the FSM storage's cache) drops it.
                 for forget in session.info.pop(ON_ROLLBACK, ()):
                     forget()
                 raise
             return result
+
+    @staticmethod
+    async def _commit(session: AsyncSession, data: dict[str, Any]) -> None:
+        lease: Lease | None = data.get("update_lease")
+        marked = lease is not None and await lease.complete_in(session)
+        # Nothing begun and nothing pending (an update that only read: its reads ran
+        # outside any transaction, services.common.read): no commit to make, and the
+        # session's empty one cost CPU on every such update.
+        if marked or session.in_transaction() or session.new or session.dirty or session.deleted:
+            await session.commit()
+        if marked and lease is not None:
+            lease.done = True

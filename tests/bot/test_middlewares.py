@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from bot import texts
 from bot.factory import build_fsm
 from bot.handlers.commands import set_commands
-from bot.middlewares.dedupe import MemorySeenUpdates
+from bot.middlewares.dedupe import Lease, MemoryLedger, Seen
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.pii import ScrubbingFormatter, scrub
 from bot.reply import TYPING_AFTER_S
@@ -41,11 +41,14 @@ async def test_a_duplicate_update_is_handled_once(harness: Harness) -> None:
 
 
 async def test_memory_dedupe_forgets_after_its_ttl() -> None:
-    seen = MemorySeenUpdates(ttl=0.05)
-    assert await seen.first_time("telegram:1")
-    assert not await seen.first_time("telegram:1")
+    ledger = MemoryLedger(ttl=0.05)
+    lease = await ledger.take("telegram", 1)
+    assert isinstance(lease, Lease)
+    assert await ledger.take("telegram", 1) is Seen.BUSY
+    await ledger.complete(lease)
+    assert await ledger.take("telegram", 1) is Seen.DONE
     await asyncio.sleep(0.06)
-    assert await seen.first_time("telegram:1")
+    assert isinstance(await ledger.take("telegram", 1), Lease)
 
 
 async def test_a_flood_gets_one_polite_notice(bot_deps: Any, clock: Any) -> None:

@@ -155,11 +155,11 @@ async def test_webhook_mode_against_the_sandbox(sandbox: SandboxServer, bot_deps
 async def test_polling_runs_at_most_the_configured_updates_at_once(
     sandbox: SandboxServer,
 ) -> None:
-    """``app.run._poll`` bounds the updates in flight; the rest wait at the platform."""
+    """``bot.polling.poll`` bounds the updates in flight; the rest wait at the platform."""
     from aiogram import Dispatcher
     from aiogram.types import Message
 
-    from app.run import _poll
+    from bot.polling import poll
 
     bot = build_bot(Platform.TELEGRAM, DEMO_TELEGRAM_TOKEN, sandbox.api_base)
     dp = Dispatcher()
@@ -178,7 +178,7 @@ async def test_polling_runs_at_most_the_configured_updates_at_once(
         done.append(message.message_id)
 
     stop = asyncio.Event()
-    polling = asyncio.create_task(_poll(dp, [bot], stop, 3))
+    polling = asyncio.create_task(poll(dp, [bot], stop, concurrency=3, grace=5))
     try:
         users = [sandbox.world.create_user(first_name=f"کاربر {n}") for n in range(8)]
         for user in users:

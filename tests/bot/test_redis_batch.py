@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from bot.middlewares.dedupe import RedisSeenUpdates
+from bot.middlewares.dedupe import Lease, RedisLedger, Seen
 from bot.redis_batch import BatchedRedisStorage, RedisBatcher
 from tests.bot.conftest import REDIS_URL, delete_prefixed
 
@@ -150,14 +150,15 @@ async def test_dedupe_through_the_batcher_lets_exactly_one_of_a_repeat_through(
 ) -> None:
     client, prefix = redis
     batcher = RedisBatcher(client)
-    seen = RedisSeenUpdates(batcher, prefix=f"{prefix}:update")
-    other_worker = RedisSeenUpdates(client, prefix=f"{prefix}:update")
-    firsts = await asyncio.gather(
-        seen.first_time("telegram:1"),
-        seen.first_time("telegram:2"),
-        other_worker.first_time("telegram:1"),  # the same update, at another worker
-        seen.first_time("bale:1"),
+    seen = RedisLedger(batcher, prefix=f"{prefix}:update")
+    other_worker = RedisLedger(client, prefix=f"{prefix}:update")
+    taken = await asyncio.gather(
+        seen.take("telegram", 1),
+        seen.take("telegram", 2),
+        other_worker.take("telegram", 1),  # the same update, at another worker
+        seen.take("bale", 1),
     )
+    firsts = [isinstance(t, Lease) for t in taken]
     assert sorted(firsts) == [False, True, True, True]
     assert firsts[1] is True and firsts[3] is True
-    assert await seen.first_time("telegram:2") is False
+    assert await seen.take("telegram", 2) is Seen.BUSY

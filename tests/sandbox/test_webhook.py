@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -167,3 +168,51 @@ async def test_echo_bot_in_webhook_mode(
         stop.set()
         await asyncio.wait_for(task, timeout=10)
     assert sandbox.world.bots[TG_TOKEN].webhook is None
+
+
+async def test_a_bot_killed_mid_request_or_answering_503_gets_the_update_again(
+    tg_bot: Bot, client: SandboxClient, new_user: UserFactory
+) -> None:
+    """As Telegram: a request cut without an answer (the bot was killed) or answered with any
+    status other than 2xx (503: the bot is stopping, or another worker holds the update) is
+    sent again, and the update is confirmed only by a 2xx (issue 17, finding 2)."""
+    received: list[int] = []
+    behaviour = ["cut", "503", "ok"]
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        body = await reader.readexactly(length)
+        received.append(int(json.loads(body)["update_id"]))
+        what = behaviour.pop(0) if behaviour else "ok"
+        if what == "cut":
+            writer.transport.abort()  # no answer at all: like a process killed with -9
+            return
+        status = b"503 Service Unavailable" if what == "503" else b"200 OK"
+        writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        user = await new_user(started=False)
+        assert await tg_bot.set_webhook(f"http://127.0.0.1:{port}/hook")
+        sent = await client.send_text(user["id"], "سلام")
+        for _ in range(200):
+            if len(received) >= 3:
+                break
+            await asyncio.sleep(0.02)
+        assert received == [sent["update_id"]] * 3
+        await client.wait_idle()
+        info = await tg_bot.get_webhook_info()
+        assert info.pending_update_count == 0
+        assert len(received) == 3  # confirmed by the 200: not sent a fourth time
+    finally:
+        await tg_bot.delete_webhook()
+        server.close()
+        await server.wait_closed()

@@ -1,0 +1,280 @@
+"""Kill -9 under load, restart, count the answers (issue 17, finding 2; its "Bars").
+
+The real bot process (``tamin-bot run``) against the in-process sandbox: ``users`` users each
+send one message, the bot is killed with SIGKILL once about a third of them are answered, and
+started again. Every user must get exactly one answer: none never answered, none answered twice.
+
+Scenarios: PostgreSQL + Redis by polling and by webhook, and the database's own dedupe (no
+Redis) by webhook on SQLite (where an in-memory dedupe used to answer up to 27 % twice).
+
+``python -m benchmarks delivery`` runs them with 300 users (``DELIVERY_USERS`` to change it);
+``tests/faults/test_kill9.py`` runs the same with fewer users inside the test suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from benchmarks.bot_load import BotProcess, base_env, free_port, spawn, tamin_argv
+from benchmarks.postgres import pg_admin, pg_admin_user
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_USERS = 300
+# Its own Redis database: the bot's keys there (tamin:*) are cleared before each scenario.
+REDIS_URL = "redis://127.0.0.1:6379/12"
+START_LIMIT_S = 90.0
+ANSWER_LIMIT_S = 90.0
+# Long enough for a duplicate to show after the last first answer (a re-sent update is handled
+# within a lease and a webhook retry of each other).
+QUIET_S = 3.0
+# Short leases so a killed process's updates are taken over soon after the restart.
+LEASE_S = 2.0
+TEXT = "سلام"
+
+
+@dataclass
+class Outcome:
+    """What the users got."""
+
+    label: str
+    users: int
+    answered_before_kill: int
+    never: list[int]
+    twice: list[int]
+    seconds: float
+    # Users whose update was marked done (committed) when the bot was killed: none of them may
+    # be answered again.
+    done_at_kill: list[int] = field(default_factory=list)
+    # Users answered twice whose update had not committed at the kill: the reply had reached
+    # the platform, the commit had not (sendMessage is not idempotent; see the test).
+    caught_in_flight: list[int] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"{self.label:<32} users {self.users:>4}  answered before the kill "
+            f"{self.answered_before_kill:>4}  never answered {len(self.never):>3}  "
+            f"answered twice {len(self.twice):>3} (of them committed before the kill "
+            f"{len(set(self.twice) & set(self.done_at_kill))}; {len(self.done_at_kill)} were)"
+            f"  ({self.seconds:.1f} s)"
+        )
+
+
+def write_config(workdir: Path) -> Path:
+    """The project's config.yml with short leases (and a short shutdown grace)."""
+    with open(PROJECT_ROOT / "config.yml", encoding="utf-8") as fh:
+        data: dict[str, Any] = yaml.safe_load(fh)
+    data.setdefault("bot", {}).update(update_lease_seconds=LEASE_S, shutdown_grace_seconds=5)
+    path = workdir / "config.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+async def clear_redis(url: str) -> None:
+    client = Redis.from_url(url)
+    try:
+        keys = [k async for k in client.scan_iter(match="tamin:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+def _answer_times(world: Any, bot: Any, uid: int) -> list[float]:
+    return sorted(
+        float(e["at"])
+        for e in world.events(bot, uid, 0)
+        if e["kind"] == "message" and e["sender"] == "bot"
+    )
+
+
+def _answers(world: Any, bot: Any, uid: int) -> int:
+    return len(_answer_times(world, bot, uid))
+
+
+async def _done_updates(
+    database_url: str, redis_url: str | None, update_ids: list[int]
+) -> set[int]:
+    """The updates the ledger holds as done (read right after the kill, before the restart)."""
+    if redis_url:
+        client = Redis.from_url(redis_url)
+        try:
+            values = await client.mget([f"tamin:update:telegram:{u}" for u in update_ids])
+        finally:
+            await client.aclose()
+        return {u for u, v in zip(update_ids, values, strict=True) if v == b"done"}
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT update_id FROM processed_updates WHERE state = 'done'")
+            )
+            return {int(r[0]) for r in rows} & set(update_ids)
+    finally:
+        await engine.dispose()
+
+
+async def _wait_ready(process: BotProcess, world: Any, token: str, *, webhook: bool) -> None:
+    """Until the bot polls (or has set its webhook anew), bounded in time."""
+    bot = world.resolve_bot(token)
+    polls = int(bot.stats.get("calls:getUpdates", 0))
+    hooks = int(bot.stats.get("calls:setWebhook", 0))
+    deadline = time.monotonic() + START_LIMIT_S
+    while time.monotonic() < deadline:
+        if process.process.poll() is not None:
+            raise RuntimeError(f"{process.name} exited:\n{process.log_tail()}")
+        if webhook and int(bot.stats.get("calls:setWebhook", 0)) > hooks:
+            return
+        if not webhook and int(bot.stats.get("calls:getUpdates", 0)) > polls:
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"{process.name} did not start:\n{process.log_tail()}")
+
+
+async def kill_and_restart(
+    label: str,
+    *,
+    database_url: str,
+    redis_url: str | None,
+    webhook: bool,
+    users: int,
+    workdir: Path,
+) -> Outcome:
+    """One scenario (see the module docstring)."""
+    from sandbox import DEMO_TELEGRAM_TOKEN, SandboxServer, demo_config
+
+    if redis_url:
+        await clear_redis(redis_url)
+    server = SandboxServer(demo_config(bale_token=None), port=0, log_level="warning")
+    await server.start()
+    processes: list[BotProcess] = []
+    try:
+        port = free_port(pair=True)
+        env = {
+            **base_env(database_url),
+            "TELEGRAM_BOT_TOKEN": DEMO_TELEGRAM_TOKEN,
+            "TELEGRAM_API_BASE": server.api_base,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "LOG_LEVEL": "WARNING",
+            "TAMIN_CONFIG": str(write_config(workdir)),
+        }
+        if redis_url:
+            env["REDIS_URL"] = redis_url
+        if webhook:
+            env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+            env["WEBHOOK_SECRET"] = "faults-webhook-secret-0123456789"
+        world = server.world
+        bot = world.resolve_bot(DEMO_TELEGRAM_TOKEN)
+        name = label.replace(" ", "-").replace(",", "")
+        first = spawn(f"{name}-1", tamin_argv("run"), env, workdir)
+        processes.append(first)
+        await _wait_ready(first, world, DEMO_TELEGRAM_TOKEN, webhook=webhook)
+        uids = [world.create_user(first_name=f"کاربر {n}").id for n in range(users)]
+        started = time.monotonic()
+        update_of: dict[int, int] = {}
+        for uid in uids:
+            _, update = world.send_text(uid, TEXT, bot=bot.id)
+            assert update is not None
+            update_of[uid] = update.update_id
+        # Kill once about a third are answered: many are then in hand.
+        deadline = time.monotonic() + ANSWER_LIMIT_S
+        while sum(1 for uid in uids if _answers(world, bot, uid)) < users // 3:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no progress before the kill:\n{first.log_tail()}")
+            await asyncio.sleep(0.005)
+        first.process.kill()
+        first.process.wait(timeout=10)
+        answered_before = sum(1 for uid in uids if _answers(world, bot, uid))
+        done = await _done_updates(database_url, redis_url, list(update_of.values()))
+        second = spawn(f"{name}-2", tamin_argv("run"), env, workdir)
+        processes.append(second)
+        await _wait_ready(second, world, DEMO_TELEGRAM_TOKEN, webhook=webhook)
+        deadline = time.monotonic() + ANSWER_LIMIT_S
+        while any(_answers(world, bot, uid) == 0 for uid in uids):
+            if time.monotonic() > deadline or second.process.poll() is not None:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(QUIET_S)  # a duplicate would show by now
+        times = {uid: _answer_times(world, bot, uid) for uid in uids}
+        counts = {uid: len(t) for uid, t in times.items()}
+        twice = [uid for uid, n in counts.items() if n > 1]
+        return Outcome(
+            label=label,
+            users=users,
+            answered_before_kill=answered_before,
+            never=[uid for uid, n in counts.items() if n == 0],
+            twice=twice,
+            seconds=time.monotonic() - started,
+            done_at_kill=[uid for uid in uids if update_of[uid] in done],
+            caught_in_flight=[uid for uid in twice if update_of[uid] not in done],
+        )
+    finally:
+        for process in processes:
+            process.stop()
+        await server.stop()
+
+
+@contextlib.asynccontextmanager
+async def postgres_database() -> Any:
+    """A throwaway PostgreSQL database's URL (None when PostgreSQL is not reachable)."""
+    user = await pg_admin_user()
+    if user is None:
+        yield None
+        return
+    name = f"tamin_faults_{uuid.uuid4().hex[:10]}"
+    await pg_admin(user, f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+asyncpg://{user}@127.0.0.1:5432/{name}"
+    finally:
+        await pg_admin(user, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def bench(users: int) -> int:
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="tamin-faults-") as tmp:
+        workdir = Path(tmp)
+        for webhook in (False, True):
+            async with postgres_database() as pg_url:
+                if pg_url is None:
+                    print("PostgreSQL is not reachable: its scenarios are skipped")
+                    break
+                label = f"PostgreSQL + Redis, {'webhook' if webhook else 'polling'}"
+                outcome = await kill_and_restart(
+                    label,
+                    database_url=pg_url,
+                    redis_url=REDIS_URL,
+                    webhook=webhook,
+                    users=users,
+                    workdir=workdir,
+                )
+                print(outcome.line(), flush=True)
+                failed += bool(outcome.never or outcome.twice)
+        outcome = await kill_and_restart(
+            "SQLite, no Redis, webhook",
+            database_url=f"sqlite+aiosqlite:///{workdir / 'faults.db'}",
+            redis_url=None,
+            webhook=True,
+            users=users,
+            workdir=workdir,
+        )
+        print(outcome.line(), flush=True)
+        failed += bool(outcome.never or outcome.twice)
+    return 1 if failed else 0
+
+
+def main() -> int:
+    users = int(os.environ.get("DELIVERY_USERS", DEFAULT_USERS))
+    return asyncio.run(bench(users))

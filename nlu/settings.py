@@ -52,6 +52,17 @@ class NluSettings(BaseModel):
     # Class weights (n / (classes × n_class)) ** this: 0 none, 1 scikit-learn's "balanced". The
     # out_of_scope class is many times the size of an intent, so this sets how far it is damped.
     class_weight_power: float = Field(0.0, ge=0, le=1)
+    # The in-domain / out-of-scope gate (nlu.classifier.fit_gate): "logreg" or "none"; its
+    # inverse regularisation and whether its two sides weigh the same whatever their counts.
+    gate_classifier: Literal["none", "logreg"] = "none"
+    gate_regularization_c: float = Field(1.0, gt=0)
+    gate_balanced: bool = True
+    # Out-of-scope data files (by name) whose lines the gate counts as about Tamin: rule
+    # questions that no intent serves, which the knowledge base answers.
+    gate_tamin_files: tuple[str, ...] = ()
+    # Below this gate probability of being in-domain a message is out_of_scope, whatever the
+    # intent classifier's confidence (0 turns the gate off at answer time).
+    gate_threshold: float = Field(0.0, ge=0, le=1)
     # Share of domain examples added again behind a greeting («سلام، …»), see nlu.model.
     greeting_augmentation: float = Field(0.3, ge=0, le=1)
     # Below this top confidence the message is treated as out_of_scope.
@@ -109,6 +120,7 @@ class NluSettings(BaseModel):
                 "model_dir",
                 "data",
                 "out_of_scope_threshold",
+                "gate_threshold",
                 "ambiguity_margin",
                 "ranking_length",
                 "tune_folds",

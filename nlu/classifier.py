@@ -505,6 +505,7 @@ class IntentClassifier:
             )
             for block in spec["blocks"]
         ]
+        gate_intercept = arrays.get("gate_intercept")
         return cls(
             labels=labels,
             kind=str(spec["kind"]),
@@ -514,5 +515,5 @@ class IntentClassifier:
             sigmoid_a=arrays.get("sigmoid_a"),
             sigmoid_b=arrays.get("sigmoid_b"),
             gate_weights=arrays.get("gate_weights"),
-            gate_intercept=float(arrays["gate_intercept"][0]) if "gate_intercept" in arrays else 0.0,
+            gate_intercept=float(gate_intercept[0]) if gate_intercept is not None else 0.0,
         )

@@ -86,7 +86,8 @@ def test_exported_classifier_reproduces_scikit_learn(
     # Every third line: equivalence needs no full training run, only every kind of line.
     sample = training_data.examples[::3]
     texts = [e.text for e in sample]
-    features, model = fit_sklearn(texts, [e.intent for e in sample], settings)
+    features, model, gate = fit_sklearn(texts, [e.intent for e in sample], settings)
+    assert gate is None  # gate_classifier "none": no gate is fitted
     exported = IntentClassifier.from_sklearn(features, model)
     assert [b.name for b in exported.blocks] == ["char", "word", "skeleton"]
     probe = [e.text for e in training_data.examples] + [e.text for e in test_data.examples]
@@ -108,10 +109,52 @@ def test_logistic_regression_export_matches_too(training_data: TrainingData) -> 
     settings = NluSettings(classifier="logreg", regularization_c=1, char_ngram_max=3)
     sample = training_data.examples[::5]  # equivalence needs no full training run
     texts = [e.text for e in sample]
-    features, model = fit_sklearn(texts, [e.intent for e in sample], settings)
+    features, model, _ = fit_sklearn(texts, [e.intent for e in sample], settings)
     exported = IntentClassifier.from_sklearn(features, model)
     expected = model.predict_proba(features.transform([canonical_text(t) for t in texts]))
     assert np.allclose(exported.predict_proba(texts), expected, atol=1e-5)
+
+
+def test_exported_gate_reproduces_scikit_learn_and_survives_persisting(
+    training_data: TrainingData, test_data: TrainingData
+) -> None:
+    from nlu.classifier import IntentClassifier, fit_sklearn
+
+    settings = NluSettings(
+        calibration_folds=2, char_ngram_max=3, gate_classifier="logreg", gate_regularization_c=4
+    )
+    sample = training_data.examples[::4]  # equivalence needs no full training run
+    texts = [e.text for e in sample]
+    features, model, gate = fit_sklearn(texts, [e.intent for e in sample], settings)
+    # The gate learns "in-domain (1) or out of scope (0)" from the intents.
+    assert list(gate.classes_) == [0, 1]
+    exported = IntentClassifier.from_sklearn(features, model, gate)
+    assert exported.has_gate
+    probe = [e.text for e in test_data.examples[:200]] + ["", "x", "bimam faale?"]
+    x = features.transform([canonical_text(t) for t in probe])
+    proba, in_domain = exported.predict(probe)
+    assert np.allclose(proba, model.predict_proba(x), atol=1e-5)
+    assert np.allclose(in_domain, gate.predict_proba(x)[:, 1], atol=1e-5)
+    arrays, spec = exported.to_arrays()
+    again = IntentClassifier.from_arrays(exported.labels, arrays, spec)
+    assert np.array_equal(again.predict(probe)[1], in_domain)
+    # Without a gate every line is in-domain as far as the gate goes.
+    no_gate = IntentClassifier.from_sklearn(features, model)
+    assert not no_gate.has_gate and (no_gate.predict(probe)[1] == 1.0).all()
+
+
+def test_the_gate_rejects_whatever_the_intent_confidence() -> None:
+    from nlu.model import decide
+
+    # Columns: check_eligibility, out_of_scope, track_ticket. Confident intents, a doubtful gate.
+    proba = np.asarray([[0.9, 0.05, 0.05], [0.05, 0.05, 0.9], [0.1, 0.85, 0.05]])
+    gate = np.asarray([0.2, 0.8, 0.1])
+    _, _, fallback, _ = decide(proba, 1, 0.5, 0.0, gate, 0.3)
+    # The first falls back (gate 0.2 < 0.3), the second is kept, the third was out_of_scope
+    # already (a fallback is only ever a rejected in-domain guess).
+    assert fallback.tolist() == [True, False, False]
+    _, _, without, _ = decide(proba, 1, 0.5, 0.0)
+    assert without.tolist() == [False, False, False]
 
 
 def test_skeleton_writes_finglish_and_persian_alike() -> None:

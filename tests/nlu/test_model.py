@@ -81,7 +81,10 @@ def test_exported_classifier_reproduces_scikit_learn(
 
     # Every kind of feature block, whether or not the configuration uses it.
     settings = NluSettings(
-        calibration_folds=3, calibration_ensemble=ensemble, skeleton_ngram_max=4
+        calibration_folds=3,
+        calibration_ensemble=ensemble,
+        skeleton_ngram_max=4,
+        gate_classifier="none",
     )
     # Every third line: equivalence needs no full training run, only every kind of line.
     sample = training_data.examples[::3]
@@ -121,7 +124,11 @@ def test_exported_gate_reproduces_scikit_learn_and_survives_persisting(
     from nlu.classifier import IntentClassifier, fit_sklearn
 
     settings = NluSettings(
-        calibration_folds=2, char_ngram_max=3, gate_classifier="logreg", gate_regularization_c=4
+        calibration_folds=2,
+        char_ngram_max=3,
+        gate_classifier="logreg",
+        gate_regularization_c=4,
+        gate_tamin_files=(),
     )
     sample = training_data.examples[::4]  # equivalence needs no full training run
     texts = [e.text for e in sample]

@@ -1,7 +1,8 @@
 """The NLU component: train, persist, load and parse, in Rasa's manner.
 
 One ``NluModel`` holds the intent classifier and the entity extractor. It is persisted as a
-folder: ``weights.npz`` (idf vectors, linear weights, calibration parameters), ``features.json``
+folder: ``weights.npz`` (idf vectors, linear weights, calibration parameters, the in-domain /
+out-of-scope gate's weights), ``features.json``
 (the n-gram vocabularies), ``labels.json`` (the intents in the classifier's column order),
 ``entities.json`` (the compiled relation vocabulary) and ``metadata.json`` (library versions,
 settings, a hash of the training data, when and on how many examples it was trained). Nothing
@@ -66,9 +67,10 @@ class IntentScore:
 class ParseResult:
     """What a message means: the intent, its confidence, entities and the ranking.
 
-    ``fallback`` is true when the classifier's best guess was not confident enough and the
-    intent was therefore set to out_of_scope; ``ambiguous`` when the two best intents were
-    too close to choose between (the bot may ask "did you mean …?" with ``ranking[:2]``).
+    ``fallback`` is true when the classifier's best guess was not confident enough, or the gate
+    found the message unlike anything about Tamin, and the intent was therefore set to
+    out_of_scope; ``ambiguous`` when the two best intents were too close to choose between (the
+    bot may ask "did you mean …?" with ``ranking[:2]``).
     """
 
     text: str

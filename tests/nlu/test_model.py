@@ -184,16 +184,23 @@ def test_skeleton_writes_finglish_and_persian_alike() -> None:
 def test_the_decision_rule_is_the_one_tune_replays(nlu_model: NluModel) -> None:
     from nlu.model import decide
 
-    texts = [*SAMPLES[:-1], "بیمه", "sabeghe", "کمک", "اصلا"]
-    proba = nlu_model.classifier.predict_proba(texts)
+    texts = [*SAMPLES[:-1], "بیمه", "sabeghe", "کمک", "اصلا", "چرا آسمون شب سیاهه؟"]
+    proba, gate = nlu_model.classifier.predict(texts)
+    assert nlu_model.classifier.has_gate  # the configured model has one
     labels = nlu_model.labels
-    for threshold, margin in ((0.0, 0.0), (0.5, 0.2), (0.9, 0.6)):
-        top, _, fallback, ambiguous = decide(proba, labels.index(OUT_OF_SCOPE), threshold, margin)
+    for threshold, margin, gate_threshold in ((0.0, 0.0, 0.0), (0.5, 0.2, 0.5), (0.9, 0.6, 0.9)):
+        top, _, fallback, ambiguous = decide(
+            proba, labels.index(OUT_OF_SCOPE), threshold, margin, gate, gate_threshold
+        )
         model = NluModel(
             nlu_model.classifier,
             nlu_model.extractor,
             nlu_model.settings.model_copy(
-                update={"out_of_scope_threshold": threshold, "ambiguity_margin": margin}
+                update={
+                    "out_of_scope_threshold": threshold,
+                    "ambiguity_margin": margin,
+                    "gate_threshold": gate_threshold,
+                }
             ),
         )
         for i, result in enumerate(model.parse_batch(texts)):
@@ -366,9 +373,12 @@ CLEARLY_IN_DOMAIN = [
 @pytest.mark.parametrize("text", CLEARLY_OUT_OF_SCOPE)
 def test_clear_out_of_scope_lines_are_rejected(nlu_model: NluModel, text: str) -> None:
     assert nlu_model.parse(text).intent == OUT_OF_SCOPE
+    # The gate, on its own, finds them more likely outside Tamin's business than in it.
+    assert nlu_model.classifier.predict([text])[1][0] < 0.5
 
 
 @pytest.mark.parametrize(("text", "intent"), CLEARLY_IN_DOMAIN)
 def test_clear_in_domain_lines_are_kept(nlu_model: NluModel, text: str, intent: str) -> None:
     result = nlu_model.parse(text)
     assert (result.intent, result.fallback) == (intent, False)
+    assert nlu_model.classifier.predict([text])[1][0] > 0.9  # far above the gate's threshold

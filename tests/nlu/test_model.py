@@ -382,3 +382,26 @@ def test_clear_in_domain_lines_are_kept(nlu_model: NluModel, text: str, intent: 
     result = nlu_model.parse(text)
     assert (result.intent, result.fallback) == (intent, False)
     assert nlu_model.classifier.predict([text])[1][0] > 0.9  # far above the gate's threshold
+
+
+# Written for this test (not in any test set nor the training data): older users' messages,
+# wrapped in titles and blessings (issue 15's elderly style). Before the elderly lines of the
+# training data the model took the first for `thanks` (0.79), its blessing outweighing the
+# question about joint pain.
+ELDERLY = [
+    ("سلام علیکم پسرم، برای درد مفاصل چه روغنی خوبه؟ خدا خیرت بده", OUT_OF_SCOPE),
+    ("خدا خیرت بده مادر، مستمری بازنشسته‌های کشوری کی زیاد می‌شه؟", OUT_OF_SCOPE),
+    ("پسرم، نماز میت چند تکبیر داره؟", OUT_OF_SCOPE),
+    ("سلام علیکم دخترم، فیش حقوق بازنشستگی ماه پیشم رو می‌خواستم، خدا خیرت بده", "pension_slip"),
+    ("ببخشید مزاحم شدم پسرم، دفترچه‌م اعتبارش تموم شده، چی کار کنم؟", "booklet_renewal"),
+    ("مادر جان من سواد ندارم، یکی از کارمنداتون با من حرف بزنه", "human_agent"),
+    ("عزیزم، حاج‌خانم رو چطور زیر بیمه‌ی خودم ببرم؟", "add_dependent"),
+    ("دخترم، کیا زیر دفترچه‌ی من هستن؟", "family_list"),
+]
+
+
+@pytest.mark.parametrize(("text", "intent"), ELDERLY)
+def test_elderly_courtesies_do_not_decide_the_intent(
+    nlu_model: NluModel, text: str, intent: str
+) -> None:
+    assert nlu_model.parse(text).intent == intent

@@ -138,16 +138,21 @@ def main() -> int:
 
 
 def _cross_validated(data: Any, settings: Any) -> None:
-    """The figures of ``python -m nlu tune`` at the configured threshold and margin."""
+    """The figures of ``python -m nlu tune`` at the configured thresholds and margin."""
     from nlu.tune import cross_validated_proba, margin_figures, threshold_figures
 
     started = time.perf_counter()
     oof = cross_validated_proba(data, settings)
-    at = threshold_figures(oof, settings.out_of_scope_threshold)
-    margin = margin_figures(oof, settings.out_of_scope_threshold, settings.ambiguity_margin)
+    # The gate's threshold counts only when the model has a gate (oof.gate is None otherwise).
+    at = threshold_figures(oof, settings.out_of_scope_threshold, settings.gate_threshold)
+    margin = margin_figures(
+        oof, settings.out_of_scope_threshold, settings.ambiguity_margin, settings.gate_threshold
+    )
     print(
         f"cross-validated ({len(oof.train_seconds)} folds, {time.perf_counter() - started:.0f} s) "
-        f"at threshold {settings.out_of_scope_threshold} and margin {settings.ambiguity_margin}:"
+        f"at threshold {settings.out_of_scope_threshold}, gate threshold "
+        f"{settings.gate_threshold if oof.gate is not None else 'none'} and margin "
+        f"{settings.ambiguity_margin}:"
     )
     print(f"  intent accuracy               {at.accuracy:.4f}")
     print(f"  in-domain accuracy            {at.in_domain_accuracy:.4f}")

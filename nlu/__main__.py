@@ -5,8 +5,8 @@
   of Rasa's ``/model/parse`` answer;
 - ``evaluate`` scores the model on the held-out split and the blind set, side by side, and
   writes Rasa-like reports and a confusion-matrix PNG per set;
-- ``tune`` chooses the out-of-scope threshold and the ambiguity margin by cross-validation on
-  the training data (``--compare``: model variants side by side);
+- ``tune`` chooses the out-of-scope threshold, the gate's threshold and the ambiguity margin by
+  cross-validation on the training data (``--compare``: model variants side by side);
 - ``lint`` checks the training data (duplicates across intents, intents under their minimum,
   over-long lines, lines of a test set);
 - ``serve`` runs ``POST /model/parse`` over HTTP.

@@ -13,7 +13,14 @@ which costs milliseconds per single message, more than the arithmetic itself, an
 takes seconds and tens of megabytes. So after training, the fitted vectorizers and linear models
 are exported to plain arrays (vocabulary, idf, weights, intercepts, sigmoid parameters) and a few
 lines of numpy reproduce scikit-learn's ``predict_proba`` exactly (a test compares the two on
-every training and test line). The exported arrays are also what is persisted: no pickle, so
+every training and test line).
+
+Beside the intent model, an optional in-domain / out-of-domain gate (``gate_classifier``): one
+binary logistic regression on the same features, trained on every in-domain line (small talk
+included) against every out-of-scope line. The intent model spreads "out of scope" over twenty
+classes; the gate learns the one question "is this about Tamin at all?" from all the data at
+once. It costs one more dot product on the features already computed (one column more), and
+its probability is combined with the intent confidence in :func:`nlu.model.decide`. The exported arrays are also what is persisted: no pickle, so
 loading a model cannot run code, and a running worker never imports scikit-learn.
 """
 
@@ -38,6 +45,8 @@ _WHITE_SPACES: Final = re.compile(r"\s\s+")
 _WORD_TOKEN: Final = re.compile(WORD_TOKEN_PATTERN)
 
 FloatArray = NDArray[np.float64]
+
+OUT_OF_SCOPE: Final = "out_of_scope"
 
 
 def char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
@@ -148,9 +157,15 @@ class SklearnFeatures:
 
 
 def fit_sklearn(
-    texts: Sequence[str], intents: Sequence[str], settings: NluSettings
-) -> tuple[SklearnFeatures, Any]:
-    """Fit the scikit-learn vectorizers and calibrated linear model."""
+    texts: Sequence[str],
+    intents: Sequence[str],
+    settings: NluSettings,
+    about_tamin: Sequence[bool] | None = None,
+) -> tuple[SklearnFeatures, Any, Any]:
+    """Fit the scikit-learn vectorizers, the calibrated linear model and the gate (or None).
+
+    ``about_tamin``: the gate's labels, when they differ from "intent is not out_of_scope"
+    (see :func:`fit_gate`)."""
     # Imported here so that a process that only loads and parses never imports them.
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import LogisticRegression
@@ -189,7 +204,34 @@ def fit_sklearn(
     else:
         model = LogisticRegression(C=settings.regularization_c, class_weight=weight, max_iter=3000)
     model.fit(x, y)
-    return features, model
+    if about_tamin is None:
+        about_tamin = [intent != OUT_OF_SCOPE for intent in intents]
+    return features, model, fit_gate(x, np.asarray(about_tamin, dtype=int), settings)
+
+
+def fit_gate(x: Any, in_domain: NDArray[Any], settings: NluSettings) -> Any:
+    """The about-Tamin (1) / not (0) logistic regression, or None when not asked for.
+
+    The positives are the in-domain lines and, when the settings say so, the out-of-scope
+    lines that ask about Tamin's rules (``gate_tamin_files``): those are Tamin's business, left
+    to the knowledge base, and their boundary with the personal intents is the intent model's
+    to draw; the gate only tells Tamin from the rest of the world.
+    """
+    if settings.gate_classifier == "none":
+        return None
+    from sklearn.linear_model import LogisticRegression
+
+    if in_domain.min() == in_domain.max():
+        raise ValueError("the gate needs both in-domain and out-of-scope examples")
+    # "balanced" weighs the two sides equally whatever their counts (in-domain lines are about
+    # 1.5 times the out-of-scope ones); the threshold is tuned on top of it anyway.
+    gate = LogisticRegression(
+        C=settings.gate_regularization_c,
+        class_weight="balanced" if settings.gate_balanced else None,
+        max_iter=3000,
+    )
+    gate.fit(x, in_domain)
+    return gate
 
 
 class FeatureBlock:
@@ -247,6 +289,8 @@ class IntentClassifier:
         intercepts: FloatArray,
         sigmoid_a: FloatArray | None = None,
         sigmoid_b: FloatArray | None = None,
+        gate_weights: NDArray[np.float32] | None = None,
+        gate_intercept: float = 0.0,
     ) -> None:
         if kind not in ("calibrated_svm", "logreg"):
             raise ValueError(f"unknown classifier kind {kind!r}")
@@ -266,16 +310,25 @@ class IntentClassifier:
             raise ValueError("weights do not match the vocabularies")
         if intercepts.shape[1] != n_classes:
             raise ValueError("intercepts do not match the labels")
+        # The gate's logistic-regression weights over the same feature columns (None: no gate).
+        if gate_weights is not None and gate_weights.shape != (offset,):
+            raise ValueError("gate weights do not match the vocabularies")
+        self.gate_weights = gate_weights
+        self.gate_intercept = float(gate_intercept)
 
     # --- training -------------------------------------------------------------------------
 
     @classmethod
     def train(
-        cls, texts: Sequence[str], intents: Sequence[str], settings: NluSettings
+        cls,
+        texts: Sequence[str],
+        intents: Sequence[str],
+        settings: NluSettings,
+        about_tamin: Sequence[bool] | None = None,
     ) -> IntentClassifier:
         """Fit scikit-learn's vectorizers and calibrated linear model, then export them."""
-        features, model = fit_sklearn(texts, intents, settings)
-        exported = cls.from_sklearn(features, model)
+        features, model, gate = fit_sklearn(texts, intents, settings, about_tamin)
+        exported = cls.from_sklearn(features, model, gate)
         logger.info(
             "trained %s on %s examples: %s intents, %s features",
             settings.classifier,
@@ -286,8 +339,16 @@ class IntentClassifier:
         return exported
 
     @classmethod
-    def from_sklearn(cls, features: SklearnFeatures, model: Any) -> IntentClassifier:
+    def from_sklearn(
+        cls, features: SklearnFeatures, model: Any, gate: Any = None
+    ) -> IntentClassifier:
         """Export fitted scikit-learn objects to the arrays this class computes with."""
+        gate_args: dict[str, Any] = {}
+        if gate is not None:
+            gate_args = {
+                "gate_weights": np.ascontiguousarray(gate.coef_[0], dtype=np.float32),
+                "gate_intercept": float(gate.intercept_[0]),
+            }
 
         def vocabulary(vectorizer: Any) -> list[str]:
             terms = [""] * len(vectorizer.vocabulary_)
@@ -319,6 +380,7 @@ class IntentClassifier:
                 intercepts=np.asarray(intercepts, dtype=np.float64),
                 sigmoid_a=np.asarray(a_params, dtype=np.float64),
                 sigmoid_b=np.asarray(b_params, dtype=np.float64),
+                **gate_args,
             )
         return cls(
             labels=labels,
@@ -326,6 +388,7 @@ class IntentClassifier:
             blocks=blocks,
             weights=np.ascontiguousarray(model.coef_.T, dtype=np.float32),
             intercepts=np.asarray([model.intercept_], dtype=np.float64),
+            **gate_args,
         )
 
     # --- answering ------------------------------------------------------------------------
@@ -347,7 +410,8 @@ class IntentClassifier:
         norm = math.sqrt(sum(v * v for v in values))
         return keys, [v / norm for v in values]
 
-    def _decision(self, text: str) -> FloatArray:
+    def _features(self, text: str) -> tuple[list[int], list[float]]:
+        """The message's non-zero TF-IDF columns and values, every block side by side."""
         canonical = canonical_text(text)
         keys: list[int] = []
         vals: list[float] = []
@@ -358,17 +422,43 @@ class IntentClassifier:
             k, v = self._tfidf(block.grams(source), block)
             keys += k
             vals += v
+        return keys, vals
+
+    def _decision(self, keys: list[int], vals: list[float]) -> FloatArray:
         flat = self.intercepts.reshape(-1).copy()
         if keys:
             flat += np.asarray(vals, dtype=np.float64) @ self.weights[keys].astype(np.float64)
         decision: FloatArray = flat.reshape(self.intercepts.shape)
         return decision
 
+    def _gate(self, keys: list[int], vals: list[float]) -> float:
+        """P(in-domain) from the gate's logistic regression (1.0 without a gate)."""
+        if self.gate_weights is None:
+            return 1.0
+        z = self.gate_intercept
+        if keys:
+            z += float(np.asarray(vals, dtype=np.float64) @ self.gate_weights[keys])
+        # Numerically safe logistic function: exp of a non-positive number only.
+        return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+    @property
+    def has_gate(self) -> bool:
+        return self.gate_weights is not None
+
     def predict_proba(self, texts: Sequence[str]) -> FloatArray:
         """Return one row of intent probabilities (in ``labels`` order) per text."""
-        decisions = np.stack([self._decision(t) for t in texts]) if texts else None
-        if decisions is None:
-            return np.zeros((0, len(self.labels)))
+        return self.predict(texts)[0]
+
+    def predict(self, texts: Sequence[str]) -> tuple[FloatArray, FloatArray]:
+        """Intent probabilities (one row per text) and the gate's P(in-domain) per text."""
+        if not texts:
+            return np.zeros((0, len(self.labels))), np.zeros(0)
+        features = [self._features(t) for t in texts]
+        gate = np.asarray([self._gate(k, v) for k, v in features], dtype=np.float64)
+        decisions = np.stack([self._decision(k, v) for k, v in features])
+        return self._proba(decisions), gate
+
+    def _proba(self, decisions: FloatArray) -> FloatArray:
         if self.kind == "logreg":
             z = decisions[:, 0, :]
             z = z - z.max(axis=1, keepdims=True)
@@ -399,6 +489,9 @@ class IntentClassifier:
         if self.sigmoid_a is not None and self.sigmoid_b is not None:
             arrays["sigmoid_a"] = self.sigmoid_a
             arrays["sigmoid_b"] = self.sigmoid_b
+        if self.gate_weights is not None:
+            arrays["gate_weights"] = self.gate_weights
+            arrays["gate_intercept"] = np.asarray([self.gate_intercept], dtype=np.float64)
         spec = {"kind": self.kind, "blocks": [block.spec() for block in self.blocks]}
         return arrays, spec
 
@@ -412,6 +505,7 @@ class IntentClassifier:
             )
             for block in spec["blocks"]
         ]
+        gate_intercept = arrays.get("gate_intercept")
         return cls(
             labels=labels,
             kind=str(spec["kind"]),
@@ -420,4 +514,6 @@ class IntentClassifier:
             intercepts=arrays["intercepts"],
             sigmoid_a=arrays.get("sigmoid_a"),
             sigmoid_b=arrays.get("sigmoid_b"),
+            gate_weights=arrays.get("gate_weights"),
+            gate_intercept=float(gate_intercept[0]) if gate_intercept is not None else 0.0,
         )

@@ -1,7 +1,8 @@
 """The NLU component: train, persist, load and parse, in Rasa's manner.
 
 One ``NluModel`` holds the intent classifier and the entity extractor. It is persisted as a
-folder: ``weights.npz`` (idf vectors, linear weights, calibration parameters), ``features.json``
+folder: ``weights.npz`` (idf vectors, linear weights, calibration parameters, the in-domain /
+out-of-scope gate's weights), ``features.json``
 (the n-gram vocabularies), ``labels.json`` (the intents in the classifier's column order),
 ``entities.json`` (the compiled relation vocabulary) and ``metadata.json`` (library versions,
 settings, a hash of the training data, when and on how many examples it was trained). Nothing
@@ -28,6 +29,8 @@ from typing import Any, Final
 
 import numpy as np
 
+# OUT_OF_SCOPE is defined beside the gate that learns it and re-exported here, its old home.
+from nlu.classifier import OUT_OF_SCOPE as OUT_OF_SCOPE
 from nlu.classifier import IntentClassifier
 from nlu.entities import Entity, EntityExtractor
 from nlu.features import FEATURE_VERSION
@@ -36,8 +39,8 @@ from nlu.training_data import TrainingData, data_fingerprint, load_training_data
 
 logger = logging.getLogger(__name__)
 
-OUT_OF_SCOPE: Final = "out_of_scope"
-FORMAT_VERSION: Final = 2
+# 3: the in-domain / out-of-scope gate's arrays beside the intent model's.
+FORMAT_VERSION: Final = 3
 _WEIGHTS_FILE: Final = "weights.npz"
 _FEATURES_FILE: Final = "features.json"
 _ENTITIES_FILE: Final = "entities.json"
@@ -64,9 +67,10 @@ class IntentScore:
 class ParseResult:
     """What a message means: the intent, its confidence, entities and the ranking.
 
-    ``fallback`` is true when the classifier's best guess was not confident enough and the
-    intent was therefore set to out_of_scope; ``ambiguous`` when the two best intents were
-    too close to choose between (the bot may ask "did you mean …?" with ``ranking[:2]``).
+    ``fallback`` is true when the classifier's best guess was not confident enough, or the gate
+    found the message unlike anything about Tamin, and the intent was therefore set to
+    out_of_scope; ``ambiguous`` when the two best intents were too close to choose between (the
+    bot may ask "did you mean …?" with ``ranking[:2]``).
     """
 
     text: str
@@ -119,21 +123,34 @@ def library_versions() -> dict[str, str]:
 
 
 def decide(
-    proba: np.ndarray[Any, Any], oos_column: int, threshold: float, margin: float
+    proba: np.ndarray[Any, Any],
+    oos_column: int,
+    threshold: float,
+    margin: float,
+    gate: np.ndarray[Any, Any] | None = None,
+    gate_threshold: float = 0.0,
+    order: np.ndarray[Any, Any] | None = None,
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """The decision on rows of intent probabilities, shared by parsing and ``nlu tune``.
 
     Returns, per row, the best column, its probability, whether the row falls back to
-    out_of_scope (a best intent other than out_of_scope below ``threshold``) and whether it is
-    ambiguous (not a fallback, and the best two closer than ``margin``).
+    out_of_scope (a best intent other than out_of_scope below ``threshold``, or a gate
+    probability of being in-domain below ``gate_threshold``) and whether it is ambiguous (not a
+    fallback, and the best two closer than ``margin``). ``order``: the rows' columns already
+    sorted by falling probability (``nlu tune`` replays thousands of thresholds on one table).
     """
-    order = np.argsort(-proba, axis=1, kind="stable")
+    if order is None:
+        order = np.argsort(-proba, axis=1, kind="stable")
     rows = np.arange(proba.shape[0])
     top = order[:, 0]
     top_p = proba[rows, top]
     second_p = proba[rows, order[:, 1]] if proba.shape[1] > 1 else np.zeros_like(top_p)
     in_domain = top != oos_column
     fallback = in_domain & (top_p < threshold)
+    if gate is not None:
+        # Either model may reject: the intent model when unsure which intent, the gate when the
+        # message is unlike anything Tamin (both thresholds chosen together by `nlu tune`).
+        fallback |= in_domain & (gate < gate_threshold)
     ambiguous = in_domain & ~fallback & (top_p - second_p < margin)
     return top, top_p, fallback, ambiguous
 
@@ -198,7 +215,14 @@ class NluModel:
         texts = [e.text for e in data.examples]
         intents = [e.intent for e in data.examples]
         extra_texts, extra_intents = greeting_augmentation(data, settings)
-        classifier = IntentClassifier.train(texts + extra_texts, intents + extra_intents, settings)
+        tamin_files = set(settings.gate_tamin_files)
+        about_tamin = [
+            e.intent != OUT_OF_SCOPE or e.source.split(":")[0] in tamin_files
+            for e in data.examples
+        ] + [True] * len(extra_texts)
+        classifier = IntentClassifier.train(
+            texts + extra_texts, intents + extra_intents, settings, about_tamin
+        )
         extractor = EntityExtractor.from_lookups(data.lookups, data.synonyms)
         metadata = {
             "versions": library_versions(),
@@ -289,12 +313,12 @@ class NluModel:
                     t, OUT_OF_SCOPE, 1.0, (), (IntentScore(OUT_OF_SCOPE, 1.0),), False, True
                 )
         if todo:
-            proba = self.classifier.predict_proba([texts[i] for i in todo])
-            for row, i in zip(proba, todo, strict=True):
-                results[i] = self._result(texts[i], row)
+            proba, gate = self.classifier.predict([texts[i] for i in todo])
+            for row, in_domain, i in zip(proba, gate, todo, strict=True):
+                results[i] = self._result(texts[i], row, float(in_domain))
         return [r for r in results if r is not None]
 
-    def _result(self, text: str, row: np.ndarray[Any, Any]) -> ParseResult:
+    def _result(self, text: str, row: np.ndarray[Any, Any], in_domain: float) -> ParseResult:
         settings = self.settings
         labels = self.classifier.labels
         order = np.argsort(-row, kind="stable")
@@ -307,6 +331,8 @@ class NluModel:
             self._oos_column,
             settings.out_of_scope_threshold,
             settings.ambiguity_margin,
+            np.asarray([in_domain]),
+            settings.gate_threshold,
         )
         fallback, ambiguous = bool(fallbacks[0]), bool(ambiguities[0])
         if fallback:

@@ -52,10 +52,22 @@ class NluSettings(BaseModel):
     # Class weights (n / (classes × n_class)) ** this: 0 none, 1 scikit-learn's "balanced". The
     # out_of_scope class is many times the size of an intent, so this sets how far it is damped.
     class_weight_power: float = Field(0.0, ge=0, le=1)
+    # The in-domain / out-of-scope gate (nlu.classifier.fit_gate): "logreg" or "none"; its
+    # inverse regularisation and whether its two sides weigh the same whatever their counts.
+    # (The defaults are config.yml's values, chosen there by cross-validation.)
+    gate_classifier: Literal["none", "logreg"] = "logreg"
+    gate_regularization_c: float = Field(10.0, gt=0)
+    gate_balanced: bool = False
+    # Out-of-scope data files (by name) whose lines the gate counts as about Tamin: rule
+    # questions that no intent serves, which the knowledge base answers.
+    gate_tamin_files: tuple[str, ...] = ("tamin_rules.yml",)
+    # Below this gate probability of being in-domain a message is out_of_scope, whatever the
+    # intent classifier's confidence (0 turns the gate off at answer time).
+    gate_threshold: float = Field(0.02, ge=0, le=1)
     # Share of domain examples added again behind a greeting («سلام، …»), see nlu.model.
     greeting_augmentation: float = Field(0.3, ge=0, le=1)
     # Below this top confidence the message is treated as out_of_scope.
-    out_of_scope_threshold: float = Field(0.40, ge=0, le=1)
+    out_of_scope_threshold: float = Field(0.31, ge=0, le=1)
     # When the top two intents are closer than this, the result is flagged ambiguous.
     ambiguity_margin: float = Field(0.14, ge=0, le=1)
     # How many intents intent_ranking lists (Rasa's ranking_length).
@@ -109,6 +121,7 @@ class NluSettings(BaseModel):
                 "model_dir",
                 "data",
                 "out_of_scope_threshold",
+                "gate_threshold",
                 "ambiguity_margin",
                 "ranking_length",
                 "tune_folds",

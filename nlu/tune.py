@@ -10,6 +10,8 @@ then has a probability row from a model that never saw it, and the decision rule
   reject at least ``tune_min_oos_rejection`` of the out-of-scope lines and wrongly reject at most
   ``tune_max_false_rejection`` of the in-domain ones (when none meets both, the best mean of
   in-domain accuracy and out-of-scope rejection, and the report says so);
+- ``gate_threshold`` (when the model has an in-domain / out-of-scope gate): chosen together
+  with ``out_of_scope_threshold``, on every pair of values, by the same rule;
 - ``ambiguity_margin``: the largest value that makes the bot ask "did you mean …?" for at most
   ``tune_max_ambiguous_correct`` of the answers it had right; the report shows how many wrong
   answers it turns into that question instead.
@@ -34,6 +36,7 @@ from nlu.settings import NluSettings
 from nlu.training_data import Example, TrainingData
 
 THRESHOLDS: Final = tuple(round(x * 0.01, 2) for x in range(0, 96))
+GATE_THRESHOLDS: Final = tuple(round(x * 0.01, 2) for x in range(0, 100))
 MARGINS: Final = tuple(round(x * 0.01, 2) for x in range(0, 61))
 
 
@@ -45,10 +48,20 @@ class OutOfFold:
     labels: list[str]
     proba: np.ndarray[Any, Any]
     train_seconds: list[float] = field(default_factory=list)
+    # The gate's P(in-domain) per line, when the model has a gate.
+    gate: np.ndarray[Any, Any] | None = None
+    _order: np.ndarray[Any, Any] | None = field(default=None, repr=False)
 
     @property
     def gold(self) -> np.ndarray[Any, Any]:
         return np.asarray([e.intent for e in self.examples])
+
+    @property
+    def order(self) -> np.ndarray[Any, Any]:
+        """Each row's columns by falling probability, sorted once for every replay."""
+        if self._order is None:
+            self._order = np.argsort(-self.proba, axis=1, kind="stable")
+        return self._order
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,7 @@ class ThresholdFigures:
     in_domain_accuracy: float
     oos_rejection: float
     false_rejection: float
+    gate_threshold: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -74,14 +88,19 @@ class TuneResult:
     threshold: float
     margin: float
     rule: str
+    gate_threshold: float
     at_threshold: ThresholdFigures
     at_margin: MarginFigures
     thresholds: list[ThresholdFigures]
+    gate_table: list[ThresholdFigures]
     margins: list[MarginFigures]
     macro_f1: float
     style_accuracy: dict[str, tuple[float, int]]
     confusions: list[tuple[str, str, int, str]]
     intent_recall: dict[str, tuple[float, int]]
+    # Out-of-scope lines rejected, by the data file they come from (general knowledge, hard
+    # negatives, Tamin rules no intent serves, …): (share, lines).
+    oos_by_kind: dict[str, tuple[float, int]] = field(default_factory=dict)
 
 
 def cross_validated_proba(
@@ -98,6 +117,8 @@ def cross_validated_proba(
     )
     labels = sorted(set(intents))
     proba = np.zeros((len(examples), len(labels)))
+    gate = np.ones(len(examples))
+    has_gate = False
     seconds: list[float] = []
     for train_idx, test_idx in splitter.split(examples, intents, groups):
         part = TrainingData(
@@ -111,12 +132,17 @@ def cross_validated_proba(
         seconds.append(time.perf_counter() - started)
         if model.labels != labels:
             raise ValueError("a fold lacks an intent; every intent needs more examples")
-        proba[test_idx] = model.classifier.predict_proba([examples[i].text for i in test_idx])
-    return OutOfFold(examples, labels, proba, seconds)
+        proba[test_idx], gate[test_idx] = model.classifier.predict(
+            [examples[i].text for i in test_idx]
+        )
+        has_gate = model.classifier.has_gate
+    return OutOfFold(examples, labels, proba, seconds, gate if has_gate else None)
 
 
-def threshold_figures(oof: OutOfFold, threshold: float) -> ThresholdFigures:
-    predicted = predictions(oof, threshold)
+def threshold_figures(
+    oof: OutOfFold, threshold: float, gate_threshold: float = 0.0
+) -> ThresholdFigures:
+    predicted = predictions(oof, threshold, gate_threshold)
     gold = oof.gold
     oos = gold == OUT_OF_SCOPE
     return ThresholdFigures(
@@ -125,20 +151,39 @@ def threshold_figures(oof: OutOfFold, threshold: float) -> ThresholdFigures:
         in_domain_accuracy=float(np.mean(predicted[~oos] == gold[~oos])) if (~oos).any() else 1.0,
         oos_rejection=float(np.mean(predicted[oos] == OUT_OF_SCOPE)) if oos.any() else 1.0,
         false_rejection=float(np.mean(predicted[~oos] == OUT_OF_SCOPE)) if (~oos).any() else 0.0,
+        gate_threshold=gate_threshold,
     )
 
 
-def predictions(oof: OutOfFold, threshold: float) -> np.ndarray[Any, Any]:
-    top, _, fallback, _ = decide(oof.proba, oof.labels.index(OUT_OF_SCOPE), threshold, 0.0)
+def predictions(
+    oof: OutOfFold, threshold: float, gate_threshold: float = 0.0
+) -> np.ndarray[Any, Any]:
+    top, _, fallback, _ = decide(
+        oof.proba,
+        oof.labels.index(OUT_OF_SCOPE),
+        threshold,
+        0.0,
+        oof.gate,
+        gate_threshold,
+        oof.order,
+    )
     predicted = np.asarray(oof.labels, dtype=object)[top]
     predicted[fallback] = OUT_OF_SCOPE
     as_text: np.ndarray[Any, Any] = predicted.astype(str)
     return as_text
 
 
-def margin_figures(oof: OutOfFold, threshold: float, margin: float) -> MarginFigures:
+def margin_figures(
+    oof: OutOfFold, threshold: float, margin: float, gate_threshold: float = 0.0
+) -> MarginFigures:
     top, _, fallback, ambiguous = decide(
-        oof.proba, oof.labels.index(OUT_OF_SCOPE), threshold, margin
+        oof.proba,
+        oof.labels.index(OUT_OF_SCOPE),
+        threshold,
+        margin,
+        oof.gate,
+        gate_threshold,
+        oof.order,
     )
     gold = oof.gold
     predicted = np.asarray(oof.labels)[top]
@@ -156,10 +201,11 @@ def choose(oof: OutOfFold, settings: NluSettings) -> TuneResult:
     """Choose the threshold, then the margin at that threshold (see the module docstring)."""
     from sklearn.metrics import f1_score
 
-    table = [threshold_figures(oof, t) for t in THRESHOLDS]
+    gates = GATE_THRESHOLDS if oof.gate is not None else (0.0,)
+    grid = [threshold_figures(oof, t, g) for g in gates for t in THRESHOLDS]
     feasible = [
         f
-        for f in table
+        for f in grid
         if f.oos_rejection >= settings.tune_min_oos_rejection
         and f.false_rejection <= settings.tune_max_false_rejection
     ]
@@ -171,16 +217,20 @@ def choose(oof: OutOfFold, settings: NluSettings) -> TuneResult:
         )
     else:
         # Out-of-scope and in-domain lines weigh the same: the mean of the two accuracies.
-        best = max(table, key=lambda f: (f.in_domain_accuracy + f.oos_rejection, f.accuracy))
+        best = max(grid, key=lambda f: (f.in_domain_accuracy + f.oos_rejection, f.accuracy))
         rule = (
             "NO value meets both bounds; the best mean of in-domain accuracy and out-of-scope "
             "rejection"
         )
-    margins = [margin_figures(oof, best.threshold, m) for m in MARGINS]
+    # The table shown: every intent threshold at the chosen gate threshold, and every gate
+    # threshold at the chosen intent threshold.
+    table = [f for f in grid if f.gate_threshold == best.gate_threshold]
+    gate_table = [f for f in grid if f.threshold == best.threshold] if oof.gate is not None else []
+    margins = [margin_figures(oof, best.threshold, m, best.gate_threshold) for m in MARGINS]
     allowed = [m for m in margins if m.correct_asked <= settings.tune_max_ambiguous_correct]
     chosen_margin = max(allowed, key=lambda m: m.margin) if allowed else margins[0]
 
-    predicted = predictions(oof, best.threshold)
+    predicted = predictions(oof, best.threshold, best.gate_threshold)
     gold = oof.gold
     by_style: dict[str, list[bool]] = {}
     for example, p in zip(oof.examples, predicted, strict=True):
@@ -193,6 +243,11 @@ def choose(oof: OutOfFold, settings: NluSettings) -> TuneResult:
         if example.intent != p:
             pairs[(example.intent, str(p))] += 1
             first.setdefault((example.intent, str(p)), example.text)
+    by_kind: dict[str, list[bool]] = {}
+    for example, p in zip(oof.examples, predicted, strict=True):
+        if example.intent == OUT_OF_SCOPE:
+            kind = example.source.split(":")[0] or "?"
+            by_kind.setdefault(kind, []).append(p == OUT_OF_SCOPE)
     recall: dict[str, tuple[float, int]] = {}
     for label in oof.labels:
         mask = gold == label
@@ -202,6 +257,8 @@ def choose(oof: OutOfFold, settings: NluSettings) -> TuneResult:
         threshold=best.threshold,
         margin=chosen_margin.margin,
         rule=rule,
+        gate_threshold=best.gate_threshold,
+        gate_table=gate_table,
         at_threshold=best,
         at_margin=chosen_margin,
         thresholds=table,
@@ -210,6 +267,7 @@ def choose(oof: OutOfFold, settings: NluSettings) -> TuneResult:
         style_accuracy={s: (sum(h) / len(h), len(h)) for s, h in sorted(by_style.items())},
         confusions=[(g, p, n, first[(g, p)]) for (g, p), n in pairs.most_common(12)],
         intent_recall=recall,
+        oos_by_kind={k: (sum(h) / len(h), len(h)) for k, h in sorted(by_kind.items())},
     )
 
 
@@ -231,6 +289,20 @@ def format_result(result: TuneResult, oof: OutOfFold, settings: NluSettings) -> 
                 f"{f.threshold:>10.2f}{f.accuracy:>10.4f}{f.in_domain_accuracy:>11.4f}"
                 f"{f.oos_rejection:>10.4f}{f.false_rejection:>9.4f}{mark}"
             )
+    if result.gate_table:
+        lines += [
+            "",
+            f"gate thresholds at intent threshold {result.threshold:.2f}:",
+            f"{'gate':>10}{'accuracy':>10}{'in-domain':>11}{'rejected':>10}{'wrongly':>9}",
+        ]
+        shown_g = {round(x * 0.05, 2) for x in range(20)} | {result.gate_threshold}
+        for f in result.gate_table:
+            if f.gate_threshold in shown_g:
+                mark = "  <- chosen" if f.gate_threshold == result.gate_threshold else ""
+                lines.append(
+                    f"{f.gate_threshold:>10.2f}{f.accuracy:>10.4f}{f.in_domain_accuracy:>11.4f}"
+                    f"{f.oos_rejection:>10.4f}{f.false_rejection:>9.4f}{mark}"
+                )
     lines += ["", f"{'margin':>10}{'right asked':>13}{'wrong asked':>13}"]
     shown_m = {round(x * 0.05, 2) for x in range(13)} | {result.margin}
     for m in result.margins:
@@ -244,6 +316,8 @@ def format_result(result: TuneResult, oof: OutOfFold, settings: NluSettings) -> 
         f"out_of_scope_threshold: {result.threshold:.2f}  (accuracy {f.accuracy:.4f}, in-domain "
         f"{f.in_domain_accuracy:.4f}, out-of-scope rejected {f.oos_rejection:.4f}, in-domain "
         f"wrongly rejected {f.false_rejection:.4f}, macro-F1 {result.macro_f1:.4f})",
+        f"gate_threshold: {result.gate_threshold:.2f}"
+        + ("" if oof.gate is not None else "  (no gate in this model)"),
         f"ambiguity_margin: {result.margin:.2f}  (asks 'did you mean' for "
         f"{result.at_margin.correct_asked:.2%} of right answers and "
         f"{result.at_margin.wrong_asked:.2%} of wrong ones; at most "
@@ -257,6 +331,10 @@ def format_result(result: TuneResult, oof: OutOfFold, settings: NluSettings) -> 
         lines.append("accuracy by style (* guessed from the text):")
         for style, (acc, n) in result.style_accuracy.items():
             lines.append(f"  {style:<24}{acc:.4f}  ({n})")
+    if result.oos_by_kind:
+        lines.append("out-of-scope lines rejected, by data file:")
+        for kind, (share, n) in result.oos_by_kind.items():
+            lines.append(f"  {kind:<24}{share:.4f}  ({n})")
     lines.append("worst confusions (gold -> predicted, count, an example):")
     for g, p, n, text in result.confusions:
         lines.append(f"  {g} -> {p}  {n}  «{text}»")
@@ -282,6 +360,22 @@ VARIANTS: Final[dict[str, dict[str, Any]]] = {
     "char n-grams 2-5": {"char_ngram_max": 5},
     "word n-grams 1-3": {"word_ngram_max": 3},
     "logistic regression C 10": {"classifier": "logreg", "regularization_c": 10.0},
+    "no gate": {"gate_classifier": "none"},
+    "gate C 1": {"gate_classifier": "logreg", "gate_regularization_c": 1.0},
+    "gate C 4": {"gate_classifier": "logreg", "gate_regularization_c": 4.0},
+    "gate C 10": {"gate_classifier": "logreg", "gate_regularization_c": 10.0},
+    "gate C 30": {"gate_classifier": "logreg", "gate_regularization_c": 30.0},
+    "gate C 10 unbalanced": {
+        "gate_classifier": "logreg",
+        "gate_regularization_c": 10.0,
+        "gate_balanced": False,
+    },
+    "gate C 10 unbalanced, rules about Tamin": {
+        "gate_classifier": "logreg",
+        "gate_regularization_c": 10.0,
+        "gate_balanced": False,
+        "gate_tamin_files": ("tamin_rules.yml",),
+    },
 }
 
 
@@ -310,7 +404,7 @@ def _style_figure(result: TuneResult, style: str) -> float:
 
 def format_comparison(results: Sequence[tuple[str, TuneResult, OutOfFold]]) -> str:
     head = (
-        f"{'variant':<28}{'thr':>6}{'accuracy':>10}{'in-dom':>8}{'reject':>8}{'wrongly':>9}"
+        f"{'variant':<40}{'thr':>6}{'gate':>6}{'accuracy':>10}{'in-dom':>8}{'reject':>8}{'wrongly':>9}"
         f"{'macroF1':>9}{'finglish*':>10}{'long*':>8}{'train s':>9}"
     )
     first = results[0][2]
@@ -323,7 +417,7 @@ def format_comparison(results: Sequence[tuple[str, TuneResult, OutOfFold]]) -> s
         f = r.at_threshold
         fing, long_ = (_style_figure(r, style) for style in ("finglish", "long"))
         lines.append(
-            f"{name:<28}{r.threshold:>6.2f}{f.accuracy:>10.4f}{f.in_domain_accuracy:>8.4f}"
+            f"{name:<40}{r.threshold:>6.2f}{r.gate_threshold:>6.2f}{f.accuracy:>10.4f}{f.in_domain_accuracy:>8.4f}"
             f"{f.oos_rejection:>8.4f}{f.false_rejection:>9.4f}{r.macro_f1:>9.4f}"
             f"{fing:>10.4f}{long_:>8.4f}{np.mean(oof.train_seconds):>9.1f}"
         )

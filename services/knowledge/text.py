@@ -8,8 +8,9 @@ alike («ekhtiari» and «اختیاری» both become ``Xtr``): Persian script 
 Finglish spells them as the writer likes, so vowels and the letters that double as vowels are
 dropped and letters that sound the same are merged.
 
-The NLU has the same folding for its own features (``nlu/features.py``); ``services/`` may not
-import ``nlu/``, and the two may drift apart on purpose, so this is a copy tuned for retrieval.
+The folding of word parts and the skeleton are ``persian.folding``'s, shared with the NLU's
+features (``nlu/features.py``); punctuation and digits are folded here in retrieval's own way
+(digits kept, and cut from letters they are glued to).
 """
 
 from __future__ import annotations
@@ -19,93 +20,23 @@ import re
 from typing import Final, Literal
 
 from persian import normalize
+from persian.folding import join_word_parts, squeeze_stretched
+from persian.folding import skeleton_word as skeleton_word
 
 View = Literal["words", "chars", "skeleton"]
 
-_ZWNJ: Final = "\u200c"
 _PUNCT: Final = re.compile(r"[^\w\s\u200c]|_")
-_STRETCH: Final = re.compile(r"([^\W\d_])\1{2,}")
 # Digits glued to letters («۲۰روز», «1420ام») are two words.
 _DIGIT_EDGE: Final = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
-# Verb prefixes written apart («می خوام») and suffixes written apart («بیمه ام», «سوابق ها»).
-_PREFIX: Final = re.compile(r"(?<!\S)(ن?می|ب?نمی) (?=\w)")
-_SUFFIX: Final = re.compile(
-    r"(?<=\w) (ها|های|هایی|هام|هامو|ام|ات|اش|ای|ایم|اید|اند|تر|ترین)(?!\S)"
-)
-_SPACES: Final = re.compile(r"\s+")
 
 
 def canonical(text: str) -> str:
     """Return ``text`` normalised and folded, words separated by single spaces."""
     folded = normalize(text).replace("آ", "ا")
     folded = _PUNCT.sub(" ", folded)
-    folded = _STRETCH.sub(r"\1", folded)
+    folded = squeeze_stretched(folded)
     folded = _DIGIT_EDGE.sub(" ", folded)
-    folded = folded.replace(_ZWNJ, "")
-    folded = _SPACES.sub(" ", folded).strip()
-    folded = _PREFIX.sub(r"\1", folded)
-    return _SUFFIX.sub(r"\1", folded)
-
-
-_PERSIAN_SKELETON: Final = str.maketrans(
-    {
-        "ب": "b",
-        "پ": "p",
-        "ت": "t",
-        "ط": "t",
-        "ث": "s",
-        "س": "s",
-        "ص": "s",
-        "ج": "j",
-        "چ": "C",
-        "ح": "h",
-        "ه": "h",
-        "خ": "X",
-        "د": "d",
-        "ذ": "z",
-        "ز": "z",
-        "ض": "z",
-        "ظ": "z",
-        "ر": "r",
-        "ژ": "Z",
-        "ش": "S",
-        "غ": "Q",
-        "ق": "Q",
-        "ف": "f",
-        "ک": "k",
-        "گ": "g",
-        "ل": "l",
-        "م": "m",
-        "ن": "n",
-        **dict.fromkeys("اآویعءئأؤإة", ""),
-    }
-)
-_LATIN_DIGRAPHS: Final = (("kh", "X"), ("sh", "S"), ("ch", "C"), ("gh", "Q"), ("zh", "Z"))
-_LATIN_SKELETON: Final = str.maketrans(
-    {"q": "Q", "x": "X", "c": "k", **dict.fromkeys("aeiouvwy'", "")}
-)
-_LATIN_WORD: Final = re.compile(r"[a-z']+")
-_DOUBLED: Final = re.compile(r"(.)\1+")
-# Latin words ending in a vowel and h («bimeh», «khaneh»): the h is the written vowel.
-_FINAL_VOWEL_H: Final = re.compile(r"(?<=[aeiou])h$")
-# The silent ه before a suffix written together («بیمه‌ام» → «بیمهام»): the vowel again.
-_SILENT_H: Final = re.compile(r"ه(?=ا(?:م|ت|ش|ی|یم|ید|ند)$)")
-
-
-def skeleton_word(word: str) -> str:
-    """The consonant skeleton of one canonical word, the same for Finglish and Persian."""
-    if _LATIN_WORD.fullmatch(word):
-        word = _FINAL_VOWEL_H.sub("", word)
-        for digraph, symbol in _LATIN_DIGRAPHS:
-            word = word.replace(digraph, symbol)
-        word = word.translate(_LATIN_SKELETON)
-    elif not word.isdigit():
-        # A word-final ه is almost always the silent vowel («بیمه», «سابقه»).
-        if len(word) > 2 and word.endswith("ه"):
-            word = word[:-1]
-        word = _SILENT_H.sub("", word)
-        word = word.translate(_PERSIAN_SKELETON)
-    return _DOUBLED.sub(r"\1", word)
+    return join_word_parts(folded)
 
 
 def char_ngrams(word: str, low: int, high: int) -> list[str]:

@@ -132,7 +132,11 @@ def test_tune_prints_the_figures_and_the_chosen_values(
     assert "cross-validation: 3 folds" in stdout
     assert re.search(r"^out_of_scope_threshold: 0\.\d\d ", stdout, re.MULTILINE)
     assert re.search(r"^ambiguity_margin: 0\.\d\d ", stdout, re.MULTILINE)
-    assert stdout.count("<- chosen") == 2
+    # The gate's threshold, chosen with the intent threshold: one table each, and the margin's.
+    assert re.search(r"^gate_threshold: 0\.\d\d$", stdout, re.MULTILINE)
+    assert "gate thresholds at intent threshold" in stdout
+    assert stdout.count("<- chosen") == 3
+    assert "out-of-scope lines rejected, by data file:" in stdout
 
 
 def test_lint_fails_on_bad_data_and_names_the_problem(tmp_path: Path) -> None:

@@ -163,3 +163,19 @@ def test_style_metadata_of_blocks_and_examples_is_read(tmp_path: Path) -> None:
         ("ممنون", "thanks", "short"),
         ("merci", "thanks", "finglish"),
     ]
+
+
+def test_every_intent_has_elderly_style_lines_and_so_does_out_of_scope(
+    training_data: TrainingData,
+) -> None:
+    # Issue 15 asks every style; the elderly one (pensioners, titles and blessings) is tagged
+    # `style: elderly` so that `nlu tune` reports it: ~25 per domain intent, ~8 per small talk.
+    elderly: dict[str, int] = {}
+    for example in training_data.examples:
+        if example.style == "elderly":
+            elderly[example.intent] = elderly.get(example.intent, 0) + 1
+    for intent in INTENTS:
+        if intent == OUT_OF_SCOPE:
+            continue
+        assert elderly.get(intent, 0) >= (25 if intent in DOMAIN_INTENTS else 7), intent
+    assert elderly.get(OUT_OF_SCOPE, 0) >= 100

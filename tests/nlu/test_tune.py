@@ -70,3 +70,28 @@ def test_the_margin_asks_about_few_right_answers() -> None:
     assert result.margin == 0.3
     assert at.correct_asked <= 0.03 and at.wrong_asked == 1.0
     assert margin_figures(oof, result.threshold, result.margin + 0.01).correct_asked > 0.03
+
+
+def test_the_gate_threshold_is_chosen_with_the_intent_threshold() -> None:
+    # Intent confidences alone cannot tell the last out-of-scope lines from the in-domain ones
+    # (same rows), but the gate can: only a gate threshold meets the bounds.
+    rows = [("check_eligibility", [0.9, 0.05, 0.05])] * 50
+    rows += [("track_ticket", [0.1, 0.1, 0.8])] * 50
+    rows += [("out_of_scope", [0.9, 0.05, 0.05])] * 10
+    rows += [("out_of_scope", [0.05, 0.9, 0.05])] * 90
+    gate = np.asarray([0.9] * 100 + [0.2] * 10 + [0.1] * 90)
+    oof = _oof(rows)
+    settings = NluSettings(tune_min_oos_rejection=0.97, tune_max_false_rejection=0.02)
+    without = choose(oof, settings)
+    assert without.rule.startswith("NO value meets both bounds")
+    assert without.gate_threshold == 0.0
+    oof.gate = gate
+    result = choose(oof, settings)
+    assert result.rule.startswith("best in-domain accuracy")
+    assert 0.2 < result.gate_threshold <= 0.9
+    assert result.at_threshold.oos_rejection == 1.0
+    assert result.at_threshold.false_rejection == 0.0
+    at = threshold_figures(oof, result.threshold, result.gate_threshold)
+    assert at == result.at_threshold
+    # By data file, as `nlu tune` reports the out-of-scope lines rejected.
+    assert set(result.oos_by_kind) == {"?"}

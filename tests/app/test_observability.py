@@ -13,12 +13,12 @@ import pytest
 
 from app.log_setup import JsonFormatter, configure_logging
 from app.run import start_metrics_server
+from services.clock import FixedClock
 from services.db import create_engine, create_session_factory
 from services.observability import sample_queues
 from services.settings import Settings, load_settings
 from services.supervision import Supervisor
 from tests.bot.conftest import redis_available  # noqa: F401 (the fixture)
-from services.clock import FixedClock
 
 NATIONAL_ID = "6508124226"
 MOBILE = "09121234567"

@@ -216,3 +216,23 @@ def test_a_token_in_a_request_url_is_masked_in_text_lines_too() -> None:
 
     line = scrub(f"POST https://tapi.bale.ai/bot{BOT_TOKEN}/sendMessage")
     assert BOT_TOKEN.split(":")[1] not in line and "bot123456789:***/sendMessage" in line
+
+
+def test_the_grafana_dashboard_draws_every_metric_and_only_ours() -> None:
+    import re
+
+    from services.metrics import metrics
+    from services.settings import PROJECT_ROOT
+
+    dashboard = json.loads((PROJECT_ROOT / "deploy/grafana/tamin.json").read_text("utf-8"))
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {
+        re.sub(r"_(total|bucket|count|sum)$", "", name)
+        for expr in exprs
+        for name in re.findall(r"\btamin_\w+", expr)
+    }
+    ours = {
+        family.name for family in metrics().registry.collect() if family.name.startswith("tamin_")
+    }
+    assert used <= ours, used - ours
+    assert ours <= used, ours - used

@@ -40,7 +40,10 @@ STALL_LIMIT_S = 10.0
 START_LIMIT_S = 90.0
 VERIFY_CONCURRENCY = 40
 # Its own Redis database number: the bot's keys there (tamin:*) are cleared before and after.
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# A database of its own, cleared by the run; BOT_BENCH_REDIS_URL picks another, so that two
+# runs at once (other work trees on a shared machine) do not drop each other's updates as
+# duplicates.
+REDIS_URL = os.environ.get("BOT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 ECHO_TOKEN = "7100001:bench-echo-token-000000000000"
 PERSONAS = (

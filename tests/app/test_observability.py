@@ -7,6 +7,7 @@ import io
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,7 +27,7 @@ BOT_TOKEN = "123456789:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0"
 UNREACHABLE_PG = "postgresql+asyncpg://nobody:nothing@127.0.0.1:1/none"
 
 
-def _settings(database_url: str, **env: object) -> Settings:
+def _settings(database_url: str, **env: Any) -> Settings:
     return load_settings(database_url=database_url, metrics_port=0, **env)
 
 

@@ -18,6 +18,7 @@ from bot.factory import BotDeps, build_dispatcher
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.webhook import set_webhooks
 from console.http_guard import server_config
+from nlu import NluModel
 from sandbox import SandboxClient, SandboxServer
 from services.metrics import metrics
 from tests.bot.test_over_http import (
@@ -48,6 +49,7 @@ async def test_metrics_show_a_real_update_through_the_dispatcher(
     bots = sandbox_bots(sandbox)
     dp = build_dispatcher(bot_deps, throttling=ThrottlingMiddleware(limit=1000, window=1))
     secret = "test-secret_0123456789"
+    assert isinstance(bot_deps.nlu, NluModel)
     app = build_web_app(
         dp,
         bots,
@@ -111,6 +113,7 @@ async def test_metrics_show_a_real_update_through_the_dispatcher(
 
 async def test_without_a_token_the_webhook_app_serves_no_metrics(bot_deps: BotDeps) -> None:
     dp = build_dispatcher(bot_deps)
+    assert isinstance(bot_deps.nlu, NluModel)
     app = build_web_app(dp, [], bot_deps.nlu, "test-secret_0123456789")
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bot") as http:

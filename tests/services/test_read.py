@@ -87,3 +87,22 @@ async def test_results_survive_the_connection_going_back_to_the_pool(
 
     answers = await asyncio.gather(*(one() for _ in range(10)))
     assert answers == [sorted(ids)] * 10
+
+
+async def test_a_read_sees_the_sessions_pending_changes(
+    demo_db: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    db_settings: Settings,
+    clock: FixedClock,
+) -> None:
+    """Regression of a hidden rule: read() used to skip the flush that session.execute makes,
+    so a caller had to know not to read what the update had just changed in the ORM."""
+    user = await _new_user(session_factory, db_settings, clock)
+    async with session_factory() as session:
+        row = await session.get(ChatUser, user.id)
+        assert row is not None
+        await session.commit()  # nothing begun now: the direct path would be taken
+        row.first_name = "زهرا"  # pending in the ORM, not yet flushed
+        assert session.dirty
+        assert (await read(session, _NAME, {"id": user.id})).scalar_one() == "زهرا"
+        await session.rollback()

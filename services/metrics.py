@@ -48,6 +48,26 @@ CONFIDENCE_BUCKETS: Final = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 
 
+class BoundedLabel:
+    """A label's values, at most ``limit`` distinct ones; later newcomers become ``"other"``.
+
+    For a label whose values come from outside: an intent named by a button's callback data
+    can be forged by a client, and each new value would be a new series for good.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
+        if len(self._seen) >= self.limit:
+            return "other"
+        self._seen.add(value)
+        return value
+
+
 @dataclass(frozen=True, slots=True)
 class Metrics:
     """The named metrics of the assistant (the README's observability section lists them)."""
@@ -71,6 +91,8 @@ class Metrics:
     db_pool_timeouts: Counter
     db_pool_in_use: Gauge
     redis_errors: Counter
+    # The intents are some 25; room for twice as many before a forged one is "other".
+    intent_label: BoundedLabel
 
     def exposition(self) -> bytes:
         """The registry in Prometheus's text format."""
@@ -178,6 +200,7 @@ def metrics() -> Metrics:
         redis_errors=counter(
             "tamin_redis_errors", "Redis commands that failed, by where.", ("where",)
         ),
+        intent_label=BoundedLabel(60),
     )
 
 

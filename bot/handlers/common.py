@@ -240,7 +240,8 @@ async def _measured(
     Labels are the intent and where it came from, never the text or the user.
     """
     m = metrics()
-    intent = understanding.intent
+    # Bounded: a button's callback data (which names the intent) can be forged.
+    intent = m.intent_label(understanding.intent)
     if understanding.from_menu:
         source = "menu" if understanding.text else "button"
     else:
@@ -250,7 +251,7 @@ async def _measured(
         m.fallbacks.labels("low_confidence").inc()
     elif understanding.ambiguous:
         m.fallbacks.labels("ambiguous").inc()
-    elif intent == OUT_OF_SCOPE:
+    elif understanding.intent == OUT_OF_SCOPE:
         m.fallbacks.labels("out_of_scope").inc()
     started = time.perf_counter()
     try:

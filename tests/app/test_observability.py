@@ -237,3 +237,18 @@ def test_the_grafana_dashboard_draws_every_metric_and_only_ours() -> None:
     }
     assert used <= ours, used - ours
     assert ours <= used, ours - used
+
+
+def test_a_label_from_outside_has_a_bounded_number_of_values() -> None:
+    from services.metrics import BoundedLabel
+
+    label = BoundedLabel(3)
+    assert [label(v) for v in ("a", "b", "a", "c", "forged-1", "forged-2", "b")] == [
+        "a",
+        "b",
+        "a",
+        "c",
+        "other",
+        "other",
+        "b",
+    ]

@@ -89,20 +89,20 @@ async def test_results_survive_the_connection_going_back_to_the_pool(
     assert answers == [sorted(ids)] * 10
 
 
-async def test_a_read_sees_the_sessions_pending_changes(
+async def test_a_read_does_not_flush_the_sessions_pending_changes(
     demo_db: AsyncEngine,
     session_factory: async_sessionmaker[AsyncSession],
     db_settings: Settings,
     clock: FixedClock,
 ) -> None:
-    """Regression of a hidden rule: read() used to skip the flush that session.execute makes,
-    so a caller had to know not to read what the update had just changed in the ORM."""
+    """The rule of read() (see its docstring): no flush, so no write lock taken at a read;
+    a caller reads only rows its update has not changed."""
     user = await _new_user(session_factory, db_settings, clock)
     async with session_factory() as session:
         row = await session.get(ChatUser, user.id)
         assert row is not None
-        await session.commit()  # nothing begun now: the direct path would be taken
+        await session.commit()
         row.first_name = "زهرا"  # pending in the ORM, not yet flushed
-        assert session.dirty
-        assert (await read(session, _NAME, {"id": user.id})).scalar_one() == "زهرا"
+        assert (await read(session, _NAME, {"id": user.id})).scalar_one() == "کاربر"
+        assert session.dirty  # still pending: nothing was written by the read
         await session.rollback()

@@ -252,3 +252,26 @@ def test_a_label_from_outside_has_a_bounded_number_of_values() -> None:
         "other",
         "b",
     ]
+
+
+async def test_the_console_serves_metrics_only_with_the_token(tmp_path: Path) -> None:
+    from console.app import create_console_app
+    from services.db import upgrade_database
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
+    clock = FixedClock(dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC))
+    for token, expected in ((None, 404), ("console-metrics-0123456789", 401)):
+        settings = load_settings(database_url=url, metrics_token=token)
+        await upgrade_database(settings)
+        engine = create_engine(settings)
+        try:
+            app = create_console_app(settings, create_session_factory(engine), clock)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://console") as http:
+                assert (await http.get("/metrics")).status_code == expected
+                assert (await http.get("/readyz")).json()["database"] == "ok"
+                if token is not None:
+                    page = await http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+                    assert page.status_code == 200 and "tamin_updates_total" in page.text
+        finally:
+            await engine.dispose()

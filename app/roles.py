@@ -35,6 +35,7 @@ from app.run import (
     _stop_on_signals,
     load_models,
     start_console,
+    start_observability,
     start_retention,
     start_sender,
 )
@@ -145,6 +146,7 @@ async def _webhook(settings: Settings, stop: asyncio.Event) -> int:
             stop,
             stack.supervisor,
             register=register,
+            redis=stack.redis,
         )
         logger.info("stopped")
         return 0
@@ -176,8 +178,14 @@ async def _sender(settings: Settings, stop: asyncio.Event) -> int:
         # Retention is idempotent (it clears rows older than their time): several senders
         # running it at once clear the same rows, which costs nothing but a few statements.
         start_retention(settings, stack)
+        # The sender has no HTTP of its own: its metrics and probes on METRICS_PORT, if set.
+        probes = await start_observability(settings, stack, model_loaded=True)
         print("tamin-bot sender: delivering from the outbox", flush=True)
-        await stop.wait()
+        try:
+            await stop.wait()
+        finally:
+            if probes is not None:
+                await probes.stop()
         logger.info("stopped")
         return 0
     finally:

@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.log_setup import configure_logging
 from bot.factory import BotDeps, build_bots, build_dispatcher, build_redis, install_pacing
@@ -49,14 +50,16 @@ from bot.polling import poll
 from bot.webhook import WebhookGate, create_webhook_router, set_webhooks
 from console.app import create_console_app
 from console.http_guard import server_config
+from console.probes import add_probes, create_probe_app
 from console.server import ConsoleServer
 from services.clock import SystemClock
 from services.db import create_engine, create_session_factory, upgrade_database
 from services.knowledge.store import KnowledgeStore
 from services.notices import NoticeScheduler
+from services.observability import run_queue_sampler
 from services.retention import run_retention
 from services.settings import Settings
-from services.supervision import Supervisor, health, readiness
+from services.supervision import Supervisor
 
 if TYPE_CHECKING:
     from aiogram import Dispatcher
@@ -95,13 +98,19 @@ def build_web_app(
     supervisor: Supervisor | None = None,
     nlu_token: str | None = None,
     gate: WebhookGate | None = None,
+    *,
+    session_factory: async_sessionmaker[AsyncSession] | None = None,
+    redis: Redis | None = None,
+    metrics_token: str | None = None,
 ) -> FastAPI:
-    """The one ASGI app of webhook mode: webhook routes and, with ``nlu_token``, the NLU's
-    ``/model/parse``.
+    """The one ASGI app of webhook mode: webhook routes, ``/healthz``, ``/readyz`` and, with
+    their tokens, the NLU's ``/model/parse`` and the metrics' ``/metrics``.
 
     This app faces the internet. The parse answers with the national IDs it finds in any text,
     so it is served only to callers that present ``Authorization: Bearer <NLU_TOKEN>``, and
-    not at all without a token; no OpenAPI schema is published.
+    not at all without a token; ``/metrics`` likewise with ``METRICS_TOKEN``
+    (:mod:`console.probes`); no OpenAPI schema is published. ``/readyz`` checks the database
+    and Redis when given them.
     """
     from nlu.server import create_nlu_router
 
@@ -117,16 +126,14 @@ def build_web_app(
 
         app.include_router(create_nlu_router(nlu_model), dependencies=[Depends(require_token)])
 
-    @app.get("/healthz")
-    async def healthz() -> JSONResponse:
-        healthy, body = health(supervisor)
-        return JSONResponse(body, status_code=200 if healthy else 503)
-
-    @app.get("/readyz")
-    async def readyz() -> JSONResponse:
-        ready, body = await readiness(supervisor)
-        return JSONResponse(body, status_code=200 if ready else 503)
-
+    add_probes(
+        app,
+        supervisor=supervisor,
+        session_factory=session_factory,
+        redis=redis,
+        model_loaded=nlu_model is not None,
+        metrics_token=metrics_token,
+    )
     return app
 
 
@@ -148,6 +155,7 @@ async def _serve_webhooks(
     supervisor: Supervisor,
     *,
     register: Callable[[str], Awaitable[None]] | None = None,
+    redis: Redis | None = None,
 ) -> None:
     """Serve the webhook app until ``stop``; ``register(secret)`` replaces setting the webhooks
     (the webhook role sets them only when they changed, :mod:`app.roles`)."""
@@ -158,7 +166,18 @@ async def _serve_webhooks(
     )
     nlu_token = env.nlu_token.get_secret_value() if env.nlu_token else None
     gate = WebhookGate()
-    app = build_web_app(dp, bots, nlu_model, secret, supervisor, nlu_token, gate)
+    app = build_web_app(
+        dp,
+        bots,
+        nlu_model,
+        secret,
+        supervisor,
+        nlu_token,
+        gate,
+        session_factory=workflow.get("session_factory"),
+        redis=redis,
+        metrics_token=env.metrics_token.get_secret_value() if env.metrics_token else None,
+    )
     # Webhook updates are a few kilobytes: 1 MB bodies at most, read within 10 s.
     config = server_config(app, host=env.host, port=env.port)
     server = QuietServer(config)
@@ -219,9 +238,24 @@ def needs_sandbox(settings: Settings) -> bool:
 
 async def run(settings: Settings) -> int:
     """Run the assistant until SIGINT/SIGTERM; return the process exit code."""
-    configure_logging(settings.env.log_level)
+    configure_logging(settings.env.log_level, settings.env.tamin_log_format)
     with _stop_on_signals() as stop:
         return await _run(settings, stop)
+
+
+async def start_metrics_server(settings: Settings, **probes: Any) -> ConsoleServer | None:
+    """``/metrics``, ``/healthz`` and ``/readyz`` on ``METRICS_HOST:METRICS_PORT`` when the port
+    is set (None otherwise): for a role without HTTP of its own (the sender, the scheduler), or
+    to keep the metrics on an internal address. ``probes``: what ``/readyz`` checks
+    (:func:`console.probes.add_probes`)."""
+    env = settings.env
+    if env.metrics_port is None:
+        return None
+    server = await ConsoleServer(
+        create_probe_app(**probes), host=env.metrics_host, port=env.metrics_port
+    ).start()
+    logger.info("metrics on %s/metrics", server.url)
+    return server
 
 
 async def start_console(
@@ -283,6 +317,23 @@ def start_notices(settings: Settings, stack: Stack) -> None:
     number of ``tamin-bot scheduler`` processes (each notice is claimed by one)."""
     stack.supervisor.start(
         "notices", NoticeScheduler(stack.session_factory, settings, stack.clock).run
+    )
+
+
+async def start_observability(
+    settings: Settings, stack: Stack, *, model_loaded: bool
+) -> ConsoleServer | None:
+    """The queue sampler (the handoff queue's and the outbox's length, read from the database,
+    for the metrics) and, when METRICS_PORT is set, the internal metrics server."""
+    stack.supervisor.start(
+        "queue-sampler", functools.partial(run_queue_sampler, stack.session_factory, stack.clock)
+    )
+    return await start_metrics_server(
+        settings,
+        supervisor=stack.supervisor,
+        session_factory=stack.session_factory,
+        redis=stack.redis,
+        model_loaded=model_loaded,
     )
 
 
@@ -380,6 +431,7 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
         )
     stack = Stack(settings, knowledge=knowledge)
     console: ConsoleServer | None = None
+    probes: ConsoleServer | None = None
     try:
         dp = stack.dispatcher(nlu_model, polling=not settings.env.public_base_url)
         await stack.set_commands()
@@ -388,6 +440,7 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
         start_sender(settings, stack)
         start_retention(settings, stack)
         start_notices(settings, stack)
+        probes = await start_observability(settings, stack, model_loaded=True)
         _freeze_startup_heap()
         if settings.env.public_base_url:
             await _serve_webhooks(
@@ -398,13 +451,17 @@ async def _run(settings: Settings, stop: asyncio.Event) -> int:
                 dict(dp.workflow_data),
                 stop,
                 stack.supervisor,
+                redis=stack.redis,
             )
         else:
             await _poll(settings, dp, stack.bots, stop)
         logger.info("stopped")
         return 0
     finally:
+        # The sender lets sends in flight finish, so nothing goes out twice after a restart.
         await stack.supervisor.stop()
+        if probes is not None:
+            await probes.stop()
         if console is not None:
             await console.stop()
         await stack.close()

@@ -16,7 +16,8 @@ subprocesses talking to it over real HTTP, by polling and by webhook.
 4. A burst at 300 updates/s for 30 s against the assistant: lost updates and drain time.
 5. The production stack, when reachable on loopback: the assistant (polling) on a throwaway
    PostgreSQL database, then on PostgreSQL with Redis for the FSM state and dedupe (what
-   several workers would share); saturation and 100 updates/s.
+   several workers would share), by polling and by webhook (the webhook run paired with the
+   echo bot by webhook); saturation and 100 updates/s.
 
 Latency is "update in → last reply out", both from the sandbox's event timestamps (the user's
 message event and the last ``sendMessage`` the update caused). Every loop is bounded in count
@@ -343,8 +344,12 @@ async def bench(workdir: Path) -> int:
             echo_subject = Subject(
                 "echo bot, polling", echo, echo_proc, ECHO_WORKLOAD, echo_counts
             )
+            # The production stack by webhook is paired with the echo bot by webhook.
+            echo_webhook = EchoWebhook(
+                [*echo_argv, "--webhook-port", str(free_port())], env, echo, echo_counts
+            )
             stack_results, stack_ratios = await production_stack(
-                tamin, bot_env, counts, workdir, echo_subject
+                tamin, bot_env, counts, workdir, echo_subject, echo_webhook
             )
             results.update(stack_results)
             ratios.update(stack_ratios)
@@ -363,15 +368,27 @@ def _clear_redis(client: redis.Redis) -> None:
         client.delete(key)
 
 
+@dataclass
+class EchoWebhook:
+    """How to start the echo bot by webhook (for the webhook run of the production stack)."""
+
+    argv: list[str]
+    env: dict[str, str]
+    load: Load
+    counts: dict[Any, int]
+
+
 async def production_stack(
     load: Load,
     bot_env: dict[str, str],
     counts: dict[Any, int],
     workdir: Path,
     echo: Subject,
+    echo_webhook: EchoWebhook | None = None,
 ) -> tuple[dict[str, list[RunResult]], dict[str, list[float]]]:
-    """The assistant by polling on a throwaway PostgreSQL database, without and with Redis,
-    each paired with the echo bot (by polling) run for run."""
+    """The assistant on a throwaway PostgreSQL database: by polling without and with Redis,
+    each paired with the echo bot by polling run for run; then with Redis by webhook (how the
+    workers of issue 19 run), paired with the echo bot by webhook."""
     from sandbox import DEMO_TELEGRAM_TOKEN
 
     results: dict[str, list[RunResult]] = {}
@@ -390,12 +407,22 @@ async def production_stack(
     stacks: list[tuple[str, str, str | None]] = [("tamin-pg", "assistant, PostgreSQL", None)]
     if redis_client is not None:
         stacks.append(("tamin-pg-redis", "assistant, PostgreSQL + Redis", REDIS_URL))
+        if echo_webhook is not None:
+            stacks.append(
+                ("tamin-pg-redis-webhook", "assistant, PostgreSQL + Redis, webhook", REDIS_URL)
+            )
     for key, label, redis_url in stacks:
+        webhook = key.endswith("-webhook")
         name = f"tamin_bot_bench_{os.getpid()}_{key.replace('-', '_')}"
         await pg_admin(user, f'CREATE DATABASE "{name}"')
         try:
             url = f"postgresql+asyncpg://{user}@{PG_HOST}:{PG_PORT}/{name}"
             env = {**bot_env, "DATABASE_URL": url, "PORT": str(free_port())}
+            if webhook:
+                port = free_port(pair=True)  # the webhooks on PORT, the console on PORT + 1
+                env["PORT"] = str(port)
+                env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+                env["WEBHOOK_SECRET"] = "bench-webhook-secret-0123456789"
             if redis_url is not None and redis_client is not None:
                 env["REDIS_URL"] = redis_url
                 _clear_redis(redis_client)
@@ -411,11 +438,25 @@ async def production_stack(
             if demo.returncode != 0:
                 print(demo.stderr.decode(errors="replace")[-3000:])
                 continue
-            with running(spawn(key, tamin_argv("run"), env, workdir)) as proc:
-                await wait_started(proc, load.world, DEMO_TELEGRAM_TOKEN, webhook=False)
+            with contextlib.ExitStack() as stack:
+                proc = stack.enter_context(running(spawn(key, tamin_argv("run"), env, workdir)))
+                await wait_started(proc, load.world, DEMO_TELEGRAM_TOKEN, webhook=webhook)
+                partner = echo
+                if webhook and echo_webhook is not None:
+                    echo_proc = stack.enter_context(
+                        running(spawn(f"{key}-echo", echo_webhook.argv, echo_webhook.env, workdir))
+                    )
+                    await wait_started(echo_proc, load.world, ECHO_TOKEN, webhook=True)
+                    partner = Subject(
+                        "echo bot, webhook",
+                        echo_webhook.load,
+                        echo_proc,
+                        ECHO_WORKLOAD,
+                        echo_webhook.counts,
+                    )
                 await verify_users(load, load.users)
                 subject = Subject(label, load, proc, WORKLOAD, counts)
-                mine, theirs, ratios[key] = await paired_saturation(subject, echo)
+                mine, theirs, ratios[key] = await paired_saturation(subject, partner)
                 results[key] = [mine, *await fixed_and_burst(subject, burst=False)]
                 results[f"{key}:echo"] = [theirs]
         finally:
@@ -443,6 +484,7 @@ def print_summary(results: dict[str, list[RunResult]], ratios: dict[str, list[fl
         ("SQLite, webhook", "tamin-webhook", "echo-webhook"),
         ("PostgreSQL, polling", "tamin-pg", "tamin-pg:echo"),
         ("PostgreSQL + Redis, polling", "tamin-pg-redis", "tamin-pg-redis:echo"),
+        ("PostgreSQL + Redis, webhook", "tamin-pg-redis-webhook", "tamin-pg-redis-webhook:echo"),
     )
     for name, key, echo_key in subjects:
         mine = results.get(key)

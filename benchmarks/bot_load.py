@@ -37,10 +37,14 @@ BURST_RATE = 300.0
 BURST_SECONDS = 30.0 * SCALE
 DRAIN_LIMIT_S = 240.0
 STALL_LIMIT_S = 10.0
-START_LIMIT_S = 90.0
+# A bot process must be up within this many seconds (more on a machine shared with other work).
+START_LIMIT_S = float(os.environ.get("BOT_BENCH_START_LIMIT_S", "90"))
 VERIFY_CONCURRENCY = 40
 # Its own Redis database number: the bot's keys there (tamin:*) are cleared before and after.
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# A database of its own, cleared by the run; BOT_BENCH_REDIS_URL picks another, so that two
+# runs at once (other work trees on a shared machine) do not drop each other's updates as
+# duplicates.
+REDIS_URL = os.environ.get("BOT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 ECHO_TOKEN = "7100001:bench-echo-token-000000000000"
 PERSONAS = (

@@ -53,6 +53,7 @@ from bot.platform import Platform
 from bot.render import Renderer
 from services.clock import Clock
 from services.enums import NoticeKind, OutboxKind
+from services.metrics import metrics
 from services.outbox import OutboxMessage, OutboxStore
 from services.settings import OutboxConfig, Settings
 
@@ -216,23 +217,35 @@ class OutboundSender:
         try:
             sent = await self._send(bot, message)
         except TelegramRetryAfter as error:
+            self._meter("rate_limited", message)
+            metrics().outbox_rate_limited.labels(message.platform).inc()
             logger.info("outbox %s: flood control, retry after %ss", message.id, error.retry_after)
             wait = float(error.retry_after)
             await self._book(lambda: self.store.flood_wait(message, wait))
         except NOT_RETRIED as error:
+            self._meter("failed", message)
             self.failed += 1
             reason = f"{type(error).__name__}: {error}"
             await self._book(lambda: self.store.failed(message, reason, permanent=True))
         except Exception as error:
+            self._meter("retry", message)
             logger.warning("outbox %s: %s, will retry", message.id, type(error).__name__)
             reason = f"{type(error).__name__}: {error}"
             if not await self._book(lambda: self.store.failed(message, reason, permanent=False)):
                 self.failed += 1
         else:
             self.sent += 1
+            self._meter("sent", message)
+            if message.created_at is not None:
+                lag = (self._clock.now() - message.created_at).total_seconds()
+                metrics().outbox_lag.labels(message.platform).observe(max(lag, 0.0))
             await self._book(lambda: self.store.mark_sent(message, sent.message_id))
         finally:
             outbox_send.reset(token)
+
+    @staticmethod
+    def _meter(outcome: str, message: OutboxMessage) -> None:
+        metrics().outbox_sends.labels(message.platform, outcome).inc()
 
     async def _book(self, record: Callable[[], Awaitable[T]]) -> T:
         """Record a delivery's outcome, trying again while the database is away.

@@ -14,8 +14,10 @@ from typing import Final
 
 from persian import mask_identifiers
 
-# Bot API tokens as they appear in request URLs ("bot123456:AA…").
-_TOKEN: Final = re.compile(r"\b(\d{5,}):[A-Za-z0-9_-]{20,}")
+# Bot API tokens, alone or as they appear in request URLs (".../bot123456:AA…/sendMessage").
+# Not ``\b`` before the digits: in "bot123456:" they follow a letter, no word boundary there,
+# and such tokens went to the logs unmasked (found by the JSON log test).
+_TOKEN: Final = re.compile(r"(?<!\d)(\d{5,}):[A-Za-z0-9_-]{20,}")
 
 
 def scrub(text: str) -> str:

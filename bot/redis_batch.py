@@ -32,6 +32,8 @@ from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 
+from services.metrics import metrics
+
 logger = logging.getLogger(__name__)
 
 # Commands per pipeline at most; the rest go in the next one, sent at once after it.
@@ -87,6 +89,7 @@ class RedisBatcher:
                     getattr(pipe, command.name)(*command.args, **command.kwargs)
                 results = await pipe.execute(raise_on_error=False)
         except Exception as exc:  # the connection failed: every caller of this batch sees it
+            metrics().redis_errors.labels("pipeline").inc()
             for command in batch:
                 if not command.future.done():
                     command.future.set_exception(exc)
@@ -102,6 +105,7 @@ class RedisBatcher:
             if command.future.done():
                 continue
             if isinstance(result, Exception):
+                metrics().redis_errors.labels("command").inc()
                 command.future.set_exception(result)
             else:
                 command.future.set_result(result)

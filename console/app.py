@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from console import texts
 from console.deps import CsrfFailed, Forbidden, NotAuthenticated, verify_csrf
 from console.files import BotFiles
+from console.probes import add_probes
 from console.rendering import create_templates, render
 from console.routes import admin, auth, conversations, dashboard, queue, requests, tickets
 from console.routes import knowledge as knowledge_routes
@@ -32,7 +33,7 @@ from services.clock import Clock
 from services.errors import DomainError
 from services.knowledge.store import KnowledgeStore
 from services.settings import Settings
-from services.supervision import Supervisor, health, readiness
+from services.supervision import Supervisor
 
 logger = logging.getLogger(__name__)
 
@@ -219,14 +220,11 @@ def create_console_app(
         app.include_router(module.router, dependencies=[Depends(verify_csrf)])
     _install_error_handlers(app)
 
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> JSONResponse:
-        healthy, body = health(supervisor)
-        return JSONResponse(body, status_code=200 if healthy else 503)
-
-    @app.get("/readyz", include_in_schema=False)
-    async def readyz() -> JSONResponse:
-        ready, body = await readiness(supervisor, session_factory)
-        return JSONResponse(body, status_code=200 if ready else 503)
-
+    token = settings.env.metrics_token
+    add_probes(
+        app,
+        supervisor=supervisor,
+        session_factory=session_factory,
+        metrics_token=None if token is None else token.get_secret_value(),
+    )
     return app

@@ -148,8 +148,14 @@ async def read(
     ``session.execute`` takes even a plain column select through the ORM's execution and row
     loading, which cost about as much CPU as the query itself on the bot's per-update reads.
     In a transaction, the connection's own ``execute`` serves: SQLAlchemy Core, the same SQL,
-    rows as tuples. Unlike ``session.execute`` it does not flush pending ORM changes first, so
-    this is for reads of rows the update has not changed.
+    rows as tuples.
+
+    Rule: unlike ``session.execute`` it does not flush pending ORM changes first, so it is for
+    rows the update has not changed (the arrival look-up, the registry's rows, which the bot
+    never writes). Kept so on purpose: a flush here would take SQLite's one write lock at the
+    read, and hold it through the update's Bot API calls until the commit, instead of only at
+    the commit; under load every other writer waits for it, up to the 30 s busy timeout
+    (``engine.py``). ``tests/services/test_read.py`` pins the behaviour.
 
     A session that has not begun a transaction yet (nothing written, nothing read through the
     ORM) does not begin one for this: the database driver runs the select itself where its

@@ -32,6 +32,7 @@ from services.db.models import ChatUser, VerificationAttempt
 from services.errors import (
     ContactNotOwn,
     ContactRequired,
+    DomainError,
     IdentityMismatch,
     InvalidMobileError,
     InvalidNationalIdError,
@@ -40,6 +41,7 @@ from services.errors import (
     PersonNotFound,
     VerificationLocked,
 )
+from services.metrics import metrics, snake
 from services.registry import RegistryGateway, RegistryPerson, SqlRegistryGateway
 from services.settings import Settings
 
@@ -193,6 +195,16 @@ class IdentityService:
         :class:`IdentityMismatch` when it is not this national ID's — or
         :class:`VerificationLocked` when this failure reached the limit.
         """
+        try:
+            verified = await self._verify(who, national_id)
+        except DomainError as error:
+            # By the refusal's kind (identity_mismatch, verification_locked, …): a small set.
+            metrics().verifications.labels(snake(type(error).__name__)).inc()
+            raise
+        metrics().verifications.labels("verified").inc()
+        return verified
+
+    async def _verify(self, who: UserRef, national_id: str) -> VerifiedIdentity:
         user = await load_chat_user(self._session, who)
         locked = self._active_lock(user)
         if locked is not None:

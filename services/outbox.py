@@ -53,6 +53,8 @@ class OutboxMessage:
     chat_id: int
     payload: Mapping[str, Any]
     attempts: int
+    # When it entered the outbox (the metrics' delivery lag); None for one built by hand.
+    created_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +233,12 @@ class OutboxStore:
                 assert row is not None
                 claimed.append(
                     OutboxMessage(
-                        row.id, row.platform, row.chat_id, dict(row.payload), row.attempts
+                        row.id,
+                        row.platform,
+                        row.chat_id,
+                        dict(row.payload),
+                        row.attempts,
+                        row.created_at,
                     )
                 )
             await session.commit()

@@ -327,12 +327,20 @@ class EnvSettings(BaseSettings):
     nlu_token: SecretStr | None = None
     # Signs console session cookies; generated per process when unset (sessions end on restart).
     console_secret_key: SecretStr | None = None
+    # /metrics on the webhook and console apps only to callers with this bearer token.
+    metrics_token: SecretStr | None = None
+    # A server of /metrics, /healthz and /readyz alone (for a role without HTTP, or to keep
+    # metrics off the public apps): on METRICS_HOST:METRICS_PORT when the port is set.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
     host: str = "127.0.0.1"
     port: int = 8080
     # The sandbox's port when no token is set (over config.yml's sandbox.port); a free one is
     # taken when it is busy. ``tamin-bot sandbox`` alone also honours PORT.
     sandbox_port: int | None = Field(default=None, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # "json": one JSON object per log line (for a log shipper), scrubbed like the text lines.
+    tamin_log_format: Literal["text", "json"] = "text"
     tamin_config: Path = DEFAULT_CONFIG_PATH
 
     @field_validator("sandbox_port", mode="before")
@@ -344,6 +352,11 @@ class EnvSettings(BaseSettings):
     @classmethod
     def _upper_log_level(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("tamin_log_format", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
 
 class Settings(BaseModel):

@@ -21,6 +21,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -149,11 +150,21 @@ class Supervisor:
         self._tasks.clear()
 
 
+class Pingable(Protocol):
+    """What ``/readyz`` needs of a Redis client (``redis.asyncio.Redis``)."""
+
+    def ping(self, **kwargs: Any) -> Awaitable[Any]: ...
+
+
 async def readiness(
     supervisor: Supervisor | None,
     session_factory: async_sessionmaker[AsyncSession] | None = None,
+    *,
+    redis: Pingable | None = None,
+    model_loaded: bool | None = None,
 ) -> tuple[bool, dict[str, object]]:
-    """``/readyz``: every supervised task running and the database answering."""
+    """``/readyz``: every supervised task running, the database and Redis answering (each
+    within ``PROBE_SECONDS``) and the NLU model loaded; what was not given is not checked."""
     body: dict[str, object] = {}
     ready = True
     if supervisor is not None:
@@ -167,6 +178,17 @@ async def readiness(
         except Exception as exc:
             body["database"] = type(exc).__name__
             ready = False
+    if redis is not None:
+        try:
+            async with asyncio.timeout(PROBE_SECONDS):
+                await redis.ping()
+            body["redis"] = "ok"
+        except Exception as exc:
+            body["redis"] = type(exc).__name__
+            ready = False
+    if model_loaded is not None:
+        body["model"] = "loaded" if model_loaded else "not loaded"
+        ready = ready and model_loaded
     body["status"] = "ready" if ready else "not ready"
     return ready, body
 

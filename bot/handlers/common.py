@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -40,6 +41,7 @@ from bot.dialogue import (
 from bot.filters import inline
 from bot.keyboards import DependantRequest, IntentPick
 from bot.nlu import OUT_OF_SCOPE, Understanding
+from services.metrics import metrics
 
 if TYPE_CHECKING:
     from bot.context import UpdateContext
@@ -147,12 +149,14 @@ class UnderstandMiddleware(BaseMiddleware):
             understanding = button_understanding(event.data)
             if understanding is not None:
                 context["understanding"] = understanding
+                return await _measured(handler, event, data, understanding)
         elif (
             isinstance(event, Message) and event.text and len(event.text) <= MAX_UNDERSTOOD_LENGTH
         ):
             parts = await self._understand(event, event.text, context)
             if parts:
                 return await self._answer_each(handler, event, data, parts)
+            return await _measured(handler, event, data, context["understanding"])
         return await handler(event, data)
 
     @staticmethod
@@ -172,7 +176,7 @@ class UnderstandMiddleware(BaseMiddleware):
         result: Any = None
         for part in parts:
             context["understanding"] = part
-            result = await handler(event, data)
+            result = await _measured(handler, event, data, part)
             if context.get("requests_kept"):
                 break
         return result
@@ -184,6 +188,8 @@ class UnderstandMiddleware(BaseMiddleware):
         """Understand the message: one request, a follow-up of the last answer, or several."""
         understander = context["understander"]
         understanding = understander(text)
+        if not understanding.from_menu:
+            metrics().nlu_confidence.observe(understanding.confidence)
         dialogue = context["dialogue"]
         parts: list[Understanding] = []
         if not understanding.from_menu and may_hold_several(text):
@@ -221,6 +227,37 @@ class UnderstandMiddleware(BaseMiddleware):
             f" ({len(parts)} requests)" if parts else "",
         )
         return parts
+
+
+async def _measured(
+    handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+    event: TelegramObject,
+    data: dict[str, Any],
+    understanding: Understanding,
+) -> Any:
+    """Answer one understood request, counting its intent (and fallback) and timing it.
+
+    Labels are the intent and where it came from, never the text or the user.
+    """
+    m = metrics()
+    # Bounded: a button's callback data (which names the intent) can be forged.
+    intent = m.intent_label(understanding.intent)
+    if understanding.from_menu:
+        source = "menu" if understanding.text else "button"
+    else:
+        source = "follow_up" if understanding.follow_up else "model"
+    m.intents.labels(intent, source).inc()
+    if understanding.fallback:
+        m.fallbacks.labels("low_confidence").inc()
+    elif understanding.ambiguous:
+        m.fallbacks.labels("ambiguous").inc()
+    elif understanding.intent == OUT_OF_SCOPE:
+        m.fallbacks.labels("out_of_scope").inc()
+    started = time.perf_counter()
+    try:
+        return await handler(event, data)
+    finally:
+        m.intent_seconds.labels(intent).observe(time.perf_counter() - started)
 
 
 def is_task(understanding: Understanding) -> bool:

@@ -18,6 +18,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import ErrorEvent
+from redis.exceptions import RedisError
 
 from bot import formatting as fmt
 from bot import keyboards, texts
@@ -25,6 +26,7 @@ from bot.handlers.common import InputProblem
 from bot.handlers.verification import Verification
 from bot.reply import Reply
 from services import errors as e
+from services.metrics import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -240,6 +242,8 @@ async def on_input_problem(event: ErrorEvent, reply: Reply | None = None) -> Non
 async def on_unexpected(event: ErrorEvent, reply: Reply | None = None) -> None:
     """Log the failure without personal data and apologise."""
     err = event.exception
+    if isinstance(err, RedisError):  # the FSM's lock or state write (reads count in the batcher)
+        metrics().redis_errors.labels("handler").inc()
     logger.error(
         "unhandled %s in update %s",
         type(err).__name__,

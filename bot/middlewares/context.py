@@ -1,4 +1,4 @@
-"""Per-update context: the platform, its renderer, a ``reply`` for the chat, and logging.
+"""Per-update context: the platform, its renderer, a ``reply`` for the chat, logging, metrics.
 
 Runs first among our outer middlewares, so that everything after it (throttling notices, the
 error router) can answer in the right format.
@@ -18,6 +18,7 @@ from bot.pii import scrub
 from bot.platform import platform_of
 from bot.render import Renderer
 from bot.reply import Reply
+from services.metrics import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,9 @@ class ContextMiddleware(BaseMiddleware):
 
     def __init__(self) -> None:
         self._renderers: dict[str, Renderer] = {}
+        # The (counter, histogram) children per (platform, kind): a dictionary look-up per
+        # update instead of prometheus-client's locked ``labels()`` twice.
+        self._meters: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     async def __call__(
         self,
@@ -52,9 +56,18 @@ class ContextMiddleware(BaseMiddleware):
         if logger.isEnabledFor(logging.DEBUG) and isinstance(event, Update) and event.message:
             # Masked explicitly: what people type is full of national IDs and mobiles.
             logger.debug("%s text: %s", platform, scrub((event.message.text or "")[:200]))
+        meters = self._meters.get((platform, kind))
+        if meters is None:
+            m = metrics()
+            meters = self._meters[(platform, kind)] = (
+                m.updates.labels(str(platform), kind),
+                m.update_seconds.labels(str(platform), kind),
+            )
+        meters[0].inc()
         try:
             return await handler(event, data)
         finally:
+            meters[1].observe(time.perf_counter() - started)
             # Only the kind and timing: message texts can hold national IDs and mobiles.
             logger.debug(
                 "%s update %s (%s) handled in %.1f ms",

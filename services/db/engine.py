@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from services.db.sqlite import create_sqlite_engine
+from services.metrics import MeasuredPool, watch_pool
 from services.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
         # writers, kept short, take turns.
         kwargs.setdefault("pool_size", settings.env.db_pool_size)
         kwargs.setdefault("max_overflow", settings.env.db_max_overflow)
+        # SQLAlchemy's own async queue pool, timing each checkout for the metrics.
+        kwargs["poolclass"] = MeasuredPool
     # Every session and connection here ends its own transaction (commit, or the rollback that
     # SQLAlchemy 2's Session.close / Connection.close issue), so the pool's extra ROLLBACK on
     # each return only cost a round trip per update (an aiosqlite thread hand-off on SQLite).
@@ -118,6 +121,10 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
         engine = _create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+    if isinstance(engine.pool, MeasuredPool):
+        sync_engine = engine.sync_engine
+        # Read at scrape time from whatever pool the engine holds then (dispose replaces it).
+        watch_pool(lambda: int(getattr(sync_engine.pool, "checkedout", lambda: 0)()))
     logger.debug("database engine created for %s", engine.dialect.name)
     return engine
 

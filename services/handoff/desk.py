@@ -40,6 +40,7 @@ from services.errors import (
 )
 from services.handoff.base import HandoffBase
 from services.handoff.results import ConversationSummary
+from services.metrics import metrics
 
 
 class AgentDesk(HandoffBase):
@@ -71,6 +72,7 @@ class AgentDesk(HandoffBase):
         conversation = await self._session.get(Conversation, conversation_id)
         assert conversation is not None
         await self._session.refresh(conversation)
+        metrics().handoff_wait.observe(max((now - conversation.created_at).total_seconds(), 0.0))
         self._event(conversation, Event.TAKEN, now, agent_id=agent.id)
         self._notify(conversation, {"kind": OutboxKind.HANDOFF_TAKEN, "agent": agent.display_name})
         audit(

@@ -122,6 +122,9 @@ async def test_run_in_webhook_mode(
             assert huge.status_code == 413
             ready = await http.get(f"http://127.0.0.1:{port}/readyz")
             tasks = ready.json()["tasks"]
-            assert ready.status_code == 200 and set(tasks) == {"outbound", "notices", "retention"}
+            assert ready.status_code == 200
+            assert set(tasks) == {"outbound", "notices", "retention", "queue-sampler"}
             assert all(task["running"] for task in tasks.values())
+            # The webhook app's /readyz checks the database and the model too.
+            assert ready.json()["database"] == "ok" and ready.json()["model"] == "loaded"
         assert await _stop(task) == 0

@@ -22,6 +22,7 @@ from sandbox.server import SandboxServer
 from services.clock import FixedClock, SystemClock
 from services.db.handoff_models import OutboxDelivery
 from services.db.models import Outbox
+from services.metrics import metrics
 from services.outbox import enqueue
 from services.settings import OutboxConfig, Settings
 
@@ -82,6 +83,7 @@ async def test_burst_of_agent_replies_is_delivered_in_order_once(
         settings=db_settings,
         config=OutboxConfig(max_flood_waits=50),
     )
+    before = _outbox_metrics()
     try:
         await sender.drain(within=120)
     finally:
@@ -106,6 +108,23 @@ async def test_burst_of_agent_replies_is_delivered_in_order_once(
     waits = await session.scalar(select(func.sum(OutboxDelivery.flood_waits)))
     assert refused > 0 and waits is not None and waits >= refused
     assert sender.sent == USERS * PER_USER and sender.failed == 0
+    # The metrics saw every 429 and every delivery with its lag.
+    after = _outbox_metrics()
+    assert after[0] - before[0] == refused
+    assert after[1] - before[1] == USERS * PER_USER
+    assert after[2] - before[2] == USERS * PER_USER
+
+
+def _outbox_metrics() -> tuple[float, float, float]:
+    """429s, deliveries and lag observations to Telegram counted so far by this process."""
+    registry = metrics().registry
+    telegram = {"platform": "telegram"}
+    return (
+        registry.get_sample_value("tamin_outbox_rate_limited_total", telegram) or 0.0,
+        registry.get_sample_value("tamin_outbox_sends_total", {**telegram, "outcome": "sent"})
+        or 0.0,
+        registry.get_sample_value("tamin_outbox_lag_seconds_count", telegram) or 0.0,
+    )
 
 
 @pytest.fixture

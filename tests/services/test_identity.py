@@ -25,6 +25,7 @@ from services.errors import (
     VerificationLocked,
 )
 from services.identity import IdentityService
+from services.metrics import metrics
 from services.registry import (
     ContributionRow,
     Household,
@@ -119,8 +120,12 @@ async def test_mismatch_gives_the_branch_instruction_and_counts_down(
 ) -> None:
     identity = IdentityService(session, db_settings, clock)
     user_id = await _user_with_contact(identity)  # Maryam's mobile, Reza's national ID
+    outcome = {"outcome": "identity_mismatch"}
+    counted = metrics().registry.get_sample_value("tamin_verifications_total", outcome) or 0
     with pytest.raises(IdentityMismatch) as caught:
         await identity.verify(user_id, REZA_NID)
+    # Counted for the metrics by its kind (no national ID, no user in the labels).
+    assert metrics().registry.get_sample_value("tamin_verifications_total", outcome) == counted + 1
     assert type(caught.value) is IdentityMismatch
     assert caught.value.code == "identity_mismatch"
     assert caught.value.next_step == "register_mobile_at_branch"

@@ -87,3 +87,22 @@ async def test_results_survive_the_connection_going_back_to_the_pool(
 
     answers = await asyncio.gather(*(one() for _ in range(10)))
     assert answers == [sorted(ids)] * 10
+
+
+async def test_a_read_does_not_flush_the_sessions_pending_changes(
+    demo_db: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    db_settings: Settings,
+    clock: FixedClock,
+) -> None:
+    """The rule of read() (see its docstring): no flush, so no write lock taken at a read;
+    a caller reads only rows its update has not changed."""
+    user = await _new_user(session_factory, db_settings, clock)
+    async with session_factory() as session:
+        row = await session.get(ChatUser, user.id)
+        assert row is not None
+        await session.commit()
+        row.first_name = "زهرا"  # pending in the ORM, not yet flushed
+        assert (await read(session, _NAME, {"id": user.id})).scalar_one() == "کاربر"
+        assert session.dirty  # still pending: nothing was written by the read
+        await session.rollback()

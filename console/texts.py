@@ -129,7 +129,14 @@ READ_ONLY: Final = "این گفتگو فقط برای مشاهده است."
 SENDER_USER: Final = "کاربر"
 SENDER_AGENT: Final = "کارشناس"
 SENDER_BOT: Final = "دستیار"
-DELIVERY: Final = {"pending": "در صف ارسال", "sent": "رسید", "failed": "نرسید"}
+DELIVERY: Final = {
+    "pending": "در صف ارسال",
+    "sent": "رسید",
+    "failed": "نرسید",
+    # A notice (services.notices) held by the quiet hours, or switched off by the user.
+    "waiting": "پس از ساعت‌های سکوت فرستاده می‌شود",
+    "off": "فرستاده نشد؛ کاربر این اعلان را خاموش کرده است",
+}
 PHOTO: Final = "عکس"
 DOCUMENT: Final = "سند"
 FILE_UNAVAILABLE: Final = "(فایل در دسترس نیست)"

@@ -242,7 +242,8 @@ class RequestDesk:
         if not rows:
             return ((tehran(request.decided_at), "off"),)
         deliveries: list[tuple[dt.datetime, str]] = []
-        for status, not_before, created_at, outbox in rows:
+        for status, not_before, created_at, handed in rows:
+            outbox: Outbox | None = handed  # None until handed to the outbox (outer join)
             if outbox is not None:
                 deliveries.append((tehran(outbox.created_at), outbox.status))
             elif status == NoticeStatus.PENDING.value:

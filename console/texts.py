@@ -463,6 +463,13 @@ REQUEST_REJECT_REASON: Final = "دلیل رد"
 REQUEST_REJECT_NOTE: Final = "توضیح برای کاربر (برای «دلیل دیگر» لازم است)"
 REQUEST_APPROVED_OK: Final = "درخواست تأیید شد و نتیجه با کد رهگیری برای کاربر فرستاده می‌شود."
 REQUEST_REJECTED_OK: Final = "درخواست رد شد و نتیجه با کد رهگیری برای کاربر فرستاده می‌شود."
+# When the user switched the request_decided notice off in /settings (services.notices).
+REQUEST_APPROVED_SILENT: Final = (
+    "درخواست تأیید شد. کاربر اعلان نتیجهٔ درخواست‌ها را خاموش کرده است و پیامی برایش فرستاده نمی‌شود."
+)
+REQUEST_REJECTED_SILENT: Final = (
+    "درخواست رد شد. کاربر اعلان نتیجهٔ درخواست‌ها را خاموش کرده است و پیامی برایش فرستاده نمی‌شود."
+)
 REQUEST_REASON_REQUIRED: Final = "لطفاً دلیل رد را از فهرست برگزینید."
 REQUEST_DELIVERIES: Final = "پیام به کاربر"
 OPEN_FULL: Final = "اندازهٔ کامل"

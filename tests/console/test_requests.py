@@ -164,12 +164,13 @@ async def test_a_decision_honours_the_users_switch_and_the_quiet_hours(
         maryam.id, NoticeKind.REQUEST_DECIDED, False
     )
     await session.commit()
-    service = DependantsService(session, db_settings, clock)
-    decided = await service.reject(
-        code, actor="agent:sara", reason=DependantRejectReason.CONDITIONS_NOT_MET
-    )
-    await session.commit()
-    assert decided.notified is False
+    refused = await sara.post(f"/requests/{code}/reject", {"reason": "conditions_not_met"})
+    assert refused.status_code == 303
+    flashed = await sara.get(refused.headers["location"])
+    assert "کاربر اعلان نتیجهٔ درخواست‌ها را خاموش کرده است" in flashed.text
+    row = await DependantsService(session, db_settings, clock).request_row(code)
+    await session.refresh(row)
+    assert row.status == DependantRequestStatus.REJECTED.value
     assert await outbox_payloads(session, maryam.platform_user_id) == []
     page = await sara.get(f"/requests/{code}")
     assert "کاربر این اعلان را خاموش کرده است" in page.text

@@ -57,8 +57,14 @@ def _cmd_agents(args: argparse.Namespace) -> int:
 
 def _cmd_scheduler(args: argparse.Namespace) -> int:
     from app.scheduler import main as scheduler_main
+    from services.db.migrate import SchemaNotAtHead
 
-    return scheduler_main(load_settings(args.config), once=args.once)
+    try:
+        return scheduler_main(load_settings(args.config), once=args.once)
+    except SchemaNotAtHead as error:
+        # What to do is in the message: no traceback.
+        print(f"tamin-bot scheduler: not started: {error}", file=sys.stderr)
+        return 2
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:

@@ -2,7 +2,9 @@
 
 The same :class:`services.notices.NoticeScheduler` runs inside ``tamin-bot run``; any number of
 copies may run at once (each notice still goes out once, see ``services.notices``). It only
-writes to the outbox: the sender (inside ``run``, or the sender role) delivers.
+writes to the outbox: the sender (inside ``run``, or the sender role) delivers. Like the other
+roles (``app.roles``) it never migrates and refuses a database not at this code's head
+(:class:`services.db.migrate.SchemaNotAtHead`: ``tamin-bot migrate`` first).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from app.log_setup import configure_logging
 from app.run import _stop_on_signals
 from services.clock import SystemClock
 from services.db import create_engine, create_session_factory
+from services.db.migrate import require_schema_at_head
 from services.notices import NoticeScheduler
 from services.settings import Settings
 from services.supervision import Supervisor
@@ -24,6 +27,8 @@ logger = logging.getLogger(__name__)
 async def run_scheduler(settings: Settings, *, once: bool = False) -> int:
     """Run the scheduler until SIGINT/SIGTERM (``once``: one scan and release, then exit)."""
     configure_logging(settings.env.log_level)
+    # On an older schema the rules would read tables or columns that are not there yet.
+    await require_schema_at_head(settings)
     engine = create_engine(settings)
     try:
         scheduler = NoticeScheduler(create_session_factory(engine), settings, SystemClock())

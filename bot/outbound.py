@@ -322,9 +322,6 @@ class OutboundSender:
                     button=texts.BTN_BACK_TO_BOT,
                 )
             markup = keyboards.back_to_bot()
-        elif kind == OutboxKind.DEPENDANT_DECIDED:
-            template, values = dependant_decision(payload)
-            rendered = render(template, **values)
         elif kind == OutboxKind.NOTICE:
             template, values = notice_text(payload, self._settings)
             rendered = render(template + "\n\n" + texts.NOTICE_FOOTER, **values)
@@ -349,25 +346,33 @@ class OutboundSender:
         )
 
 
-def dependant_decision(payload: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
-    """The template and values of a decided dependant request's notice."""
-    relation = texts.RELATION_LABELS.get(str(payload.get("relation")), "")
-    code = fmt.digits(payload["tracking_code"])
-    if payload.get("status") == "approved":
-        return texts.DEPENDANT_APPROVED, {"relation": relation, "code": code}
-    template = texts.DEPENDANT_REJECTED
+def request_decided_text(payload: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+    """The desk's decision on a dependant request (``services.notices.request_decided``):
+    approved with the cover's start date, or rejected with the reason's label
+    (``DEPENDANT_REJECT_REASONS``), the agent's note and where to turn next."""
     values = {
-        "relation": relation,
-        "code": code,
-        "reason": texts.DEPENDANT_REJECT_REASONS.get(
-            str(payload.get("reason")), texts.DEPENDANT_REJECT_REASONS["other"]
-        ),
+        "code": fmt.code(payload["code"]),
+        "relation": fmt.relation_label(payload.get("relation")),
     }
+    if payload.get("approved"):
+        if payload.get("covered_from"):
+            date = fmt.date_long(dt.date.fromisoformat(str(payload["covered_from"])))
+            return texts.NOTICE_REQUEST_APPROVED, {**values, "date": date}
+        return texts.NOTICE_REQUEST_APPROVED_NO_DATE, values
+    reason = payload.get("reason")
+    if reason:
+        template = texts.NOTICE_REQUEST_REJECTED
+        # A reason is a DependantRejectReason key; an unknown one reads as "see the note".
+        values["reason"] = texts.DEPENDANT_REJECT_REASONS.get(
+            str(reason), texts.DEPENDANT_REJECT_REASONS["other"]
+        )
+    else:
+        template = texts.NOTICE_REQUEST_REJECTED_NO_REASON
     note = str(payload.get("note") or "")
     if note:
-        template += texts.DEPENDANT_REJECTED_NOTE
+        template += texts.NOTICE_REQUEST_REJECTED_NOTE
         values["note"] = note
-    return template + texts.DEPENDANT_REJECTED_HELP, values
+    return template + texts.NOTICE_REQUEST_REJECTED_HELP, values
 
 
 def notice_text(payload: Mapping[str, Any], settings: Settings) -> tuple[str, dict[str, str]]:
@@ -384,17 +389,7 @@ def notice_text(payload: Mapping[str, Any], settings: Settings) -> tuple[str, di
             "new_date": day("new_date"),
         }
     if notice == NoticeKind.REQUEST_DECIDED:
-        values = {
-            "code": fmt.code(payload["code"]),
-            "relation": fmt.relation_label(payload.get("relation")),
-        }
-        if payload.get("approved"):
-            if payload.get("covered_from"):
-                return texts.NOTICE_REQUEST_APPROVED, {**values, "date": day("covered_from")}
-            return texts.NOTICE_REQUEST_APPROVED_NO_DATE, values
-        if payload.get("reason"):
-            return texts.NOTICE_REQUEST_REJECTED, {**values, "reason": str(payload["reason"])}
-        return texts.NOTICE_REQUEST_REJECTED_NO_REASON, values
+        return request_decided_text(payload)
     if notice == NoticeKind.COVER_ENDING:
         if int(payload.get("days", 0)) <= 0:
             return texts.NOTICE_COVER_ENDS_TODAY, {"until": day("until")}

@@ -859,16 +859,8 @@ BTN_KB_UP: Final = "👍"
 BTN_KB_DOWN: Final = "👎"
 
 # --- the desk's decision on a dependant request (console: /requests) -------------------------
-DEPENDANT_APPROVED: Final = (
-    "✅ درخواست افزودن {relation} به افراد تحت تکفل شما با کد رهگیری <b>{code}</b> تأیید شد. "
-    "حمایت درمانی ایشان از امروز برقرار است."
-)
-DEPENDANT_REJECTED: Final = (
-    "درخواست افزودن {relation} به افراد تحت تکفل شما با کد رهگیری <b>{code}</b> "
-    "پذیرفته نشد.\nدلیل: {reason}"
-)
-DEPENDANT_REJECTED_NOTE: Final = "\nتوضیح کارشناس: {note}"
-DEPENDANT_REJECTED_HELP: Final = "\nلطفاً با مدارک کامل به شعبه مراجعه کنید یا با ۱۴۲۰ تماس بگیرید."
+# The reasons an agent picks when rejecting (``DependantRejectReason``), as the user reads them
+# in the request_decided notice below (``bot.outbound.request_decided_text``).
 DEPENDANT_REJECT_REASONS: Final = {
     "documents_missing": "مدارک فرستاده‌شده کامل یا خوانا نیست.",
     "conditions_not_met": "شرایط تکفل (سن، تحصیل، تأهل یا اشتغال) برقرار نیست.",
@@ -896,11 +888,14 @@ NOTICE_REQUEST_APPROVED_NO_DATE: Final = (
 )
 NOTICE_REQUEST_REJECTED: Final = (
     "درخواست ثبت {relation} به‌عنوان فرد تحت تکفل با کد رهگیری <b>{code}</b> پذیرفته نشد.\n"
-    "دلیل: {reason}\nبرای پرسش بیشتر می‌توانید با ۱۴۲۰ تماس بگیرید."
+    "دلیل: {reason}"
 )
 NOTICE_REQUEST_REJECTED_NO_REASON: Final = (
-    "درخواست ثبت {relation} به‌عنوان فرد تحت تکفل با کد رهگیری <b>{code}</b> پذیرفته نشد. "
-    "برای دانستن دلیل می‌توانید با ۱۴۲۰ تماس بگیرید."
+    "درخواست ثبت {relation} به‌عنوان فرد تحت تکفل با کد رهگیری <b>{code}</b> پذیرفته نشد."
+)
+NOTICE_REQUEST_REJECTED_NOTE: Final = "\nتوضیح کارشناس: {note}"
+NOTICE_REQUEST_REJECTED_HELP: Final = (
+    "\nلطفاً با مدارک کامل به شعبه مراجعه کنید یا با ۱۴۲۰ تماس بگیرید."
 )
 NOTICE_COVER_ENDING: Final = (
     "🩺 اعتبار استحقاق درمان شما تا {until} است ({days} روز دیگر). اگر حق بیمهٔ شما پرداخت "

@@ -32,6 +32,7 @@ from persian import (
     to_ascii_digits,
 )
 from persian.jalali import age_in_years
+from services import notices
 from services.clock import TEHRAN, Clock
 from services.common import (
     UserRef,
@@ -46,14 +47,12 @@ from services.db.models import (
     Dependant,
     DependantRequest,
     DependantRequestDocument,
-    Outbox,
     Person,
 )
 from services.enums import (
     DependantRejectReason,
     DependantRequestStatus,
     Gender,
-    OutboxKind,
     Relation,
 )
 from services.errors import (
@@ -67,7 +66,6 @@ from services.errors import (
     InvalidNationalIdError,
     PersonNotFound,
 )
-from services.outbox import enqueue
 from services.registry import RegistryGateway, SqlRegistryGateway
 from services.settings import Settings
 
@@ -193,8 +191,9 @@ class DependantApplication:
 
 @dataclass(frozen=True, slots=True)
 class DecidedRequest:
-    """A request after the desk's decision; ``outbox_id`` is the notice queued for the user
-    (None when the user has no chat to tell)."""
+    """A request after the desk's decision; ``notified`` says whether a ``request_decided``
+    notice was planned for the user (``services.notices``: it goes at once, or after the quiet
+    hours; False when the user switched that notice off or has no chat to tell)."""
 
     tracking_code: str
     status: DependantRequestStatus
@@ -203,7 +202,7 @@ class DecidedRequest:
     decided_by: str
     reject_reason: DependantRejectReason | None
     note: str | None
-    outbox_id: int | None
+    notified: bool
 
 
 class DependantsService:
@@ -217,6 +216,7 @@ class DependantsService:
         registry: RegistryGateway | None = None,
     ) -> None:
         self._session = session
+        self._settings = settings
         self._rules = settings.config.dependants
         self._clock = clock
         self._registry = registry or SqlRegistryGateway(session)
@@ -585,7 +585,7 @@ class DependantsService:
                 **({"reason": row.reject_reason} if row.reject_reason else {}),
             },
         )
-        outbox = await notify_request_decided(self._session, self._clock, row)
+        notified = await notify_request_decided(self._session, self._clock, self._settings, row)
         await self._session.flush()
         logger.info("dependant request %s %s by %s", row.tracking_code, row.status, actor)
         assert row.decided_at is not None
@@ -599,37 +599,38 @@ class DependantsService:
                 DependantRejectReason(row.reject_reason) if row.reject_reason else None
             ),
             note=row.decision_note,
-            outbox_id=outbox.id if outbox is not None else None,
+            notified=notified,
         )
 
 
 async def notify_request_decided(
-    session: AsyncSession, clock: Clock, row: DependantRequest
-) -> Outbox | None:
-    """Queue the decision for the user's chat, with the tracking code (one outbox row).
+    session: AsyncSession, clock: Clock, settings: Settings, row: DependantRequest
+) -> bool:
+    """Tell the user the desk's decision, with the tracking code, through the notices' gate.
 
-    The one place a decided request reaches the user: a notices opt-in can gate it here.
-    Returns the row (flushed, so it has its id), or None when the chat user is gone.
+    The one place a decided request reaches the user: ``services.notices.request_decided``
+    plans a ``request_decided`` notice in the caller's transaction, honouring the user's
+    switch (on by default), the quiet hours (it then waits for their end) and once-only.
+    An approved dependant is covered from the decision date (``approve``). Returns whether a
+    notice was planned (False when the chat user is gone or switched the kind off).
     """
     user = await session.get(ChatUser, row.chat_user_id)
     if user is None:
-        return None
-    message = enqueue(
+        return False
+    approved = row.status == DependantRequestStatus.APPROVED.value
+    decided_on = row.decided_at.astimezone(TEHRAN).date() if row.decided_at else clock.today()
+    return await notices.request_decided(
         session,
         clock,
-        platform=user.platform,
-        chat_id=user.platform_user_id,
-        payload={
-            "kind": OutboxKind.DEPENDANT_DECIDED.value,
-            "tracking_code": row.tracking_code,
-            "status": row.status,
-            "relation": row.relation,
-            "reason": row.reject_reason,
-            "note": row.decision_note or "",
-        },
+        settings,
+        chat_user_id=user.id,
+        tracking_code=row.tracking_code,
+        relation=row.relation,
+        approved=approved,
+        covered_from=decided_on if approved else None,
+        reason=row.reject_reason,
+        note=row.decision_note,
     )
-    await session.flush()
-    return message
 
 
 def application_info(row: DependantRequest) -> DependantApplication:

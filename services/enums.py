@@ -169,7 +169,6 @@ class OutboxKind(StrEnum):
     TICKET_ANSWER = "ticket_answer"
     # An agent opened a chat with the user from a ticket (not "accepted" a chat the user asked for).
     HANDOFF_STARTED = "handoff_started"
-    DEPENDANT_DECIDED = "dependant_decided"
     # A bot's direct answer that flood control held up too long (``bot.pacing``): text, parse
     # mode and keyboard exactly as the handler made them.
     PREPARED = "prepared"

@@ -223,8 +223,11 @@ async def request_decided(
     approved: bool,
     covered_from: dt.date | None = None,
     reason: str | None = None,
+    note: str | None = None,
 ) -> bool:
-    """The branch's decision on the user's dependant request (for the console's desk to call)."""
+    """The branch's decision on the user's dependant request: the console's desk calls it in
+    the decision's transaction (``services.dependants``). ``reason`` is a rejection reason's key
+    (``DependantRejectReason``; ``bot.outbound`` words it), ``note`` the agent's free text."""
     planned = await record(
         session,
         clock,
@@ -240,6 +243,7 @@ async def request_decided(
             approved=approved,
             covered_from=covered_from.isoformat() if covered_from else None,
             reason=reason,
+            note=note or None,
         ),
     )
     if planned:

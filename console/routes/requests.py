@@ -98,7 +98,9 @@ async def approve(
     last_name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     decided = await desk.approve(agent, code, first_name, last_name)
-    flash(request, texts.REQUEST_APPROVED_OK)
+    flash(
+        request, texts.REQUEST_APPROVED_OK if decided.notified else texts.REQUEST_APPROVED_SILENT
+    )
     return _back(decided.tracking_code)
 
 
@@ -115,7 +117,9 @@ async def reject(
         flash(request, texts.REQUEST_REASON_REQUIRED, "error")
         return _back(code)
     decided = await desk.reject(agent, code, DependantRejectReason(reason), note)
-    flash(request, texts.REQUEST_REJECTED_OK)
+    flash(
+        request, texts.REQUEST_REJECTED_OK if decided.notified else texts.REQUEST_REJECTED_SILENT
+    )
     return _back(decided.tracking_code)
 
 

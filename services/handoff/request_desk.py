@@ -36,11 +36,13 @@ from services.clock import TEHRAN, Clock
 from services.common import audit
 from services.db.handoff_models import Agent
 from services.db.models import ChatUser, DependantRequest, DependantRequestDocument, Outbox, Ticket
+from services.db.notice_models import Notice
 from services.dependants import DecidedRequest, DependantsService
 from services.enums import (
     DependantRejectReason,
     DependantRequestStatus,
-    OutboxKind,
+    NoticeKind,
+    NoticeStatus,
     Relation,
     TicketCategory,
     TicketStatus,
@@ -220,20 +222,35 @@ class RequestDesk:
     async def _deliveries(
         self, request: DependantRequest, user: ChatUser | None
     ) -> tuple[tuple[dt.datetime, str], ...]:
-        if user is None:
+        """The decision's notice to the user (``services.notices``, kind ``request_decided``):
+        the outbox's status once handed over, ``waiting`` while the quiet hours hold it, and
+        ``off`` when the user switched that notice off (dropped, or never planned)."""
+        if user is None or request.decided_at is None:
             return ()
-        rows = await self._session.execute(
-            select(Outbox.created_at, Outbox.status, Outbox.payload)
-            .where(Outbox.platform == user.platform, Outbox.chat_id == user.platform_user_id)
-            .order_by(Outbox.id)
-        )
-        return tuple(
-            (tehran(created), status)
-            for created, status, payload in rows
-            if isinstance(payload, dict)
-            and payload.get("kind") == OutboxKind.DEPENDANT_DECIDED.value
-            and payload.get("tracking_code") == request.tracking_code
-        )
+        rows = (
+            await self._session.execute(
+                select(Notice.status, Notice.not_before, Notice.created_at, Outbox)
+                .outerjoin(Outbox, Outbox.id == Notice.outbox_id)
+                .where(
+                    Notice.chat_user_id == user.id,
+                    Notice.kind == NoticeKind.REQUEST_DECIDED.value,
+                    Notice.subject == request.tracking_code,
+                )
+                .order_by(Notice.id)
+            )
+        ).all()
+        if not rows:
+            return ((tehran(request.decided_at), "off"),)
+        deliveries: list[tuple[dt.datetime, str]] = []
+        for status, not_before, created_at, handed in rows:
+            outbox: Outbox | None = handed  # None until handed to the outbox (outer join)
+            if outbox is not None:
+                deliveries.append((tehran(outbox.created_at), outbox.status))
+            elif status == NoticeStatus.PENDING.value:
+                deliveries.append((tehran(not_before), "waiting"))
+            else:
+                deliveries.append((tehran(created_at), "off"))
+        return tuple(deliveries)
 
     async def take(self, agent: AgentPublic, tracking_code: str) -> str:
         row = await self._service.request_row(tracking_code)

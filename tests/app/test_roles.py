@@ -64,9 +64,16 @@ def test_the_cli_refuses_with_a_clear_message_then_migrate_lets_it_start(
     err = capsys.readouterr().err
     assert "tamin-bot console: not started" in err and "run `tamin-bot migrate` first" in err
     assert "Traceback" not in err
+    # The notices' scheduler is a role too: it refuses an old schema the same way.
+    assert main(["scheduler", "--once"]) == 2
+    err = capsys.readouterr().err
+    assert "tamin-bot scheduler: not started" in err and "run `tamin-bot migrate` first" in err
+    assert "Traceback" not in err
 
     assert main(["migrate"]) == 0
     assert "schema is at head" in capsys.readouterr().out
+    assert main(["scheduler", "--once"]) == 0
+    assert "notices handed to the outbox: 0" in capsys.readouterr().out
     import asyncio
 
     asyncio.run(require_schema_at_head(load_settings()))

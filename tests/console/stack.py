@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,11 @@ def stack_settings(settings: Settings, db_path: Path) -> Settings:
     config = settings.config.model_copy(update={"contact_centre": centre})
     out = settings.model_copy(update={"env": env, "config": config})
     out = with_config(out, "agents", **FAST_ARGON2)
+    # The stack runs on the wall clock: no quiet hours (start == end), or a decision's notice
+    # made after 22:00 Tehran would wait for 08:00. The quiet hours have their own tests
+    # (tests/services/test_notices.py, tests/console/test_requests.py).
+    midnight = dt.time(0, 0)
+    out = with_config(out, "notices", quiet_start=midnight, quiet_end=midnight)
     return with_config(out, "console", poll_seconds=1)
 
 

@@ -222,7 +222,9 @@ async def test_ticket_answered_in_the_console_reaches_the_user(
     )
     code = ticket.tracking_code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
     text = await eventually(lambda: _contains(stack, user, "لطفاً گواهی تحصیلی پسرتان"))
-    assert f"کد رهگیری {code}" in text
+    # The notices branch isolates the code (LRI … PDI) and ends every notice with its footer.
+    assert f"کد رهگیری \u2066{code}\u2069" in text
+    assert text.endswith(texts.NOTICE_FOOTER)
     await page.reload()
     await expect(page.locator(".delivery").first).to_have_text("رسید")
 

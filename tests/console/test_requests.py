@@ -1,7 +1,8 @@
 """The dependant requests desk (issue 18): decide a request, tell the user, search, reveal.
 
-Service level (DependantsService.approve/reject, notify_request_decided) and the console's
-pages over ASGI, on SQLite and PostgreSQL with the demo personas.
+Service level (DependantsService.approve/reject, notify_request_decided: the decision reaches
+the user as a ``request_decided`` notice, through its opt-in switch and the quiet hours) and
+the console's pages over ASGI, on SQLite and PostgreSQL with the demo personas.
 """
 
 from __future__ import annotations
@@ -13,18 +14,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts as bot_texts
-from bot.outbound import dependant_decision
+from bot.outbound import notice_text
 from bot.platform import Platform
 from bot.render import Renderer, visible_text
 from demo import MARYAM_NID
+from services import notices
 from services.agents import AgentRole
 from services.clock import FixedClock
 from services.db.models import AuditLog, Dependant, DependantRequest, Outbox
+from services.db.notice_models import Notice
 from services.dependants import DependantsService
 from services.eligibility import EligibilityService
 from services.enums import (
     DependantRejectReason,
     DependantRequestStatus,
+    NoticeKind,
+    NoticeStatus,
     OutboxKind,
     Relation,
     TicketCategory,
@@ -60,6 +65,13 @@ async def outbox_payloads(session: AsyncSession, chat_id: int) -> list[dict[str,
     return [dict(p) for p in rows]
 
 
+def notice_seen(payload: dict[str, object], settings: Settings) -> str:
+    """The notice as the user reads it (``bot.outbound`` adds the footer to every notice)."""
+    template, values = notice_text(payload, settings)
+    rendered = Renderer(Platform.TELEGRAM)(template + "\n\n" + bot_texts.NOTICE_FOOTER, **values)
+    return visible_text(rendered.text)
+
+
 async def test_approve_puts_the_dependant_in_the_registry_covered_and_tells_the_user(
     maryam: ChatUserInfo, session: AsyncSession, db_settings: Settings, clock: FixedClock
 ) -> None:
@@ -75,7 +87,7 @@ async def test_approve_puts_the_dependant_in_the_registry_covered_and_tells_the_
     await session.commit()
     assert decided.status is DependantRequestStatus.APPROVED
     assert decided.decided_at.date() == clock.today()
-    assert decided.outbox_id is not None
+    assert decided.notified is True
 
     dependant = await session.scalar(select(Dependant).where(Dependant.national_id == SON))
     assert dependant is not None and dependant.first_name == "علی"
@@ -85,12 +97,20 @@ async def test_approve_puts_the_dependant_in_the_registry_covered_and_tells_the_
     assert son.covered and son.coverage_until is not None
     assert son.coverage_until >= clock.today()
 
+    # One path: the decision is a request_decided notice, handed to the outbox at once
+    # (10:00 Tehran is outside the quiet hours), covered from the decision date.
     (payload,) = await outbox_payloads(session, maryam.platform_user_id)
-    assert payload["kind"] == OutboxKind.DEPENDANT_DECIDED.value
-    assert payload["tracking_code"] == code and payload["status"] == "approved"
-    template, values = dependant_decision(payload)
-    text = visible_text(Renderer(Platform.TELEGRAM)(template, **values).text)
-    assert f"کد رهگیری {fa(code)}" in text and "تأیید شد" in text and "پسر" in text
+    assert payload["kind"] == OutboxKind.NOTICE.value
+    assert payload["notice"] == NoticeKind.REQUEST_DECIDED.value
+    assert payload["code"] == code and payload["approved"] is True
+    assert payload["covered_from"] == clock.today().isoformat()
+    notice = await session.scalar(select(Notice).where(Notice.subject == code))
+    assert notice is not None and notice.status == NoticeStatus.SENT.value
+    text = notice_seen(payload, db_settings)
+    # The code is isolated (LRI … PDI) so that it reads left to right inside Persian text.
+    assert f"کد رهگیری \u2066{fa(code)}\u2069" in text and "تأیید شد" in text and "پسر" in text
+    assert "۱۴۰۳" in text  # the cover's start date, Jalali
+    assert bot_texts.NOTICE_FOOTER in text
 
     with pytest.raises(DependantRequestDecided):
         await service.reject(
@@ -117,12 +137,75 @@ async def test_reject_with_a_reason_and_note_reaches_the_user(
     await session.commit()
     assert decided.reject_reason is DependantRejectReason.DOCUMENTS_MISSING
     assert await session.scalar(select(Dependant).where(Dependant.national_id == SON)) is None
+    assert decided.notified is True
     (payload,) = await outbox_payloads(session, maryam.platform_user_id)
-    template, values = dependant_decision(payload)
-    text = visible_text(Renderer(Platform.TELEGRAM)(template, **values).text)
+    assert payload["notice"] == NoticeKind.REQUEST_DECIDED.value
+    assert payload["reason"] == "documents_missing" and payload["approved"] is False
+    text = notice_seen(payload, db_settings)
     assert "پذیرفته نشد" in text and fa(code) in text
     assert bot_texts.DEPENDANT_REJECT_REASONS["documents_missing"] in text
     assert "تصویر شناسنامه خوانا نیست." in text
+    assert "به شعبه مراجعه کنید" in text and bot_texts.NOTICE_FOOTER in text
+
+
+async def test_a_decision_honours_the_users_switch_and_the_quiet_hours(
+    maryam: ChatUserInfo,
+    session: AsyncSession,
+    db_settings: Settings,
+    clock: FixedClock,
+    agent_factory: AgentFactory,
+    console_factory: ConsoleFactory,
+) -> None:
+    await agent_factory("sara")
+    sara = await console_factory("sara")
+    # Switched off: decided all the same, nothing is sent, the desk says why.
+    code = await file_son(session, db_settings, clock, maryam)
+    await notices.NoticePreferences(session, clock).set(
+        maryam.id, NoticeKind.REQUEST_DECIDED, False
+    )
+    await session.commit()
+    refused = await sara.post(f"/requests/{code}/reject", {"reason": "conditions_not_met"})
+    assert refused.status_code == 303
+    flashed = await sara.get(refused.headers["location"])
+    assert "کاربر اعلان نتیجهٔ درخواست‌ها را خاموش کرده است" in flashed.text
+    row = await DependantsService(session, db_settings, clock).request_row(code)
+    await session.refresh(row)
+    assert row.status == DependantRequestStatus.REJECTED.value
+    assert await outbox_payloads(session, maryam.platform_user_id) == []
+    page = await sara.get(f"/requests/{code}")
+    assert "کاربر این اعلان را خاموش کرده است" in page.text
+
+    # Switched on again, decided at 23:00 Tehran: the notice waits for 08:00, then goes once.
+    await notices.NoticePreferences(session, clock).set(
+        maryam.id, NoticeKind.REQUEST_DECIDED, True
+    )
+    await session.commit()
+    late = FixedClock(clock.now().replace(hour=23))
+    second = await DependantsService(session, db_settings, late).record_application(
+        maryam.id, Relation.DAUGHTER, make_national_id(612), late.today() - dt.timedelta(days=900)
+    )
+    await session.commit()
+    decided = await DependantsService(session, db_settings, late).reject(
+        second.tracking_code,
+        actor="agent:sara",
+        reason=DependantRejectReason.OTHER,
+        note="گواهی تولد فرستاده نشده است.",
+    )
+    await session.commit()
+    assert decided.notified is True
+    assert await outbox_payloads(session, maryam.platform_user_id) == []
+    waiting = await sara.get(f"/requests/{second.tracking_code}")
+    assert "پس از ساعت‌های سکوت فرستاده می‌شود" in waiting.text
+    morning = FixedClock(late.now().replace(hour=8) + dt.timedelta(days=1))
+    assert await notices.release_now(session, morning, db_settings.config.notices, maryam.id) == 1
+    await session.commit()
+    (payload,) = await outbox_payloads(session, maryam.platform_user_id)
+    text = notice_seen(payload, db_settings)
+    assert fa(second.tracking_code) in text and "گواهی تولد فرستاده نشده است." in text
+    assert bot_texts.DEPENDANT_REJECT_REASONS["other"] in text
+    assert await notices.release_now(session, morning, db_settings.config.notices, maryam.id) == 0
+    shown = await sara.get(f"/requests/{second.tracking_code}")
+    assert "در صف ارسال" in shown.text
 
 
 async def test_approve_refuses_a_person_already_covered_and_keeps_the_request_open(

@@ -108,8 +108,11 @@ async def test_dependant_request_filed_in_chat_approved_in_console_user_told_and
     await expect(page.locator(".flash")).to_contain_text("تأیید شد")
     await expect(page.locator("#request-status")).to_have_text("تأییدشده")
 
-    told = await eventually(lambda: _contains(stack, user, f"کد رهگیری {code_fa}"))
-    assert "تأیید شد" in told and "پسر" in told
+    # The decision comes as a request_decided notice: the code isolated (LRI … PDI), the
+    # cover's start date, and the notices' footer.
+    told = await eventually(lambda: _contains(stack, user, f"کد رهگیری \u2066{code_fa}\u2069"))
+    assert "تأیید شد" in told and "پسر" in told and "پوشش درمانی از" in told
+    assert told.endswith(texts.NOTICE_FOOTER)
     await page.reload()
     await expect(page.locator(".delivery").first).to_have_text("رسید")
 

@@ -132,8 +132,20 @@ async def test_notices_reach_the_chat_worded_and_signed(
             approved=True,
             covered_from=today,
         )
+        # A rejection carries the desk's reason key and the agent's note.
+        await notices.request_decided(
+            session,
+            clock,
+            db_settings,
+            chat_user_id=user.id,
+            tracking_code="5872061342",
+            relation="daughter",
+            approved=False,
+            reason="documents_missing",
+            note="تصویر شناسنامه خوانا نیست.",
+        )
         await session.commit()
-        # The decision went out at once and took the user's due notices with it; a scheduler's
+        # The decisions went out at once and took the user's due notices with it; a scheduler's
         # round finds nothing left (and the switched-off reminder dropped).
         assert await NoticeScheduler(session_factory, db_settings, clock).release() == 0
 
@@ -153,12 +165,18 @@ async def test_notices_reach_the_chat_worded_and_signed(
             visible_text(m["rendered_text"] or "")
             for m in await control.messages(uid, sender="bot")
         ]
-    assert len(shown) == 3, shown
-    overdue, payment, decided = shown
+    assert len(shown) == 4, shown
+    overdue, payment, decided, rejected = shown
     for text in shown:
         assert text.endswith(texts.NOTICE_FOOTER)
     assert "پسر" in decided and "\u2066۵۸۷۲۰۶۱۳۴۱\u2069" in decided
     assert "۱۳ مرداد ۱۴۰۳" in decided  # the clock's today, in Jalali
+    assert (
+        "دختر" in rejected and "\u2066۵۸۷۲۰۶۱۳۴۲\u2069" in rejected and "پذیرفته نشد" in rejected
+    )
+    assert texts.DEPENDANT_REJECT_REASONS["documents_missing"] in rejected
+    assert "توضیح کارشناس: تصویر شناسنامه خوانا نیست." in rejected
+    assert "به شعبه مراجعه کنید" in rejected
     assert "پوزش" in overdue and "\u2066۱۴۲۰-۰۲۲۱۸۵\u2069" in overdue
     assert "۱۵ مرداد ۱۴۰۳" in overdue  # the new date
     assert "۲۰ روز" in payment and db_settings.config.contact_centre.eservices_url in payment

@@ -318,13 +318,16 @@ async def test_request_decided_goes_at_once_or_after_the_quiet_hours(
         tracking_code="D-2",
         relation="son",
         approved=False,
-        reason="مدارک ناقص",
+        reason="documents_missing",
+        note="تصویر شناسنامه خوانا نیست.",
     )
     await session.commit()
     assert len(await _outbox(session)) == 1
     clock.set(tehran(2024, 8, 4, 8, 0))
     assert await NoticeScheduler(session_factory, db_settings, clock).release() == 1
-    assert (await _outbox(session))[-1].payload["reason"] == "مدارک ناقص"
+    # The desk's reason key and the agent's note travel with the notice (bot.outbound words them).
+    late = (await _outbox(session))[-1].payload
+    assert late["reason"] == "documents_missing" and late["note"] == "تصویر شناسنامه خوانا نیست."
     # Switched off: a later decision is not told.
     await NoticePreferences(session, clock).set(user, NoticeKind.REQUEST_DECIDED, False)
     assert not await notices.request_decided(

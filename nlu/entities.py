@@ -69,6 +69,18 @@ _HINT_WINDOW: Final = 30
 _NOT_RELATION_AFTER: Final = (
     r"(?![\u200c ]?(?:بزرگ|خانم|خانوم|زن|شوهر|عمو|عمه|خاله|دایی|خوانده|خونده|اندر|بچه))"
 )
+# A relation word used to address the bot, as older users write («سلام علیکم پسرم، …»،
+# «… خدا خیرت بده دخترم»، «ممنونم مادر!»), names nobody: it is a vocative when a greeting,
+# thanks or blessing comes right before it (no comma between) and a comma, a stop or the end of
+# the message right after it (optionally «جان/جون»). «سلام، پسرم بیمه داره؟» keeps its son: the
+# comma closes the greeting and the word starts the question.
+_VOCATIVE_BEFORE: Final = re.compile(
+    r"(?:سلام|علیکم|درود|وقت ?بخیر|خسته نباشی[دن]?|ممنونم?|مرسی|متشکرم|قربونت برم|قربانت|"
+    r"خیرت بده|خیر ببینی|عمرت دراز|ببخشید|salam)[ \u200c]*$"
+)
+_VOCATIVE_AFTER: Final = re.compile(
+    r"^[ \u200c]*(?:(?:جان|جون)(?![\w\u200c]))?[ \u200c]*(?:[،,!.؛:؟?]|$)"
+)
 # Colloquial endings that may follow a relation word: «پسرمو» (object), «مادرمه» (is).
 _RELATION_TAIL: Final = r"(?=(?:و|ه|رو)?(?![\w\u200c]))"
 
@@ -181,7 +193,7 @@ class EntityExtractor:
             current = "".join(work)
             for m in self._relation.finditer(current):
                 relation = self._relation_value.get(self._relation_key(m.group(0)))
-                if relation is not None:
+                if relation is not None and not _is_vocative(current, m.start(), m.end()):
                     claim(m.start(), m.end(), "relation", relation)
         found.sort()
         return [Entity(e, v, index[s], index[t - 1] + 1) for s, t, e, v in found]
@@ -253,6 +265,11 @@ class EntityExtractor:
             else:
                 i += 1
         return out
+
+
+def _is_vocative(text: str, start: int, end: int) -> bool:
+    """Whether the relation word at ``text[start:end]`` addresses the bot (see _VOCATIVE_BEFORE)."""
+    return bool(_VOCATIVE_BEFORE.search(text[:start]) and _VOCATIVE_AFTER.match(text[end:]))
 
 
 def _nearest_hint(before: str) -> str | None:

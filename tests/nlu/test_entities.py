@@ -212,3 +212,38 @@ def test_any_valid_national_id_is_found_with_its_offsets(
     ]
     text = prefix + shown + suffix
     assert found(extractor, text) == [("national_id", code, shown)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "سلام علیکم پسرم، بیمه‌ام هنوز فعاله؟",
+        "سلام دخترم. فیش حقوقی این ماهم رو میخوام",
+        "ممنونم مادر!",
+        "دستت درد نکنه، خدا خیرت بده پسرم",
+        "سلام پسر جان، دفترچه‌ام تموم شده",
+        "درود دخترم",
+    ],
+)
+def test_a_relation_word_that_addresses_the_bot_names_nobody(
+    extractor: EntityExtractor, text: str
+) -> None:
+    # Older users call the bot «پسرم/دخترم/مادر»: answering for their son instead of them would
+    # be the wrong person's record.
+    assert [e for e in found(extractor, text) if e[0] == "relation"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "relation"),
+    [
+        ("سلام، پسرم بیمه داره؟", "son"),
+        ("سلام پسرم بیمه داره؟", "son"),
+        ("سلام علیکم. دخترم زیر بیمه منه؟", "daughter"),
+        ("ممنون، مادرم چی؟", "mother"),
+        ("پسرم، بیمه‌اش قطع شده", "son"),
+    ],
+)
+def test_a_relation_word_after_a_greeting_that_starts_the_question_is_kept(
+    extractor: EntityExtractor, text: str, relation: str
+) -> None:
+    assert [e[1] for e in found(extractor, text) if e[0] == "relation"] == [relation]

@@ -9,8 +9,8 @@ visible share of its time per update under load. An escalation calls
 to it: with several workers, ``flush_everywhere`` (set by :mod:`bot.intent_log_flush` when
 Redis is shared) asks every worker to write what it holds and waits for their answers.
 
-On SQLite the escalation's flush is written **in the escalating update's own session** (``flush_all(
-session)``): by then the update has usually written already (the ``chat_users`` row of a first
+On SQLite the escalation's flush is written **in the escalating update's own session**
+(``flush_all(session)``): by then the update has usually written already (the ``chat_users`` row of a first
 contact, the FSM step being cleared), so it holds SQLite's one write lock until its commit, and a
 batch on the writer's own connection waited for that lock until the 30 s busy timeout, failed,
 and left the transcript without the rows (a user asking for a person waited 30 s). Written in the

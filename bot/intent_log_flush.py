@@ -17,6 +17,11 @@ worker to write what it holds, and waits until each has answered:
    Past that (a worker whose database is unreachable keeps its rows and retries them) the
    escalation goes ahead with what the database holds and logs how many did not answer.
 
+On SQLite (several workers on one file) the escalating update's own rows are written in its
+session (``IntentLogWriter.flush_in``) and A does not wait for the others: that session holds
+SQLite's one write lock until it commits, so no other worker can write before then, and every
+wait would end at ``timeout``. The request is still sent, so their rows land right after.
+
 Why not the other ways: writing each row through to the database cost a round trip per
 update (the reason the writer batches); waiting a fixed batch window would be a guess under
 load, when an event loop may be late by more than the window. The request costs two Redis
@@ -33,6 +38,7 @@ import uuid
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intent_log import IntentLogWriter
 
@@ -110,15 +116,25 @@ class IntentLogFlushChannel:
                 logger.warning("intent log: flush request not answered (%s)", type(exc).__name__)
                 await asyncio.sleep(1.0)
 
-    async def request(self) -> int:
-        """Ask every worker to flush and wait for them; return how many answered."""
-        await self._writer.flush()  # this worker's own rows first, without waiting for Redis
+    async def request(self, session: AsyncSession | None = None) -> int:
+        """Ask every worker to flush and wait for them; return how many answered.
+
+        ``session``: the escalating update's SQLite session (see the module's docstring): this
+        worker's rows are written in it and the others are asked but not waited for (0).
+        """
+        if session is not None:
+            await self._writer.flush_in(session)
+        else:
+            await self._writer.flush()  # this worker's own rows first, without waiting for Redis
         request_id = uuid.uuid4().hex
         key = self._ack_prefix + request_id
         try:
             receivers = int(await self._redis.publish(self.channel, request_id))
         except Exception as exc:  # the transcript then holds what the database already has
             logger.warning("intent log: flush request not sent (%s)", type(exc).__name__)
+            return 0
+        if session is not None:
+            # They cannot write before this update commits (its session holds SQLite's lock).
             return 0
         answered = 0
         deadline = time.monotonic() + self.timeout

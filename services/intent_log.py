@@ -9,6 +9,14 @@ visible share of its time per update under load. An escalation calls
 to it: with several workers, ``flush_everywhere`` (set by :mod:`bot.intent_log_flush` when
 Redis is shared) asks every worker to write what it holds and waits for their answers.
 
+On SQLite the escalation's flush is written **in the escalating update's own session**
+(``flush_all(session)``): by then the update has usually written already (the ``chat_users`` row of a first
+contact, the FSM step being cleared), so it holds SQLite's one write lock until its commit, and a
+batch on the writer's own connection waited for that lock until the 30 s busy timeout, failed,
+and left the transcript without the rows (a user asking for a person waited 30 s). Written in the
+update's transaction, the rows commit with the escalation or, if it rolls back, go back to the
+queue (``ON_ROLLBACK`` hook, the same one the FSM storage uses).
+
 What the batching risks, and why that is acceptable: rows still in memory when the process
 dies are lost, at most ``interval`` seconds of statistics and transcript lines. Nothing a user
 asked for lives only here; tickets, conversations and applications are written in their own
@@ -21,6 +29,7 @@ refuses are dropped (counted in ``refused``): one bad row never holds back every
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -31,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.clock import Clock
 from services.db.handoff_models import IntentLogEntry
+from services.db.session_hooks import on_rollback
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +68,10 @@ def _row(
         "from_bot": from_bot,
         "created_at": clock.now(),
     }
+
+
+def _is_sqlite(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -96,7 +110,8 @@ class IntentLogWriter:
         self.dropped = 0
         self.refused = 0
         # Asks every worker (this one included) to flush; None: this process is the only one.
-        self.flush_everywhere: Callable[[], Awaitable[int]] | None = None
+        # Its argument is the escalating update's session on SQLite (see ``flush_all``).
+        self.flush_everywhere: Callable[[AsyncSession | None], Awaitable[int]] | None = None
 
     @property
     def pending(self) -> int:
@@ -146,12 +161,52 @@ class IntentLogWriter:
             from_bot=True,
         )
 
-    async def flush_all(self) -> None:
-        """Write what this worker holds and, with several workers, what each of them holds."""
+    async def flush_all(self, session: AsyncSession | None = None) -> None:
+        """Write what this worker holds and, with several workers, what each of them holds.
+
+        ``session``: the escalating update's session. On SQLite this worker's rows are written
+        in it (:meth:`flush_in`), because that session may already hold the one write lock; on
+        another database it is not needed (a second connection inserting log rows waits for no
+        lock of the update's) and the rows are written in a transaction of their own.
+        """
+        joined = session if session is not None and _is_sqlite(session) else None
         if self.flush_everywhere is not None:
-            await self.flush_everywhere()
+            await self.flush_everywhere(joined)
+        elif joined is not None:
+            await self.flush_in(joined)
         else:
             await self.flush()
+
+    async def flush_in(self, session: AsyncSession) -> int:
+        """Write every queued row in ``session``'s transaction; return how many were queued.
+
+        For SQLite, where ``session`` may hold the write lock that a connection of the writer's
+        own would wait for until the busy timeout. The rows are taken without waiting for the
+        writer's lock: a batch being written at this moment on the writer's own connection may
+        be waiting for this very session's lock, so waiting for it would wait for the busy
+        timeout again. That batch (rows queued at least one ``interval`` ago, whose write has
+        started) lands right after this update commits; everything still queued is here.
+        If the update does not commit, the rows go back to the front of the queue.
+        """
+        if not self._pending:
+            return 0
+        rows, self._pending = self._pending, []  # no await in between: no row is lost or doubled
+        try:
+            await session.execute(insert(IntentLogEntry), rows)
+        except Exception as exc:
+            # The escalation must not fail because of the statistics: the rows wait for the
+            # background writer (which writes one by one if one of them is refused).
+            self._keep(rows, exc)
+            return 0
+        on_rollback(session, lambda: self._requeue(rows))
+        return len(rows)
+
+    def _requeue(self, rows: list[dict[str, Any]]) -> None:
+        self._pending[:0] = rows
+        self._trim()
+        if self._pending and not self._closed and (self._task is None or self._task.done()):
+            with contextlib.suppress(RuntimeError):  # no running loop: close() writes them
+                self._task = asyncio.get_running_loop().create_task(self._run(), name="intent-log")
 
     async def flush(self) -> int:
         """Write every queued row now; return how many were written (0 if the database failed).

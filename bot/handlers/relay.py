@@ -87,8 +87,10 @@ async def hand_over(
     if user_text:
         ticket_text += "\n" + user_text
     # The transcript the agent reads comes from the intent log: write what it still holds,
-    # here and in every other worker (bot/intent_log_flush.py).
-    await services.intent_log.flush_all()
+    # here and in every other worker (bot/intent_log_flush.py). On SQLite in this update's own
+    # session: it may hold the one write lock already (a first contact's chat_users row), and
+    # a write on another connection waited for it until the 30 s busy timeout.
+    await services.intent_log.flush_all(services.session)
     outcome = await services.handoff.escalate(
         platform=str(platform),
         chat_id=chat_id,

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deps import ServicesFactory
 from bot.middlewares.dedupe import Lease
+from services.db.session_hooks import ON_ROLLBACK
 from services.errors import DomainError
 
 # The session of the update being handled, for what must join its transaction from outside the
@@ -31,9 +32,7 @@ update_session: contextvars.ContextVar[AsyncSession | None] = contextvars.Contex
     "update_session", default=None
 )
 
-
-# ``session.info`` key: callables to run when the update's transaction is not committed.
-ON_ROLLBACK = "on_rollback"
+__all__ = ["ON_ROLLBACK", "UnitOfWorkMiddleware", "update_session"]
 
 
 class UnitOfWorkMiddleware(BaseMiddleware):

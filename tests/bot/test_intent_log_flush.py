@@ -4,6 +4,8 @@ with its own Redis connection, and batch for a minute so only the request can wr
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -123,3 +125,57 @@ async def test_without_the_channel_an_escalation_flushes_only_its_own_worker(
         assert await _texts(session_factory, chat_id) == ["سلام"]
     finally:
         await writer.close()
+
+
+async def test_on_sqlite_an_escalating_update_does_not_wait_for_workers_its_lock_holds_back(
+    session_factory: async_sessionmaker[AsyncSession], clock: FixedClock, prefix: str
+) -> None:
+    """The update has written (it holds SQLite's write lock): its own worker's lines go in its
+    transaction, the others are asked but not waited for, and land once it commits."""
+    chat_id = 850_000 + uuid.uuid4().int % 100_000
+    clients = [Redis.from_url(REDIS_URL) for _ in range(2)]
+    writers = [IntentLogWriter(session_factory, clock, interval=60.0) for _ in range(2)]
+    # A timeout the escalation would visibly sit through if it waited for worker B.
+    channels = [
+        IntentLogFlushChannel(c, w, prefix=prefix, timeout=10.0)
+        for c, w in zip(clients, writers, strict=True)
+    ]
+    try:
+        for channel in channels:
+            await channel.start()
+        _record(writers[1], chat_id, "خط از کارگر ب")
+        _record(writers[0], chat_id, "با کارشناس صحبت کنم")
+        async with session_factory() as update:
+            on_sqlite = update.get_bind().dialect.name == "sqlite"
+            update.add(
+                IntentLogEntry(
+                    platform="telegram",
+                    chat_id=chat_id + 1,
+                    text=None,
+                    intent="greet",
+                    confidence=0.9,
+                    is_fallback=False,
+                    from_bot=False,
+                    created_at=clock.now(),
+                )
+            )
+            await update.flush()  # the update's first write
+            started = time.monotonic()
+            await writers[0].flush_all(update)
+            elapsed = time.monotonic() - started
+            await update.commit()
+        assert elapsed < 5.0, f"the flush took {elapsed:.1f} s"
+        deadline = time.monotonic() + 5.0
+        expected = sorted(["خط از کارگر ب", "با کارشناس صحبت کنم"])
+        while sorted(await _texts(session_factory, chat_id)) != expected:
+            assert time.monotonic() < deadline, await _texts(session_factory, chat_id)
+            await asyncio.sleep(0.05)
+        if not on_sqlite:  # elsewhere nothing holds worker B back: it was waited for
+            assert channels[1].answered == 1
+    finally:
+        for channel in channels:
+            await channel.stop()
+        for writer in writers:
+            await writer.close()
+        for client in clients:
+            await client.aclose()

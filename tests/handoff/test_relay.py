@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 import uuid
 
 import pytest
@@ -229,3 +230,23 @@ async def test_outside_hours_and_nobody_online_file_a_ticket(
     [text] = sent(other)
     assert "خارج از ساعت پاسخ‌گویی" in text
     assert "(کارشناسان از ۱۳ مرداد ۱۴۰۳ ۰۸:۰۰ پاسخ‌گو هستند)" in text
+
+
+async def test_an_escalation_as_a_first_message_is_not_held_by_sqlite_s_write_lock(
+    harness: Harness, session: AsyncSession
+) -> None:
+    # A first contact writes its chat_users row in the update's transaction before the handler
+    # runs, so on SQLite the update holds the one write lock when the escalation flushes the
+    # intent log. Written on the writer's own connection, that flush waited for the lock until
+    # the 30 s busy timeout, failed, and the transcript lacked the user's line
+    # (services/intent_log.py). Now it is written in the update's own session.
+    chat = harness.chat()
+    started = time.monotonic()
+    await chat.send(ASK_HUMAN)  # nobody online: a ticket
+    elapsed = time.monotonic() - started
+    [text] = sent(chat)
+    assert "کد رهگیری" in text
+    assert elapsed < 5.0, f"the escalation took {elapsed:.1f} s"
+    conversation = await the_conversation(session, chat)
+    users = [line for line in conversation.escalation["transcript"] if not line.get("from_bot")]
+    assert [line["text"] for line in users] == [ASK_HUMAN]

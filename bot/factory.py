@@ -51,7 +51,7 @@ from bot.pacing import (
     prepared_payload,
 )
 from bot.platform import Platform, PlatformBot, platform_of
-from bot.redis_batch import BatchedRedisStorage, RedisBatcher
+from bot.redis_batch import BatchedRedisStorage, RedisBatcher, RenewingRedisIsolation
 from bot.session import JsonAiohttpSession
 from services.clock import Clock
 from services.eligibility_store import GroupCommitInquiryStore
@@ -164,6 +164,7 @@ def build_fsm(
     ttl: int | None = None,
     session_factory: async_sessionmaker[AsyncSession] | None = None,
     now: Callable[[], dt.datetime] | None = None,
+    lock_seconds: float = 10.0,
 ) -> tuple[BaseStorage, BaseEventIsolation]:
     """Return the FSM storage and event isolation: in Redis, else in the database.
 
@@ -181,6 +182,8 @@ def build_fsm(
 
     ``ttl``: seconds after which a conversation step left half-way expires (its data holds
     dependants' national IDs and complaint texts; the retention section of config.yml).
+    ``lock_seconds``: the cross-worker chat lock's expiry, renewed while held
+    (``bot.update_lease_seconds``).
     """
     if redis is None:
         if session_factory is None:
@@ -202,7 +205,13 @@ def build_fsm(
         state_ttl=ttl,
         data_ttl=ttl,
     )
-    return redis_storage, (SimpleEventIsolation() if polling else redis_storage.create_isolation())
+    if polling:
+        return redis_storage, SimpleEventIsolation()
+    # Across workers a Redis lock per chat, renewed while held: a killed worker's lock lapses
+    # within lock_seconds (aiogram's own lasts a fixed 60 s; bot/redis_batch.py).
+    return redis_storage, RenewingRedisIsolation(
+        redis, key_builder=redis_storage.key_builder, lock_seconds=lock_seconds
+    )
 
 
 @dataclass
@@ -243,6 +252,7 @@ def build_dispatcher(
             ttl=deps.settings.config.retention.flow_state_hours * 3600,
             session_factory=deps.session_factory,
             now=deps.clock.now,
+            lock_seconds=deps.settings.config.bot.update_lease_seconds,
         )
         events_isolation = events_isolation or isolation
     if ledger is None:

@@ -24,13 +24,15 @@ is for one caller's commands); the pipeline itself is redis-py's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, cast
 
 from aiogram.fsm.storage.base import StorageKey
-from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
 
 from services.metrics import metrics
 
@@ -144,3 +146,48 @@ class BatchedRedisStorage(RedisStorage):
         if isinstance(value, bytes):
             value = value.decode("utf-8")
         return cast(dict[str, Any], self.json_loads(value))
+
+
+class RenewingRedisIsolation(RedisEventIsolation):
+    """aiogram's Redis chat lock (one update of a chat at a time across workers), held as a
+    lease: it expires ``lock_seconds`` after its last renewal and is renewed every third of that
+    while the update is handled.
+
+    aiogram's lock expires after a fixed 60 s: a worker killed (SIGKILL, OOM) while handling a
+    chat's update left the chat frozen for a minute on every worker, its updates stuck in their
+    webhook requests until the worker's 503 and the platform's retries (the cluster kill test).
+    A short fixed expiry instead would let a slow update (the pace may hold a photo up to 30 s)
+    lose its lock half-way, so the lock is renewed like the update's own lease
+    (``bot.update_lease_seconds``, bot/middlewares/dedupe.py): a dead holder frees the chat
+    within ``lock_seconds``, a live one keeps it as long as it works.
+    """
+
+    def __init__(self, redis: Redis, *, lock_seconds: float, **kwargs: Any) -> None:
+        super().__init__(redis, **kwargs)
+        self.lock_seconds = lock_seconds
+
+    @contextlib.asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
+        redis_key = self.key_builder.build(key, "lock")
+        lock = Lock(self.redis, redis_key, timeout=self.lock_seconds)
+        await lock.acquire()
+        renewing = asyncio.create_task(self._renew(lock))
+        try:
+            yield None
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            try:
+                await lock.release()
+            except Exception as exc:  # expired (the renewal failed): the update is done anyway
+                logger.warning("chat lock not released (%s)", type(exc).__name__)
+
+    async def _renew(self, lock: Lock) -> None:
+        # A third of the expiry between renewals: two may fail (a Redis hiccup) before it lapses.
+        while True:
+            await asyncio.sleep(self.lock_seconds / 3)
+            try:
+                await lock.extend(self.lock_seconds, replace_ttl=True)
+            except Exception as exc:
+                logger.warning("chat lock not renewed (%s)", type(exc).__name__)

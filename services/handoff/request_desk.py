@@ -37,7 +37,8 @@ from services.common import audit
 from services.db.handoff_models import Agent
 from services.db.models import ChatUser, DependantRequest, DependantRequestDocument, Outbox, Ticket
 from services.db.notice_models import Notice
-from services.dependants import DecidedRequest, DependantsService
+from services.dependant_desk import DecidedRequest
+from services.dependants import DependantsService
 from services.enums import (
     DependantRejectReason,
     DependantRequestStatus,

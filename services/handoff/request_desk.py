@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persian import (
     InvalidMobile,
     InvalidNationalId,
-    mask_identifiers,
     mask_mobile,
     mask_national_id,
     normalize_mobile,
@@ -45,11 +44,10 @@ from services.enums import (
     NoticeKind,
     NoticeStatus,
     Relation,
-    TicketCategory,
-    TicketStatus,
 )
 from services.errors import NotAllowed
-from services.handoff.results import DocRef, IdentityView, TicketRow, due_class, tehran
+from services.handoff.results import DocRef, IdentityView, TicketRow, tehran
+from services.handoff.ticket_desk import ticket_row
 from services.registry import SqlRegistryGateway
 from services.settings import Settings
 
@@ -391,21 +389,7 @@ class DeskSearch:
             .order_by(Ticket.created_at.desc(), Ticket.id.desc())
             .limit(self._limit)
         )
-        return tuple(
-            TicketRow(
-                id=t.id,
-                tracking_code=t.tracking_code,
-                category=TicketCategory(t.category),
-                status=TicketStatus(t.status),
-                text=mask_identifiers(t.text),
-                due_date=t.due_date,
-                created_at=tehran(t.created_at),
-                due_class=due_class(TicketStatus(t.status), t.due_date, today),
-                national_id_masked=mask_national_id(t.national_id) if t.national_id else None,
-                platform=platform,
-            )
-            for t, platform in rows
-        )
+        return tuple(ticket_row(t, platform, today) for t, platform in rows)
 
     async def _requests(self, condition: object) -> tuple[RequestRow, ...]:
         query = _rows_query()

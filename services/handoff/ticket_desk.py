@@ -68,21 +68,7 @@ class TicketDesk:
         elif filters.due == "week":
             query = query.where(unanswered, Ticket.due_date <= today + dt.timedelta(days=7))
         rows = (await self._session.execute(query)).all()
-        return [
-            TicketRow(
-                id=t.id,
-                tracking_code=t.tracking_code,
-                category=TicketCategory(t.category),
-                status=TicketStatus(t.status),
-                text=mask_identifiers(t.text),
-                due_date=t.due_date,
-                created_at=tehran(t.created_at),
-                due_class=due_class(TicketStatus(t.status), t.due_date, today),
-                national_id_masked=mask_national_id(t.national_id) if t.national_id else None,
-                platform=platform,
-            )
-            for t, platform in rows
-        ]
+        return [ticket_row(t, platform, today) for t, platform in rows]
 
     async def page(
         self, agent: AgentPublic, tracking_code: str, *, reveal: bool = False
@@ -260,3 +246,19 @@ class TicketDesk:
 
 def _masked_ticket(info: TicketInfo) -> TicketInfo:
     return replace(info, text=mask_identifiers(info.text))
+
+
+def ticket_row(t: Ticket, platform: str | None, today: dt.date) -> TicketRow:
+    """A ticket as the desk's lists show it (the text and national ID masked)."""
+    return TicketRow(
+        id=t.id,
+        tracking_code=t.tracking_code,
+        category=TicketCategory(t.category),
+        status=TicketStatus(t.status),
+        text=mask_identifiers(t.text),
+        due_date=t.due_date,
+        created_at=tehran(t.created_at),
+        due_class=due_class(TicketStatus(t.status), t.due_date, today),
+        national_id_masked=mask_national_id(t.national_id) if t.national_id else None,
+        platform=platform,
+    )

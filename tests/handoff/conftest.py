@@ -6,12 +6,15 @@ Saturday 10:00 Tehran time, inside the contact centre's hours).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sandbox.client import SandboxClient
+from sandbox.config import demo_config
+from sandbox.server import SandboxServer
 from services.agents import AgentPublic, AgentRole, AgentService
 from services.clock import FixedClock
 from services.handoff import (
@@ -105,3 +108,16 @@ async def stranger(
 ) -> ChatUserInfo:
     """A chat user who has not verified."""
     return await chat_user(session, db_settings, clock)
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SandboxServer]:
+    """The Bot API sandbox (Telegram only) the outbound sender delivers to."""
+    async with SandboxServer(demo_config(bale_token=None)) as server:
+        yield server
+
+
+@pytest.fixture
+async def control(sandbox: SandboxServer) -> AsyncIterator[SandboxClient]:
+    async with SandboxClient(sandbox.url) as client:
+        yield client

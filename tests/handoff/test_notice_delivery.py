@@ -5,9 +5,7 @@ who sends it and how to stop it; a kind switched off never reaches the chat."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -17,7 +15,7 @@ from bot.outbound import OutboundSender
 from bot.platform import Platform
 from bot.render import visible_text
 from sandbox.client import SandboxClient
-from sandbox.config import DEMO_TELEGRAM_TOKEN, demo_config
+from sandbox.config import DEMO_TELEGRAM_TOKEN
 from sandbox.server import SandboxServer
 from services import notices
 from services.clock import FixedClock
@@ -27,12 +25,6 @@ from services.identity import IdentityService
 from services.notices import NoticePreferences, NoticeScheduler
 from services.settings import OutboxConfig, Settings
 from tests.handoff.conftest import MARYAM
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer(demo_config(bale_token=None)) as server:
-        yield server
 
 
 async def test_notices_reach_the_chat_worded_and_signed(

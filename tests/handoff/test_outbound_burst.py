@@ -30,18 +30,6 @@ USERS = 50
 PER_USER = 4
 
 
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer(demo_config(bale_token=None)) as server:
-        yield server
-
-
-@pytest.fixture
-async def control(sandbox: SandboxServer) -> AsyncIterator[SandboxClient]:
-    async with SandboxClient(sandbox.url) as client:
-        yield client
-
-
 @pytest.mark.e2e
 async def test_burst_of_agent_replies_is_delivered_in_order_once(
     sandbox: SandboxServer,

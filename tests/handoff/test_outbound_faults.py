@@ -10,7 +10,6 @@ database's return, and ``/readyz`` reports the supervised sender.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -27,7 +26,7 @@ from bot.outbound import OutboundSender
 from bot.platform import Platform
 from console.app import create_console_app
 from sandbox.client import SandboxClient
-from sandbox.config import DEMO_TELEGRAM_TOKEN, demo_config
+from sandbox.config import DEMO_TELEGRAM_TOKEN
 from sandbox.server import SandboxServer
 from services.clock import FixedClock, SystemClock
 from services.db.models import Outbox
@@ -60,12 +59,6 @@ class Outage:
             self.refused += 1
             return self.broken()
         return self.real()
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer(demo_config(bale_token=None)) as server:
-        yield server
 
 
 @pytest.mark.e2e

@@ -5,7 +5,6 @@ through the sandbox Bot API."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +15,7 @@ from bot.outbound import OutboundSender
 from bot.platform import Platform
 from bot.render import visible_text
 from sandbox.client import SandboxClient
-from sandbox.config import DEMO_TELEGRAM_TOKEN, demo_config
+from sandbox.config import DEMO_TELEGRAM_TOKEN
 from sandbox.server import SandboxServer
 from services.clock import FixedClock, SystemClock
 from services.db.handoff_models import OutboxDelivery
@@ -26,18 +25,6 @@ from services.settings import OutboxConfig, Settings
 
 USERS = 20
 PER_USER = 3
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer(demo_config(bale_token=None)) as server:
-        yield server
-
-
-@pytest.fixture
-async def control(sandbox: SandboxServer) -> AsyncIterator[SandboxClient]:
-    async with SandboxClient(sandbox.url) as client:
-        yield client
 
 
 @pytest.mark.e2e

@@ -9,6 +9,7 @@ in the console reaches the user with its tracking code.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -63,8 +64,9 @@ async def stack(settings: Settings, nlu_model: NluModel, tmp_path: Path) -> Asyn
         await running.stop()
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+@contextlib.asynccontextmanager
+async def launch_chromium() -> AsyncIterator[Browser]:
+    """Debian's chromium through Playwright, closed on the way out (the browser tests' one launch)."""
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
@@ -73,6 +75,12 @@ async def browser() -> AsyncIterator[Browser]:
             yield chromium
         finally:
             await chromium.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with launch_chromium() as launched:
+        yield launched
 
 
 async def login(browser: Browser, stack: Stack, username: str) -> Page:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import insert
 
 from demo.desk import ensure_demo_catalogue
@@ -24,7 +24,12 @@ from services.identity import IdentityService
 from services.settings import Settings
 from services.tickets import TicketService
 from tests.console.stack import Stack, stack_settings, start_stack
-from tests.console.test_browser import CHROMIUM, CHROMIUM_ARGS, bot_texts, eventually
+from tests.console.test_browser import (
+    CHROMIUM,
+    bot_texts,
+    eventually,
+    launch_chromium,
+)
 from tests.handoff.conftest import PASSWORD
 
 pytestmark = [
@@ -60,14 +65,8 @@ async def stack(settings: Settings, nlu_model: NluModel, tmp_path: Path) -> Asyn
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with launch_chromium() as launched:
+        yield launched
 
 
 async def sign_in(browser: Browser, stack: Stack, username: str) -> Page:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from bot import texts
 from bot.render import visible_text
@@ -17,7 +17,7 @@ from nlu import NluModel
 from sandbox.media import make_png
 from services.settings import Settings
 from tests.console.stack import Stack, stack_settings, start_stack
-from tests.console.test_browser import CHROMIUM, CHROMIUM_ARGS, eventually, login
+from tests.console.test_browser import CHROMIUM, eventually, launch_chromium, login
 from tests.services.helpers import make_national_id
 
 pytestmark = [
@@ -49,14 +49,8 @@ async def stack(settings: Settings, nlu_model: NluModel, tmp_path: Path) -> Asyn
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with launch_chromium() as launched:
+        yield launched
 
 
 async def test_documents_sent_in_the_chat_are_listed_and_open_on_the_desk(

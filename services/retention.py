@@ -22,7 +22,9 @@ from services.clock import Clock
 from services.db.delivery_models import ProcessedUpdate
 from services.db.fsm_models import FsmState
 from services.db.handoff_models import Conversation, IntentLogEntry
-from services.db.models import EligibilityInquiry
+from services.db.models import EligibilityInquiry, Ticket
+from services.db.notice_models import Notice
+from services.enums import NoticeKind, NoticeStatus, TicketStatus
 from services.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,8 @@ class RetentionReport:
     flow_states: int = 0
     # Dedupe records of incoming updates (``processed_updates``; no personal data, only ids).
     processed_updates: int = 0
+    # Proactive notices sent or dropped long ago (``notices``).
+    notices: int = 0
 
 
 class RetentionService:
@@ -74,6 +78,9 @@ class RetentionService:
         forgotten = await self._session.execute(
             delete(ProcessedUpdate).where(ProcessedUpdate.taken_at < updates_before)
         )
+        notices = await self._forget_notices(
+            now.date() - dt.timedelta(days=config.retention.notice_days)
+        )
         await self._session.flush()
         return RetentionReport(
             intent_log_texts=int(getattr(cleared, "rowcount", 0) or 0),
@@ -81,7 +88,31 @@ class RetentionService:
             eligibility_inquiries=int(getattr(deleted, "rowcount", 0) or 0),
             flow_states=int(getattr(steps, "rowcount", 0) or 0),
             processed_updates=int(getattr(forgotten, "rowcount", 0) or 0),
+            notices=notices,
         )
+
+    async def _forget_notices(self, due_before: dt.date) -> int:
+        """Delete notices sent or dropped whose due date is before ``due_before``.
+
+        A notice's row is what keeps it from being sent twice, so a row goes only when the
+        scheduler can no longer plan it again: the reminders (cover ending, voluntary payment,
+        medical exam) are planned only while their due date is still ahead, and the answers
+        (ticket answered, request decided) only at the event. The one kind planned again after
+        its due date is an overdue ticket's apology, every scan while the ticket stays open: its
+        row stays as long as that ticket is open.
+        """
+        still_open = select(Ticket.tracking_code).where(
+            Ticket.status.in_((TicketStatus.OPEN.value, TicketStatus.IN_PROGRESS.value))
+        )
+        result = await self._session.execute(
+            delete(Notice).where(
+                Notice.status != NoticeStatus.PENDING.value,
+                Notice.due_on < due_before,
+                (Notice.kind != NoticeKind.TICKET_OVERDUE.value)
+                | Notice.subject.not_in(still_open),
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def _clear_transcripts(self, before: dt.datetime) -> int:
         """Clear the message texts copied into escalation records older than ``before``."""
@@ -126,15 +157,17 @@ async def run_retention(
             or report.eligibility_inquiries
             or report.flow_states
             or report.processed_updates
+            or report.notices
         ):
             logger.info(
                 "retention: cleared %d logged texts and %d escalation transcripts, "
                 "deleted %d eligibility inquiries, %d expired conversation steps "
-                "and %d update dedupe records",
+                "%d update dedupe records and %d old notices",
                 report.intent_log_texts,
                 report.escalation_transcripts,
                 report.eligibility_inquiries,
                 report.flow_states,
                 report.processed_updates,
+                report.notices,
             )
         await asyncio.sleep(every)

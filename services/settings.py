@@ -214,6 +214,9 @@ class RetentionConfig(_Section):
     # A conversation step left half-way (in Redis: dependants' national IDs, complaint texts)
     # is forgotten after this many hours.
     flow_state_hours: int = Field(24, ge=1)
+    # A notice sent or dropped is deleted this many days after its due date (an overdue
+    # ticket's apology not before the ticket is closed: ``RetentionService._forget_notices``).
+    notice_days: int = Field(90, ge=1)
 
 
 class DialogueConfig(_Section):

@@ -20,6 +20,7 @@ from services.db.models import Outbox, Ticket, VoluntaryContract
 from services.db.notice_models import Notice
 from services.enums import NoticeKind, NoticeStatus, OutboxKind
 from services.notices import NoticePreferences, NoticeScheduler, is_quiet, next_allowed
+from services.retention import RetentionService
 from services.settings import NoticesConfig, Settings
 from tests.services.helpers import add_person, make_national_id, verified_user
 
@@ -470,3 +471,59 @@ async def test_a_reminder_no_longer_true_or_for_a_logged_out_user_is_dropped(
     session.expire_all()
     statuses = set((await session.scalars(select(Notice.status))).all())
     assert statuses == {NoticeStatus.DROPPED.value}
+
+
+async def test_retention_forgets_old_notices_but_not_an_open_tickets_apology(
+    engine: AsyncEngine,
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    db_settings: Settings,
+    clock: FixedClock,
+) -> None:
+    user = await _subscriber(
+        engine,
+        session,
+        db_settings,
+        clock,
+        21,
+        coverage_until=clock.today() + dt.timedelta(days=3),
+        kinds=(NoticeKind.COVER_ENDING, NoticeKind.TICKET_OVERDUE),
+    )
+    filed = clock.now() - dt.timedelta(days=20)
+    ticket = Ticket(
+        tracking_code="1420-000021",
+        chat_user_id=user,
+        category="insurance",
+        text="شکایت آزمایشی دربارهٔ سابقه",
+        status="open",
+        due_date=clock.today() - dt.timedelta(days=1),
+        created_at=filed,
+        updated_at=filed,
+    )
+    session.add(ticket)
+    await session.commit()
+    scheduler = NoticeScheduler(session_factory, db_settings, clock)
+    assert await scheduler.tick() == 2  # the cover reminder and the overdue apology
+
+    async def notice_kinds() -> set[str]:
+        session.expire_all()
+        return set((await session.scalars(select(Notice.kind))).all())
+
+    async def retention() -> int:
+        async with session_factory() as own, own.begin():
+            return (await RetentionService(own, db_settings, clock).apply()).notices
+
+    assert await retention() == 0  # not old yet
+    clock.advance(dt.timedelta(days=db_settings.config.retention.notice_days + 5))
+    assert await retention() == 1
+    # The ticket is still open: its apology's row stays, so the next scan does not send it again.
+    assert await notice_kinds() == {NoticeKind.TICKET_OVERDUE.value}
+    assert await scheduler.tick() == 0
+    ticket.status = "answered"
+    session.add(ticket)
+    await session.commit()
+    assert await retention() == 1
+    assert await notice_kinds() == set()
+    # Nothing forgotten comes back: the cover date has passed, the ticket is answered.
+    assert await scheduler.tick() == 0
+    assert len(await _outbox(session)) == 2

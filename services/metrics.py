@@ -213,6 +213,11 @@ class MeasuredPool(AsyncAdaptedQueuePool):
     two clock reads and a histogram observation per checkout.
     """
 
+    # SQLAlchemy names a pool's logger after its class's module unless the class says otherwise:
+    # this one would log "Pool disposed" and "Pool recreating" at INFO under our ``services``
+    # logger. Keep it under SQLAlchemy's own pool logger (quiet unless ``echo_pool``).
+    _sqla_logger_namespace = "sqlalchemy.pool.impl.AsyncAdaptedQueuePool"
+
     def _do_get(self) -> ConnectionPoolEntry:
         m = metrics()
         started = time.perf_counter()

@@ -37,7 +37,7 @@ import datetime as dt
 import hashlib
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.calendar import WorkingCalendar
 from services.clock import TEHRAN, Clock
-from services.db.models import ChatUser, Ticket
+from services.db.models import ChatUser, Outbox, Ticket
 from services.db.notice_models import Notice, NoticePreference
 from services.enums import InsuranceRelation, NoticeKind, NoticeStatus, OutboxKind, TicketStatus
 from services.outbox import _insert, enqueue
@@ -191,15 +191,13 @@ async def ticket_answered(
     text: str,
 ) -> bool:
     """The agent's answer to the user's ticket (the outbox payload the console's log reads)."""
-    # Two answers to one ticket are two notices; the same answer saved twice is one.
-    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     planned = await record(
         session,
         clock,
         settings.config.notices,
         chat_user_id=chat_user.id,
         kind=NoticeKind.TICKET_ANSWERED,
-        subject=f"{tracking_code}:{digest}",
+        subject=answer_subject(tracking_code, text),
         due_on=clock.today(),
         payload={
             "kind": OutboxKind.TICKET_ANSWER.value,
@@ -210,6 +208,46 @@ async def ticket_answered(
     if planned:
         await release_now(session, clock, settings.config.notices, chat_user.id)
     return planned
+
+
+def answer_subject(tracking_code: str, text: str) -> str:
+    """A ticket answer's notice subject: two answers to one ticket are two notices, the same
+    answer saved twice is one."""
+    return f"{tracking_code}:{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+async def delivery_log(
+    session: AsyncSession, chat_user_id: int, kind: NoticeKind, subjects: Sequence[str]
+) -> list[tuple[str, dt.datetime, str]]:
+    """What became of the user's notices of ``kind`` about ``subjects``, for the console's desks:
+    ``(subject, moment, state)`` in the order they were planned, where state is the outbox's
+    status once handed over, ``waiting`` (with its ``not_before``) while the quiet hours hold
+    it, and ``off`` when it was dropped (switched off before its moment). A subject with no row
+    was never planned: the user had that kind switched off (the caller says so)."""
+    if not subjects:
+        return []
+    rows = (
+        await session.execute(
+            select(Notice.subject, Notice.status, Notice.not_before, Notice.created_at, Outbox)
+            .outerjoin(Outbox, Outbox.id == Notice.outbox_id)
+            .where(
+                Notice.chat_user_id == chat_user_id,
+                Notice.kind == kind.value,
+                Notice.subject.in_([s[:64] for s in subjects]),
+            )
+            .order_by(Notice.id)
+        )
+    ).all()
+    log: list[tuple[str, dt.datetime, str]] = []
+    for subject, status, not_before, created_at, handed in rows:
+        outbox: Outbox | None = handed  # None until handed to the outbox (outer join)
+        if outbox is not None:
+            log.append((subject, outbox.created_at, outbox.status))
+        elif status == NoticeStatus.PENDING.value:
+            log.append((subject, not_before, "waiting"))
+        else:
+            log.append((subject, created_at, "off"))
+    return log
 
 
 async def request_decided(

@@ -30,19 +30,18 @@ from persian import (
     to_ascii_digits,
 )
 from persian.jalali import age_in_years
+from services import notices
 from services.agents import AgentPublic
 from services.clock import TEHRAN, Clock
 from services.common import audit
 from services.db.handoff_models import Agent
-from services.db.models import ChatUser, DependantRequest, DependantRequestDocument, Outbox, Ticket
-from services.db.notice_models import Notice
+from services.db.models import ChatUser, DependantRequest, DependantRequestDocument, Ticket
 from services.dependant_desk import DecidedRequest
 from services.dependants import DependantsService
 from services.enums import (
     DependantRejectReason,
     DependantRequestStatus,
     NoticeKind,
-    NoticeStatus,
     Relation,
 )
 from services.errors import NotAllowed
@@ -226,30 +225,12 @@ class RequestDesk:
         ``off`` when the user switched that notice off (dropped, or never planned)."""
         if user is None or request.decided_at is None:
             return ()
-        rows = (
-            await self._session.execute(
-                select(Notice.status, Notice.not_before, Notice.created_at, Outbox)
-                .outerjoin(Outbox, Outbox.id == Notice.outbox_id)
-                .where(
-                    Notice.chat_user_id == user.id,
-                    Notice.kind == NoticeKind.REQUEST_DECIDED.value,
-                    Notice.subject == request.tracking_code,
-                )
-                .order_by(Notice.id)
-            )
-        ).all()
-        if not rows:
+        log = await notices.delivery_log(
+            self._session, user.id, NoticeKind.REQUEST_DECIDED, [request.tracking_code]
+        )
+        if not log:
             return ((tehran(request.decided_at), "off"),)
-        deliveries: list[tuple[dt.datetime, str]] = []
-        for status, not_before, created_at, handed in rows:
-            outbox: Outbox | None = handed  # None until handed to the outbox (outer join)
-            if outbox is not None:
-                deliveries.append((tehran(outbox.created_at), outbox.status))
-            elif status == NoticeStatus.PENDING.value:
-                deliveries.append((tehran(not_before), "waiting"))
-            else:
-                deliveries.append((tehran(created_at), "off"))
-        return tuple(deliveries)
+        return tuple((tehran(moment), state) for _, moment, state in log)
 
     async def take(self, agent: AgentPublic, tracking_code: str) -> str:
         row = await self._service.request_row(tracking_code)

@@ -19,8 +19,14 @@ from services.agents import AgentPublic
 from services.clock import Clock
 from services.common import audit
 from services.db.handoff_models import Conversation
-from services.db.models import ChatUser, Outbox, Ticket
-from services.enums import ConversationStatus, OutboxKind, TicketCategory, TicketStatus
+from services.db.models import ChatUser, Outbox, Ticket, TicketEvent
+from services.enums import (
+    ConversationStatus,
+    NoticeKind,
+    OutboxKind,
+    TicketCategory,
+    TicketStatus,
+)
 from services.errors import InvalidText, NoChatForTicket, NotAllowed
 from services.handoff.desk import AgentDesk
 from services.handoff.results import (
@@ -158,6 +164,35 @@ class TicketDesk:
         return held is not None
 
     async def _deliveries(self, ticket: Ticket) -> tuple[tuple[dt.datetime, str], ...]:
+        """Each answer's way to the user: the outbox's status once handed over, ``waiting``
+        while the quiet hours hold its notice, ``off`` when the user switched answers off."""
+        answers = (
+            await self._session.execute(
+                select(TicketEvent.note, TicketEvent.created_at)
+                .where(
+                    TicketEvent.ticket_id == ticket.id,
+                    TicketEvent.to_status == TicketStatus.ANSWERED.value,
+                )
+                .order_by(TicketEvent.id)
+            )
+        ).all()
+        subjects = [
+            notices.answer_subject(ticket.tracking_code, note or "") for note, _ in answers
+        ]
+        log = await notices.delivery_log(
+            self._session, ticket.chat_user_id, NoticeKind.TICKET_ANSWERED, subjects
+        )
+        states = {subject: (moment, state) for subject, moment, state in log}
+        # Answers sent before notices existed (migration 0008) went to the outbox directly.
+        legacy = await self._direct_answers(ticket) if len(states) < len(subjects) else {}
+        deliveries: list[tuple[dt.datetime, str]] = []
+        for subject, (note, answered_at) in zip(subjects, answers, strict=True):
+            moment, state = states.get(subject) or legacy.get(note or "") or (answered_at, "off")
+            deliveries.append((tehran(moment), state))
+        return tuple(deliveries)
+
+    async def _direct_answers(self, ticket: Ticket) -> dict[str, tuple[dt.datetime, str]]:
+        """Answers put straight into the outbox (no notice row), by their text."""
         rows = await self._session.execute(
             select(Outbox.created_at, Outbox.status, Outbox.payload)
             .where(
@@ -170,13 +205,13 @@ class TicketDesk:
             )
             .order_by(Outbox.id)
         )
-        return tuple(
-            (tehran(created), status)
+        return {
+            str(payload.get("text") or ""): (created, status)
             for created, status, payload in rows
             if isinstance(payload, dict)
             and payload.get("kind") == OutboxKind.TICKET_ANSWER.value
             and payload.get("tracking_code") == ticket.tracking_code
-        )
+        }
 
     async def answer(self, agent: AgentPublic, tracking_code: str, text: str) -> TicketInfo:
         """Record the answer and send it to the user's chat with the tracking code."""

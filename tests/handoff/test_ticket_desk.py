@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.clock import FixedClock
 from services.db.models import Outbox
@@ -119,3 +119,41 @@ async def test_a_failed_ticket_answer_leaves_no_outbox_row(
     with pytest.raises(InvalidTicketTransition):
         await desk.answer(sara, info.tracking_code, "too late")
     assert await session.scalar(select(func.count()).select_from(Outbox)) == 0
+
+
+async def test_the_ticket_page_shows_each_answer_held_sent_or_switched_off(
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    maryam: ChatUserInfo,
+    agent_factory: AgentFactory,
+    db_settings: Settings,
+    clock: FixedClock,
+) -> None:
+    from services.clock import TEHRAN
+    from services.enums import NoticeKind, TicketCategory
+    from services.handoff import TicketDesk
+    from services.notices import NoticePreferences, NoticeScheduler
+    from services.tickets import TicketService
+
+    sara = await agent_factory("sara")
+    tickets = TicketService(session, db_settings, clock)
+    desk = TicketDesk(session, db_settings, clock)
+    held = await tickets.create(maryam.id, TicketCategory.MEDICAL, "دفترچه‌ام تمدید نشد")
+    off = await tickets.create(maryam.id, TicketCategory.INSURANCE, "سابقه‌ام ناقص است")
+    # 23:00 in Tehran: the answer's notice waits for the end of the quiet hours.
+    clock.set(dt.datetime(2024, 8, 3, 23, 0, tzinfo=TEHRAN))
+    await desk.answer(sara, held.tracking_code, "مدارک را به شعبه ببرید.")
+    await session.commit()
+    [(at, state)] = (await desk.page(sara, held.tracking_code)).deliveries
+    assert state == "waiting" and (at.hour, at.minute) == (8, 0)
+    assert await outbox_kinds(session, maryam.platform_user_id) == []
+    # At 08:00 the scheduler hands it to the outbox, and the page says so.
+    clock.set(dt.datetime(2024, 8, 4, 8, 1, tzinfo=TEHRAN))
+    assert await NoticeScheduler(session_factory, db_settings, clock).release() == 1
+    assert [s for _, s in (await desk.page(sara, held.tracking_code)).deliveries] == ["pending"]
+    # Switched off: the answer is recorded, nothing is queued, and the page says why.
+    await NoticePreferences(session, clock).set(maryam.id, NoticeKind.TICKET_ANSWERED, False)
+    await desk.answer(sara, off.tracking_code, "سابقهٔ شما اصلاح شد.")
+    await session.commit()
+    assert [s for _, s in (await desk.page(sara, off.tracking_code)).deliveries] == ["off"]
+    assert await outbox_kinds(session, maryam.platform_user_id) == ["ticket_answer"]

@@ -291,7 +291,9 @@ def build_dispatcher(
     # the cheap refusals (duplicates, floods) before any database work.
     dp.update.outer_middleware(ContextMiddleware())
     dp.update.outer_middleware(DedupeMiddleware(ledger))
-    dp.update.outer_middleware(throttling or ThrottlingMiddleware())
+    dp.update.outer_middleware(
+        throttling or ThrottlingMiddleware(batcher=batcher, prefix=f"{key_prefix}:flood")
+    )
     dp.update.outer_middleware(UnitOfWorkMiddleware(deps.session_factory, services_factory))
     dp.update.outer_middleware(ChatUserMiddleware())
     # Every callback query is answered, even when a handler forgets or fails.

@@ -12,8 +12,8 @@ one round trip for the group, each caller still getting its own answer (or its o
 Nothing waits for a timer: a lone command goes out on the very next turn, as it would have.
 
 Only commands whose order among *different* callers does not matter are batched: look-ups, the
-dedupe ``SET NX`` and the FSM data write, each on its own key (a chat's updates are handled
-one at a time). One caller awaits each answer before its next
+dedupe ``SET NX``, the FSM data write, each on its own key (a chat's updates are handled
+one at a time), and the flood counter's ``INCR`` (commutative). One caller awaits each answer before its next
 command, so its own commands keep their order. :class:`BatchedRedisStorage` is aiogram's
 ``RedisStorage`` with its two reads and its data write batched; its other writes are aiogram's.
 
@@ -69,6 +69,14 @@ class RedisBatcher:
     async def set(self, key: str, value: Any, **options: Any) -> Any:
         """``SET key value`` with redis-py's options (``nx``, ``ex``, …)."""
         return await self._enqueue("set", (key, value), options)
+
+    async def count(self, key: str, window_ms: int) -> int:
+        """``INCR key`` and, on a key with no expiry yet, ``PEXPIRE key window_ms NX``: a counter
+        that lives ``window_ms`` from its first hit. Both go in the same pipeline."""
+        hits = self._enqueue("incr", (key,), {})
+        expiry = self._enqueue("pexpire", (key, window_ms), {"nx": True})
+        value, _ = await asyncio.gather(hits, expiry)
+        return int(value)
 
     def _enqueue(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         command = _Command(name, args, kwargs)

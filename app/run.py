@@ -299,6 +299,8 @@ def start_sender(settings: Settings, stack: Stack) -> OutboundSender:
         bots={str(bot.platform): bot for bot in stack.bots},
         clock=stack.clock,
         settings=settings,
+        # Several senders (one per machine) keep one global pace between them.
+        redis=stack.redis,
     )
     stack.supervisor.start("outbound", sender.run)
     return sender

@@ -7,7 +7,7 @@ the transaction of the change they report); this worker claims them through
 
 - in order per chat and never twice (the store hands out one leased head per chat);
 - about one message a second per chat (the store's pace) and about 30 a second overall (a
-  token spacing here);
+  token spacing here, shared through Redis by several senders: :class:`SharedSpacing`);
 - ``TelegramRetryAfter.retry_after`` honoured: the chat rests that long, then the same message
   is tried again (bounded: ``max_flood_waits``);
 - other failures: permanent ones (blocked by the user, bad request) end the message at once,
@@ -44,6 +44,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import formatting as fmt
@@ -108,6 +109,49 @@ class Spacing:
             await asyncio.sleep(start - now)
 
 
+class SharedSpacing:
+    """:class:`Spacing` for several senders at once (``tamin-bot sender`` ×N): the next free
+    start is kept in Redis, so together they stay within ``rate`` a second, as one would.
+
+    One Lua call a message reserves a start ``max(now, next)`` and moves ``next`` on by
+    ``1 / rate``, atomically (Redis runs a script alone), with Redis's own clock (``TIME``) so
+    senders on machines whose clocks differ share one timeline. The key lives a minute past its
+    last reservation. If Redis fails, this sender falls back to its own :class:`Spacing` at
+    the full rate for that message: messages go a little too fast rather than not at all, and
+    the platform's 429s (honoured) are the backstop.
+    """
+
+    _RESERVE = """
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    local start = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+    redis.call('SET', KEYS[1], start + tonumber(ARGV[1]), 'PX', 60000)
+    return {start, start - now}
+    """
+
+    def __init__(self, redis: Redis, rate: float, key: str = "tamin:outbox:pace") -> None:
+        self._script = redis.register_script(self._RESERVE)
+        self._interval_us = max(1, round(1_000_000 / rate))
+        self._key = key
+        self._local = Spacing(rate)
+
+    async def reserve(self) -> tuple[int, float]:
+        """Reserve the next start: (its moment on Redis's clock in µs, seconds to wait for it)."""
+        start, wait_us = await self._script(keys=[self._key], args=[self._interval_us])
+        return int(start), int(wait_us) / 1_000_000
+
+    async def acquire(self) -> None:
+        try:
+            _, wait = await self.reserve()
+        except Exception as exc:
+            metrics().redis_errors.labels("outbox_pace").inc()
+            logger.warning("shared outbox pace unavailable (%s)", type(exc).__name__)
+            await self._local.acquire()
+            return
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
 def default_owner() -> str:
     """A name for this sender's leases: host, process and a random part."""
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -125,7 +169,9 @@ class OutboundSender:
         settings: Settings,
         config: OutboxConfig | None = None,
         owner: str | None = None,
+        redis: Redis | None = None,
     ) -> None:
+        """``redis``: share the global pace with the other senders (:class:`SharedSpacing`)."""
         self.config = config or settings.config.outbox
         self._session_factory = session_factory
         self._settings = settings
@@ -133,7 +179,11 @@ class OutboundSender:
         self.store = OutboxStore(session_factory, clock, self.config, owner or default_owner())
         self._bots = {str(platform): bot for platform, bot in bots.items()}
         self._renderers = {p: Renderer(Platform(p)) for p in self._bots}
-        self._spacing = Spacing(self.config.global_per_second)
+        self._spacing: Spacing | SharedSpacing = (
+            Spacing(self.config.global_per_second)
+            if redis is None
+            else SharedSpacing(redis, self.config.global_per_second)
+        )
         self._wake = asyncio.Event()
         self._in_flight: dict[asyncio.Task[None], tuple[str, int]] = {}
         self.sent = 0

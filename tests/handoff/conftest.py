@@ -26,6 +26,7 @@ from services.handoff import (
 )
 from services.identity import ChatUserInfo
 from services.settings import Settings
+from tests.bot.conftest import redis_available  # noqa: F401 (the fixture, shared)
 from tests.conftest import with_config
 from tests.services.helpers import chat_user, verified_user
 

@@ -5,13 +5,16 @@ through the sandbox Bot API."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import uuid
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.factory import build_bot
-from bot.outbound import OutboundSender
+from bot.outbound import OutboundSender, SharedSpacing
 from bot.platform import Platform
 from bot.render import visible_text
 from sandbox.client import SandboxClient
@@ -22,6 +25,7 @@ from services.db.handoff_models import OutboxDelivery
 from services.db.models import Outbox
 from services.outbox import enqueue
 from services.settings import OutboxConfig, Settings
+from tests.bot.conftest import REDIS_URL
 
 USERS = 20
 PER_USER = 3
@@ -89,3 +93,27 @@ async def test_two_senders_deliver_each_message_once_in_order(
     # Both took part, and together sent each message exactly once.
     assert all(sender.sent > 0 for sender in senders), [s.sent for s in senders]
     assert sum(sender.sent for sender in senders) == USERS * PER_USER
+
+
+@pytest.mark.redis
+async def test_senders_share_one_global_pace_through_redis(redis_available: bool) -> None:
+    # Issue 19: two senders at 30/s each were 60/s together; through Redis they are 30/s.
+    if not redis_available:
+        pytest.skip("Redis is not reachable on 127.0.0.1:6379 and could not be started")
+    client = Redis.from_url(REDIS_URL)
+    key = f"tamin-test-{uuid.uuid4().hex[:10]}:pace"
+    rate = 30.0
+    try:
+        senders = [SharedSpacing(client, rate, key=key) for _ in range(2)]
+        starts = await asyncio.gather(*(senders[i % 2].reserve() for i in range(60)))
+        moments = sorted(start for start, _ in starts)
+        gaps = [b - a for a, b in itertools.pairwise(moments)]
+        # Every start its own slot, one 1/30 s after the other, whichever sender asked.
+        assert min(gaps) >= round(1_000_000 / rate)
+        assert moments[-1] - moments[0] >= 59 * round(1_000_000 / rate)
+        assert 0 < await client.pttl(key) <= 60_000
+        # The waits handed out grow with the queue: the last caller waits about 2 s.
+        assert max(wait for _, wait in starts) >= 1.9
+    finally:
+        await client.delete(key)
+        await client.aclose()

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import shutil
 import subprocess
@@ -118,9 +119,26 @@ async def fsm(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Redis | Non
         return
     if not request.getfixturevalue("redis_available"):
         pytest.skip("Redis is not reachable on 127.0.0.1:6379 and could not be started")
+    async with redis_keys(prefix) as client:
+        yield client, prefix
+
+
+@pytest.fixture
+async def redis_fsm(redis_available: bool) -> AsyncIterator[tuple[Redis, str]]:
+    """(redis client, key prefix) on the real Redis only; the test's keys are removed after."""
+    if not redis_available:
+        pytest.skip("Redis is not reachable on 127.0.0.1:6379 and could not be started")
+    prefix = f"tamin-test-{uuid.uuid4().hex[:10]}"
+    async with redis_keys(prefix) as client:
+        yield client, prefix
+
+
+@contextlib.asynccontextmanager
+async def redis_keys(prefix: str) -> AsyncIterator[Redis]:
+    """A client on the test Redis that removes ``prefix:*`` and closes when done."""
     client = Redis.from_url(REDIS_URL)
     try:
-        yield client, prefix
+        yield client
     finally:
         await delete_prefixed(client, prefix)
         await client.aclose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from bot.redis_batch import RedisBatcher
 from bot.reply import TYPING_AFTER_S
 from services.eligibility import EligibilityService
 from tests.bot import fakes
-from tests.bot.conftest import MARYAM, REDIS_URL, Harness, delete_prefixed, make_harness
+from tests.bot.conftest import MARYAM, Harness, make_harness
 
 
 async def test_a_duplicate_update_is_handled_once(harness: Harness) -> None:
@@ -245,34 +244,27 @@ async def test_redis_isolation_is_per_process_when_polling_and_shared_with_webho
 
 @pytest.mark.redis
 async def test_the_flood_limit_is_shared_by_workers_on_redis(
-    bot_deps: Any, clock: Any, redis_available: bool
+    bot_deps: Any, clock: Any, redis_fsm: tuple[Redis, str]
 ) -> None:
     # Issue 19: a user whose updates the proxy spreads over two workers gets the limit once,
     # not once per worker, and one notice between them.
-    if not redis_available:
-        pytest.skip("Redis is not reachable on 127.0.0.1:6379 and could not be started")
-    client = Redis.from_url(REDIS_URL)
-    prefix = f"tamin-test-{uuid.uuid4().hex[:10]}"
-    try:
-        workers = [
-            make_harness(
-                bot_deps,
-                (client, prefix),
-                throttling=ThrottlingMiddleware(
-                    limit=3, window=60, batcher=RedisBatcher(client), prefix=f"{prefix}:flood"
-                ),
-                clock=clock,
-            )
-            for _ in range(2)
-        ]
-        user_id = 990_001
-        replies = []
-        for i in range(7):
-            replies.append(await workers[i % 2].chat(user_id=user_id).send("سلام"))
-        assert all("وقت شما بخیر" in workers[0].chat().joined(r) for r in replies[:3])
-        assert [workers[0].chat().joined(r) for r in replies[3:]] == [texts.THROTTLED, "", "", ""]
-        [key] = [k async for k in client.scan_iter(match=f"{prefix}:flood:*")]
-        assert 0 < await client.pttl(key) <= 60_000  # every Redis key expires (finding 10)
-    finally:
-        await delete_prefixed(client, prefix)
-        await client.aclose()
+    client, prefix = redis_fsm
+    workers = [
+        make_harness(
+            bot_deps,
+            redis_fsm,
+            throttling=ThrottlingMiddleware(
+                limit=3, window=60, batcher=RedisBatcher(client), prefix=f"{prefix}:flood"
+            ),
+            clock=clock,
+        )
+        for _ in range(2)
+    ]
+    user_id = 990_001
+    replies = []
+    for i in range(7):
+        replies.append(await workers[i % 2].chat(user_id=user_id).send("سلام"))
+    assert all("وقت شما بخیر" in workers[0].chat().joined(r) for r in replies[:3])
+    assert [workers[0].chat().joined(r) for r in replies[3:]] == [texts.THROTTLED, "", "", ""]
+    [key] = [k async for k in client.scan_iter(match=f"{prefix}:flood:*")]
+    assert 0 < await client.pttl(key) <= 60_000  # every Redis key expires (finding 10)

@@ -221,14 +221,16 @@ async def test_arabic_letters_the_daughter_until_when_and_myself(client: Sandbox
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "«اون یکی بچه‌م؟» after the daughter's status, from a verified user, gets the general "
-        "«please verify to see your dependants» rule text instead of the son's status"
+        "«دختر من دفترچه‌اش اعتبار داره؟» answers the whole family, not the daughter; then "
+        "«اون یکی بچه‌م؟» from a verified user gets the general «please verify to see your "
+        "dependants» rule text instead of the son's status"
     ),
 )
 async def test_the_other_child(client: SandboxClient) -> None:
     chat = await verified(client, MARYAM, "مریم")
     sara = (await chat.say("دختر من دفترچه‌اش اعتبار داره؟")).text
     assert SARA in sara and COVERED in sara
+    assert "علی" not in sara and "(خودتان)" not in sara  # the daughter alone
     ali = (await chat.say("اون یکی بچه‌م؟")).text
     assert ALI in ali and NOT_COVERED in ali
     assert "سارا" not in ali

@@ -58,17 +58,18 @@ class Outcome:
     # Users whose update was marked done (committed) when the bot was killed: none of them may
     # be answered again.
     done_at_kill: list[int] = field(default_factory=list)
-    # Users answered twice whose update had not committed at the kill: the reply had reached
-    # the platform, the commit had not (sendMessage is not idempotent; see the test).
-    caught_in_flight: list[int] = field(default_factory=list)
+    # Users answered before the kill whose update had not committed: handled again after the
+    # restart, their reply already out. The send ledger (bot/send_ledger.py) keeps it from
+    # going out again; before it, each of them was answered twice.
+    replayed: list[int] = field(default_factory=list)
 
     def line(self) -> str:
         return (
             f"{self.label:<32} users {self.users:>4}  answered before the kill "
             f"{self.answered_before_kill:>4}  never answered {len(self.never):>3}  "
-            f"answered twice {len(self.twice):>3} (of them committed before the kill "
-            f"{len(set(self.twice) & set(self.done_at_kill))}; {len(self.done_at_kill)} were)"
-            f"  ({self.seconds:.1f} s)"
+            f"answered twice {len(self.twice):>3}  committed at the kill "
+            f"{len(self.done_at_kill):>4}  answered, not committed (re-run) "
+            f"{len(self.replayed):>3}  ({self.seconds:.1f} s)"
         )
 
 
@@ -197,7 +198,8 @@ async def kill_and_restart(
             await asyncio.sleep(0.005)
         first.process.kill()
         first.process.wait(timeout=10)
-        answered_before = sum(1 for uid in uids if _answers(world, bot, uid))
+        answered_at_kill = [uid for uid in uids if _answers(world, bot, uid)]
+        answered_before = len(answered_at_kill)
         done = await _done_updates(database_url, redis_url, list(update_of.values()))
         second = spawn(f"{name}-2", tamin_argv("run"), env, workdir)
         processes.append(second)
@@ -219,7 +221,7 @@ async def kill_and_restart(
             twice=twice,
             seconds=time.monotonic() - started,
             done_at_kill=[uid for uid in uids if update_of[uid] in done],
-            caught_in_flight=[uid for uid in twice if update_of[uid] not in done],
+            replayed=[uid for uid in answered_at_kill if update_of[uid] not in done],
         )
     finally:
         for process in processes:

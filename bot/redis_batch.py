@@ -70,6 +70,10 @@ class RedisBatcher:
         """``SET key value`` with redis-py's options (``nx``, ``ex``, …)."""
         return await self._enqueue("set", (key, value), options)
 
+    def later(self, name: str, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        """Queue a command for the next pipeline without waiting: its answer in the future."""
+        return self._enqueue(name, args, kwargs)  # type: ignore[no-any-return]
+
     def _enqueue(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         command = _Command(name, args, kwargs)
         self._queue.append(command)

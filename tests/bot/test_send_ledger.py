@@ -1,0 +1,242 @@
+"""The send ledger (issue 17, finding 2: "0 answered twice" after kill -9): a re-run update does
+not send again what its first attempt sent.
+
+Over real HTTP against the sandbox, with the store in Redis and in its SQLite file. A *re-run*
+is a new :class:`UpdateScope` of the same update, as after a kill: the first attempt's marks
+are all that is left of it (a fresh store object reads them, as a restarted process would).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from aiogram.exceptions import TelegramForbiddenError
+from aiogram.types import Message
+from redis.asyncio import Redis
+
+from bot.factory import build_bot
+from bot.platform import Platform, PlatformBot
+from bot.redis_batch import RedisBatcher
+from bot.send_ledger import (
+    RedisSendStore,
+    SendLedgerMiddleware,
+    SendStore,
+    SqliteSendStore,
+    UpdateScope,
+    current_update,
+)
+from sandbox import DEMO_TELEGRAM_TOKEN, SandboxServer, demo_config
+from tests.bot.conftest import REDIS_URL, delete_prefixed
+
+pytestmark = pytest.mark.e2e
+
+TTL = 3600
+
+# A fresh store over the same records (what a restarted process would open).
+StoreFactory = Callable[[], SendStore]
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SandboxServer]:
+    async with SandboxServer(demo_config(bale_token=None)) as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
+    if request.param == "sqlite":
+        path = tmp_path / "tamin.sent.db"
+        opened: list[SqliteSendStore] = []
+
+        def sqlite_store() -> SendStore:
+            opened.append(SqliteSendStore(path, ttl=TTL))
+            return opened[-1]
+
+        yield sqlite_store
+        for store in opened:
+            store.close()
+        return
+    if not request.getfixturevalue("redis_available"):
+        pytest.skip("Redis is not reachable on 127.0.0.1:6379 and could not be started")
+    client = Redis.from_url(REDIS_URL)
+    prefix = f"tamin-test-{uuid.uuid4().hex[:10]}"
+    try:
+        yield lambda: RedisSendStore(RedisBatcher(client), ttl=TTL, prefix=f"{prefix}:sent")
+    finally:
+        await delete_prefixed(client, prefix)
+        await client.aclose()
+
+
+class Attempt:
+    """One attempt at handling update ``update_id``: a bot whose sends go through the ledger."""
+
+    def __init__(self, sandbox: SandboxServer, store: SendStore, update_id: int) -> None:
+        self.bot: PlatformBot = build_bot(Platform.TELEGRAM, DEMO_TELEGRAM_TOKEN, sandbox.api_base)
+        self.ledger = SendLedgerMiddleware(store)
+        self.bot.session.middleware(self.ledger)
+        self.scope = UpdateScope("telegram", update_id)
+
+    async def send(self, chat_id: int, text: str) -> Message:
+        token = current_update.set(self.scope)
+        try:
+            return await self.bot.send_message(chat_id, text)
+        finally:
+            current_update.reset(token)
+
+    async def close(self) -> None:
+        await asyncio.sleep(0)  # the result's record, queued without waiting, goes out
+        await self.bot.session.close()
+
+
+def start_chat(sandbox: SandboxServer, user_id: int | None = None) -> int:
+    """A user who has opened the chat with the bot (a bot cannot start one itself)."""
+    world = sandbox.world
+    uid = world.create_user(user_id=user_id).id if user_id is None else user_id
+    world.send_text(uid, "/start", bot=world.resolve_bot(DEMO_TELEGRAM_TOKEN).id)
+    return uid
+
+
+def bot_texts(sandbox: SandboxServer, uid: int) -> list[str]:
+    world = sandbox.world
+    bot = world.resolve_bot(DEMO_TELEGRAM_TOKEN)
+    return [
+        str(e["message"]["text"])
+        for e in sorted(world.events(bot, uid, 0), key=lambda e: int(e["seq"]))
+        if e["kind"] == "message" and e["sender"] == "bot"
+    ]
+
+
+async def test_a_rerun_does_not_send_again_what_the_first_attempt_sent(
+    sandbox: SandboxServer, stores: StoreFactory
+) -> None:
+    uid = start_chat(sandbox)
+    first = Attempt(sandbox, stores(), update_id=7001)
+    sent = await first.send(uid, "پاسخ اول")
+    await first.send(uid, "پاسخ دوم")
+    await first.close()
+    assert bot_texts(sandbox, uid) == ["پاسخ اول", "پاسخ دوم"]
+
+    rerun = Attempt(sandbox, stores(), update_id=7001)
+    again = await rerun.send(uid, "پاسخ اول")
+    await rerun.send(uid, "پاسخ دوم")
+    await rerun.close()
+    assert bot_texts(sandbox, uid) == ["پاسخ اول", "پاسخ دوم"]  # nothing sent again
+    assert rerun.ledger.replayed == 2
+    # The handler gets the message the first attempt sent, as recorded after its send.
+    assert again.message_id == sent.message_id and again.chat.id == uid
+
+
+async def test_a_call_whose_payload_changed_is_sent(
+    sandbox: SandboxServer, stores: StoreFactory
+) -> None:
+    uid = start_chat(sandbox)
+    first = Attempt(sandbox, stores(), update_id=7002)
+    await first.send(uid, "مرحلهٔ یک")
+    await first.close()
+
+    rerun = Attempt(sandbox, stores(), update_id=7002)
+    await rerun.send(uid, "مرحلهٔ دو")  # the flow moved on: another answer
+    await rerun.send(uid, "مرحلهٔ یک")  # the first attempt's answer, now second: sent already
+    await rerun.close()
+    assert bot_texts(sandbox, uid) == ["مرحلهٔ یک", "مرحلهٔ دو"]
+    assert rerun.ledger.replayed == 1
+
+
+async def test_identical_sends_in_one_update_all_go_and_are_counted_apart(
+    sandbox: SandboxServer, stores: StoreFactory
+) -> None:
+    uid = start_chat(sandbox)
+    first = Attempt(sandbox, stores(), update_id=7003)
+    await first.send(uid, "تکرار")
+    await first.send(uid, "تکرار")
+    await first.close()
+    assert bot_texts(sandbox, uid) == ["تکرار", "تکرار"]
+
+    rerun = Attempt(sandbox, stores(), update_id=7003)
+    for _ in range(3):  # the re-run sends it once more than the first attempt did
+        await rerun.send(uid, "تکرار")
+    await rerun.close()
+    assert bot_texts(sandbox, uid) == ["تکرار"] * 3
+    assert rerun.ledger.replayed == 2
+
+
+async def test_the_same_update_id_of_another_update_scope_is_not_confused(
+    sandbox: SandboxServer, stores: StoreFactory
+) -> None:
+    uid = start_chat(sandbox)
+    first = Attempt(sandbox, stores(), update_id=7004)
+    await first.send(uid, "سلام")
+    await first.close()
+    other = Attempt(sandbox, stores(), update_id=7005)
+    await other.send(uid, "سلام")
+    await other.close()
+    assert bot_texts(sandbox, uid) == ["سلام", "سلام"]
+
+
+async def test_a_failed_send_leaves_no_mark_and_a_later_attempt_sends_it(
+    sandbox: SandboxServer, stores: StoreFactory
+) -> None:
+    # Not started yet: the platform refuses the send (403).
+    missing = sandbox.world.create_user().id
+    first = Attempt(sandbox, stores(), update_id=7006)
+    with pytest.raises(TelegramForbiddenError):
+        await first.send(missing, "پاسخ")
+    assert first.scope.counts == {next(iter(first.scope.counts)): 0}
+    await first.close()
+
+    start_chat(sandbox, missing)
+    rerun = Attempt(sandbox, stores(), update_id=7006)
+    await rerun.send(missing, "پاسخ")
+    await rerun.close()
+    assert bot_texts(sandbox, missing) == ["پاسخ"]
+    assert rerun.ledger.replayed == 0
+
+
+async def test_sends_outside_an_update_are_not_recorded(
+    sandbox: SandboxServer, stores: StoreFactory
+) -> None:
+    uid = start_chat(sandbox)
+    attempt = Attempt(sandbox, stores(), update_id=7007)
+    await attempt.bot.send_message(uid, "اعلان")  # the outbox sender's, a notice's
+    await attempt.bot.send_message(uid, "اعلان")
+    await attempt.close()
+    assert bot_texts(sandbox, uid) == ["اعلان", "اعلان"]
+
+
+def test_the_sqlite_store_is_private_and_prunes_old_marks(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    store = SqliteSendStore(tmp_path / "var" / "tamin.sent.db", ttl=60, clock=lambda: now[0])
+    try:
+        assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
+        assert asyncio.run(store.mark("telegram:1:5:abc:1")) is None
+        assert asyncio.run(store.mark("telegram:1:5:abc:1")) == "-"
+        now[0] += 61
+        store.prune()
+        assert asyncio.run(store.mark("telegram:1:5:abc:1")) is None
+    finally:
+        store.close()
+
+
+@pytest.mark.redis
+async def test_redis_marks_expire_with_the_update_ledger(redis_available: bool) -> None:
+    if not redis_available:
+        pytest.skip("Redis is not reachable on 127.0.0.1:6379 and could not be started")
+    client = Redis.from_url(REDIS_URL)
+    prefix = f"tamin-test-{uuid.uuid4().hex[:10]}"
+    try:
+        store = RedisSendStore(RedisBatcher(client), ttl=TTL, prefix=f"{prefix}:sent")
+        assert await store.mark("telegram:1:5:abc:1") is None
+        store.remember("telegram:1:5:abc:1", "42")
+        assert await store.mark("telegram:1:5:abc:1") == "42"
+        assert 0 < await client.ttl(f"{prefix}:sent:telegram:1:5:abc:1") <= TTL
+        await store.unmark("telegram:1:5:abc:1")
+        assert await store.mark("telegram:1:5:abc:1") is None
+    finally:
+        await delete_prefixed(client, prefix)
+        await client.aclose()

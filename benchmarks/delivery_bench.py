@@ -37,9 +37,6 @@ DEFAULT_USERS = 300
 REDIS_URL = "redis://127.0.0.1:6379/12"
 START_LIMIT_S = 90.0
 ANSWER_LIMIT_S = 90.0
-# Long enough for a duplicate to show after the last first answer (a re-sent update is handled
-# within a lease and a webhook retry of each other).
-QUIET_S = 3.0
 # Short leases so a killed process's updates are taken over soon after the restart.
 LEASE_S = 2.0
 TEXT = "سلام"
@@ -62,6 +59,8 @@ class Outcome:
     # restart, their reply already out. The send ledger (bot/send_ledger.py) keeps it from
     # going out again; before it, each of them was answered twice.
     replayed: list[int] = field(default_factory=list)
+    # Seconds of each phase (start, until the kill, restart, the rest answered, quiet).
+    phases: dict[str, float] = field(default_factory=dict)
 
     def line(self) -> str:
         return (
@@ -69,7 +68,9 @@ class Outcome:
             f"{self.answered_before_kill:>4}  never answered {len(self.never):>3}  "
             f"answered twice {len(self.twice):>3}  committed at the kill "
             f"{len(self.done_at_kill):>4}  answered, not committed (re-run) "
-            f"{len(self.replayed):>3}  ({self.seconds:.1f} s)"
+            f"{len(self.replayed):>3}  ({self.seconds:.1f} s: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in self.phases.items())
+            + ")"
         )
 
 
@@ -144,6 +145,19 @@ async def _wait_ready(process: BotProcess, world: Any, token: str, *, webhook: b
     raise RuntimeError(f"{process.name} did not start:\n{process.log_tail()}")
 
 
+async def _settled(bot: Any, deadline: float) -> None:
+    """Until the platform holds no unconfirmed update of the bot (bounded in time).
+
+    No duplicate can come after that: the bot confirms an update only once its handler has
+    finished, sends included (polling moves the offset past finished updates, a webhook
+    request is answered 200 after its handler), and a confirmed update is never sent again.
+    A fixed quiet time (3 s) waited here before, longer than needed and never provably enough.
+    """
+    # Polled: the sandbox signals arrivals, not confirmations.
+    while bot.updates and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+
+
 async def kill_and_restart(
     label: str,
     *,
@@ -182,7 +196,17 @@ async def kill_and_restart(
         name = label.replace(" ", "-").replace(",", "")
         first = spawn(f"{name}-1", tamin_argv("run"), env, workdir)
         processes.append(first)
+        phases: dict[str, float] = {}
+        mark = time.monotonic()
+
+        def phase(name: str) -> None:
+            nonlocal mark
+            now = time.monotonic()
+            phases[name] = now - mark
+            mark = now
+
         await _wait_ready(first, world, DEMO_TELEGRAM_TOKEN, webhook=webhook)
+        phase("start")
         uids = [world.create_user(first_name=f"کاربر {n}").id for n in range(users)]
         started = time.monotonic()
         update_of: dict[int, int] = {}
@@ -197,6 +221,7 @@ async def kill_and_restart(
                 raise RuntimeError(f"no progress before the kill:\n{first.log_tail()}")
             await asyncio.sleep(0.005)
         first.process.kill()
+        phase("to the kill")
         first.process.wait(timeout=10)
         answered_at_kill = [uid for uid in uids if _answers(world, bot, uid)]
         answered_before = len(answered_at_kill)
@@ -204,12 +229,15 @@ async def kill_and_restart(
         second = spawn(f"{name}-2", tamin_argv("run"), env, workdir)
         processes.append(second)
         await _wait_ready(second, world, DEMO_TELEGRAM_TOKEN, webhook=webhook)
+        phase("restart")
         deadline = time.monotonic() + ANSWER_LIMIT_S
         while any(_answers(world, bot, uid) == 0 for uid in uids):
             if time.monotonic() > deadline or second.process.poll() is not None:
                 break
             await asyncio.sleep(0.05)
-        await asyncio.sleep(QUIET_S)  # a duplicate would show by now
+        phase("the rest answered")
+        await _settled(bot, deadline)
+        phase("settled")
         times = {uid: _answer_times(world, bot, uid) for uid in uids}
         counts = {uid: len(t) for uid, t in times.items()}
         twice = [uid for uid, n in counts.items() if n > 1]
@@ -222,6 +250,7 @@ async def kill_and_restart(
             seconds=time.monotonic() - started,
             done_at_kill=[uid for uid in uids if update_of[uid] in done],
             replayed=[uid for uid in answered_at_kill if update_of[uid] not in done],
+            phases=phases,
         )
     finally:
         for process in processes:

@@ -31,7 +31,6 @@ from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from redis.asyncio import Redis
 
-from bot.redis_batch import RedisBatcher
 from bot.send_ledger import (
     RedisSendStore,
     SendLedgerMiddleware,
@@ -112,9 +111,7 @@ async def bench() -> None:
             stores: dict[str, SendStore | None] = {"none (baseline)": None, "SQLite file": sqlite}
             try:
                 await client.ping()
-                stores["Redis"] = RedisSendStore(
-                    RedisBatcher(client), ttl=3600, prefix=f"{prefix}:sent"
-                )
+                stores["Redis"] = RedisSendStore(client, ttl=3600, prefix=f"{prefix}:sent")
             except OSError:
                 print("Redis is not reachable: its figures are skipped")
             print(f"{REPLIES} replies, one per update; load average {_load()}")

@@ -367,7 +367,7 @@ def build_send_store(deps: BotDeps, *, key_prefix: str = "tamin") -> SendStore:
     """
     ttl = deps.settings.config.bot.processed_updates_hours * 3600
     if deps.redis is not None:
-        return RedisSendStore(RedisBatcher(deps.redis), ttl=ttl, prefix=f"{key_prefix}:sent")
+        return RedisSendStore(deps.redis, ttl=ttl, prefix=f"{key_prefix}:sent")
     return SqliteSendStore(sent_calls_path(deps.settings), ttl=ttl)
 
 

@@ -66,6 +66,9 @@ class RedisBatcher:
     async def get(self, key: str) -> Any:
         return await self._enqueue("get", (key,), {})
 
+    async def smembers(self, key: str) -> Any:
+        return await self._enqueue("smembers", (key,), {})
+
     async def set(self, key: str, value: Any, **options: Any) -> Any:
         """``SET key value`` with redis-py's options (``nx``, ``ex``, …)."""
         return await self._enqueue("set", (key, value), options)

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from aiogram.exceptions import TelegramForbiddenError
 from aiogram.types import Message
+from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.factory import build_bot
 from bot.platform import Platform, PlatformBot
-from bot.redis_batch import RedisBatcher
 from bot.send_ledger import (
     RedisSendStore,
     SendLedgerMiddleware,
@@ -66,9 +66,17 @@ async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         pytest.skip("Redis is not reachable on 127.0.0.1:6379 and could not be started")
     client = Redis.from_url(REDIS_URL)
     prefix = f"tamin-test-{uuid.uuid4().hex[:10]}"
+    opened_redis: list[RedisSendStore] = []
+
+    def redis_store() -> SendStore:
+        opened_redis.append(RedisSendStore(client, ttl=TTL, prefix=f"{prefix}:sent"))
+        return opened_redis[-1]
+
     try:
-        yield lambda: RedisSendStore(RedisBatcher(client), ttl=TTL, prefix=f"{prefix}:sent")
+        yield redis_store
     finally:
+        for redis_store_ in opened_redis:
+            redis_store_.close()
         await delete_prefixed(client, prefix)
         await client.aclose()
 
@@ -215,28 +223,71 @@ def test_the_sqlite_store_is_private_and_prunes_old_marks(tmp_path: Path) -> Non
     store = SqliteSendStore(tmp_path / "var" / "tamin.sent.db", ttl=60, clock=lambda: now[0])
     try:
         assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
-        assert asyncio.run(store.mark("telegram:1:5:abc:1")) is None
-        assert asyncio.run(store.mark("telegram:1:5:abc:1")) == "-"
+        store.mark("telegram:1:5", "abc:1", "17")
+        assert asyncio.run(store.sent("telegram:1:5")) == {"abc:1": "17"}
         now[0] += 61
         store.prune()
-        assert asyncio.run(store.mark("telegram:1:5:abc:1")) is None
+        assert asyncio.run(store.sent("telegram:1:5")) == {}
     finally:
         store.close()
 
 
 @pytest.mark.redis
-async def test_redis_marks_expire_with_the_update_ledger(redis_available: bool) -> None:
+async def test_redis_records_are_written_at_once_and_expire(redis_available: bool) -> None:
     if not redis_available:
         pytest.skip("Redis is not reachable on 127.0.0.1:6379 and could not be started")
     client = Redis.from_url(REDIS_URL)
     prefix = f"tamin-test-{uuid.uuid4().hex[:10]}"
+    store = RedisSendStore(client, ttl=TTL, prefix=f"{prefix}:sent")
     try:
-        store = RedisSendStore(RedisBatcher(client), ttl=TTL, prefix=f"{prefix}:sent")
-        assert await store.mark("telegram:1:5:abc:1") is None
-        assert await store.mark("telegram:1:5:abc:1") == "-"
-        assert 0 < await client.ttl(f"{prefix}:sent:telegram:1:5:abc:1") <= TTL
-        await store.unmark("telegram:1:5:abc:1")
-        assert await store.mark("telegram:1:5:abc:1") is None
+        assert await store.sent("telegram:1:5") == {}  # connects the channel
+        store.mark("telegram:1:5", "abc:1")  # written to the socket, not awaited
+        store.mark("telegram:1:5", "abc:2")
+        store.unmark("telegram:1:5", "abc:2")
+        await asyncio.sleep(0.05)
+        assert await store.sent("telegram:1:5") == {"abc:1": "-"}
+        assert 0 < await client.ttl(f"{prefix}:sent:telegram:1:5") <= TTL
+        assert store.channel.refused == 0
     finally:
+        store.close()
         await delete_prefixed(client, prefix)
         await client.aclose()
+
+
+async def test_the_record_is_written_before_the_answer_comes_back(
+    stores: StoreFactory,
+) -> None:
+    """The fake Bot API holds its answer until it sees the call recorded: the record follows
+    the request's bytes, not the platform's answer (which a kill -9 may never let arrive)."""
+    store = stores()
+    seen: list[bool] = []
+
+    async def send_message(request: web.Request) -> web.Response:
+        body = await request.json()
+        for _ in range(100):
+            if await store.sent("telegram:42:7008"):
+                seen.append(True)
+                break
+            await asyncio.sleep(0.01)
+        else:
+            seen.append(False)
+        message = {"message_id": 5, "date": 0, "chat": {"id": body["chat_id"], "type": "private"}}
+        return web.json_response({"ok": True, "result": {**message, "text": body["text"]}})
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/sendMessage", send_message)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    bot = build_bot(Platform.TELEGRAM, "42:fake-token", f"http://127.0.0.1:{port}")
+    bot.session.middleware(SendLedgerMiddleware(store))
+    token = current_update.set(UpdateScope("telegram", 7008))
+    try:
+        await bot.send_message(1001, "پاسخ")
+    finally:
+        current_update.reset(token)
+        await bot.session.close()
+        await runner.cleanup()
+    assert seen == [True]

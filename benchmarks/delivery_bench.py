@@ -253,8 +253,10 @@ async def kill_and_restart(
             phases=phases,
         )
     finally:
+        # Stopped in a thread: the sandbox serves the bot's last calls on this loop meanwhile
+        # (polling confirms what it finished with a last getUpdates before it exits).
         for process in processes:
-            process.stop()
+            await asyncio.to_thread(process.stop)
         await server.stop()
 
 

@@ -1,7 +1,8 @@
 """What the send ledger (``bot/send_ledger.py``) costs per reply, in CPU time and in waiting.
 
-Each reply of an update passes the ledger's request middleware: a digest of the call, then a
-mark in its store before the request leaves, then the message ids recorded after it. Measured
+Each reply of an update passes the ledger's request middleware: the update's records read at
+its first send (one look-up), a digest of the call, and the record written once it has left
+(here after the stand-in request's answer: no socket to watch). Measured
 here without the network (the request itself answers at once, so only the ledger's share is
 counted), one reply per update:
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import os
 import statistics
 import tempfile
@@ -76,7 +78,9 @@ def _sender(bot: Bot, store: SendStore | None, run: str) -> Send:
         try:
             if middleware is None:
                 return await _answer(bot, _method(n))
-            return await middleware(_answer, bot, _method(n))
+            # Outer part, then the recorder, then the "request" (no pace between here).
+            inner = functools.partial(middleware.recorder, _answer)
+            return await middleware(inner, bot, _method(n))
         finally:
             current_update.reset(token)
 

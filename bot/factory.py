@@ -404,8 +404,7 @@ def install_pacing(
     )
     ledger = SendLedgerMiddleware(send_store or build_send_store(deps, key_prefix=key_prefix))
     for bot in bots:
-        bot.session.middleware(middleware)
-        # Inside the pace (aiogram runs the first registered outermost): a mark only for a
-        # request about to leave, never for an answer the pace hands to the outbox.
-        bot.session.middleware(ledger)
+        # The ledger around the pace: a re-run's sent reply is answered before the pace is
+        # asked, and only a request that leaves is recorded (bot/send_ledger.py).
+        ledger.install(bot.session, middleware)
     return middleware

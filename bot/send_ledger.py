@@ -32,6 +32,11 @@ restarted bot could consult, so the bot keeps one: a *send ledger*.
   sent. A call that fails (4xx, 429: the pace middleware outside this one retries it as the
   same call), or whose outcome is unknown (a timeout), has its record removed at once: at least
   once, never lost.
+- **Around the pace.** The ledger is registered in two parts around ``bot.pacing``
+  (:meth:`SendLedgerMiddleware.install`): the replay is answered outside it (a re-run takes
+  no slot of the chat's and cannot hand to the outbox a reply that already went), the record is
+  made inside it (only for a request that leaves, never for an answer the pace writes to the
+  outbox in the update's own transaction; a 429 the pace retries is the same call).
 - **Why after, not before.** The first version marked each call before sending it (awaited,
   then sent). On Python 3.11 aiohttp writes the body in a task of its own, a turn of the event
   loop after the call, and under load a turn takes tens of milliseconds: a kill there left a
@@ -70,6 +75,7 @@ from typing import Any, Protocol
 
 from aiogram import Bot
 from aiogram.client.default import Default
+from aiogram.client.session.base import BaseSession
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
@@ -380,17 +386,35 @@ def replayed_result(method: TelegramMethod[Any], stored: str) -> Any:
     )
 
 
-class SendLedgerMiddleware(BaseRequestMiddleware):
-    """Session middleware: a call an earlier attempt of the update sent is not sent again.
+# The call the ledger's outer part let through (update, call), for its inner part to record.
+_current_call: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "current_call", default=None
+)
 
-    Registered *inside* the pace middleware (after it: aiogram runs the first registered
-    outermost), so it records only requests that leave, never an answer the pace hands to the
-    outbox (that one is written in the update's own transaction instead).
+
+class SendLedgerMiddleware(BaseRequestMiddleware):
+    """Session middleware in two parts around the pace (:meth:`install`).
+
+    - Outside the pace: names the call and, when an earlier attempt of the update sent it,
+      answers in its place; the pace is not asked (a re-run takes no slot of the chat's, and
+      cannot hand to the outbox a reply that already went).
+    - Inside the pace (:class:`_Recorder`): records the request the instant it has left, so
+      never an answer the pace hands to the outbox (that one is written in the update's own
+      transaction), and a 429 the pace retries is the same call, recorded once.
     """
 
     def __init__(self, store: SendStore) -> None:
         self.store = store
+        self.recorder = _Recorder(store)
         self.replayed = 0  # calls not sent again, for tests and metrics
+
+    def install(self, session: BaseSession, *between: BaseRequestMiddleware) -> None:
+        """Register on ``session``: this part, then ``between`` (the pace), then the recorder
+        (aiogram runs the first registered outermost)."""
+        session.middleware(self)
+        for middleware in between:
+            session.middleware(middleware)
+        session.middleware(self.recorder)
 
     async def __call__(
         self,
@@ -420,6 +444,34 @@ class SendLedgerMiddleware(BaseRequestMiddleware):
             )
             # ``make_request`` returns the result itself (``BaseSession.__call__`` casts it).
             return replayed_result(method, stored)  # type: ignore[no-any-return]
+        token = _current_call.set((update, call))
+        try:
+            return await make_request(bot, method)
+        except BaseException:
+            scope.counts[digest] = n - 1  # not sent: the next try is the same call
+            raise
+        finally:
+            _current_call.reset(token)
+
+
+class _Recorder(BaseRequestMiddleware):
+    """The ledger's inner part: records the call the outer part let through, once it has left."""
+
+    def __init__(self, store: SendStore) -> None:
+        self.store = store
+        # The SQLite file keeps the message ids too (~15 µs a reply); Redis does not.
+        self.keeps_ids = isinstance(store, SqliteSendStore)
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        current = _current_call.get()
+        if current is None:
+            return await make_request(bot, method)
+        update, call = current
         marked = False
 
         def written() -> None:
@@ -432,16 +484,15 @@ class SendLedgerMiddleware(BaseRequestMiddleware):
         try:
             result = await make_request(bot, method)
         except BaseException:
-            # Refused (4xx, 429: the pace outside retries it as the same call) or of unknown
-            # outcome (a timeout): not counted as sent. At least once, never lost.
-            scope.counts[digest] = n - 1
+            # Refused (4xx; a 429 the pace retries) or of unknown outcome (a timeout): not
+            # counted as sent, the record goes at once. At least once, never lost.
             if marked:
                 self.store.unmark(update, call)
             raise
         finally:
             request_written.reset(hook)
-        if not marked or isinstance(self.store, SqliteSendStore):
-            # A body the session could not watch (an upload, another session): recorded
-            # now, after the answer. In the SQLite file, with the message ids (~15 µs).
+        if not marked or self.keeps_ids:
+            # A body the session could not watch (an upload, another session) is recorded
+            # now, after its answer; the SQLite file also keeps the message ids.
             self.store.mark(update, call, result_ids(result))
         return result

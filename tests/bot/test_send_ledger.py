@@ -16,12 +16,15 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from aiogram import Bot
 from aiogram.exceptions import TelegramForbiddenError
+from aiogram.methods import SendMessage
 from aiogram.types import Message
 from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.factory import build_bot
+from bot.pacing import MemoryPacer, PacingMiddleware, placeholder_message
 from bot.platform import Platform, PlatformBot
 from bot.send_ledger import (
     RedisSendStore,
@@ -84,10 +87,16 @@ async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 class Attempt:
     """One attempt at handling update ``update_id``: a bot whose sends go through the ledger."""
 
-    def __init__(self, sandbox: SandboxServer, store: SendStore, update_id: int) -> None:
+    def __init__(
+        self,
+        sandbox: SandboxServer,
+        store: SendStore,
+        update_id: int,
+        between: tuple[PacingMiddleware, ...] = (),
+    ) -> None:
         self.bot: PlatformBot = build_bot(Platform.TELEGRAM, DEMO_TELEGRAM_TOKEN, sandbox.api_base)
         self.ledger = SendLedgerMiddleware(store)
-        self.bot.session.middleware(self.ledger)
+        self.ledger.install(self.bot.session, *between)
         self.scope = UpdateScope("telegram", update_id)
 
     async def send(self, chat_id: int, text: str) -> Message:
@@ -282,7 +291,7 @@ async def test_the_record_is_written_before_the_answer_comes_back(
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     bot = build_bot(Platform.TELEGRAM, "42:fake-token", f"http://127.0.0.1:{port}")
-    bot.session.middleware(SendLedgerMiddleware(store))
+    SendLedgerMiddleware(store).install(bot.session)
     token = current_update.set(UpdateScope("telegram", 7008))
     try:
         await bot.send_message(1001, "پاسخ")
@@ -291,3 +300,31 @@ async def test_the_record_is_written_before_the_answer_comes_back(
         await bot.session.close()
         await runner.cleanup()
     assert seen == [True]
+
+
+async def test_a_rerun_answers_a_sent_reply_before_the_pace_is_asked(
+    sandbox: SandboxServer, stores: StoreFactory
+) -> None:
+    """With the chat's bucket empty, the pace would hand the reply to the outbox (sent again
+    later); the ledger outside the pace answers first."""
+    uid = start_chat(sandbox)
+    first = Attempt(sandbox, stores(), update_id=7009)
+    await first.send(uid, "پاسخ")
+    await first.close()
+
+    deferred: list[str] = []
+
+    async def overflow(bot: Bot, method: SendMessage, rest: float, flood: bool) -> Message:
+        deferred.append(method.text)
+        return placeholder_message(method)
+
+    pacer = MemoryPacer(rate=0.001, burst=1)
+    pace = PacingMiddleware(pacer, max_wait=1, max_flood_retries=0, overflow=overflow)
+    rerun = Attempt(sandbox, stores(), update_id=7009, between=(pace,))
+    await pacer.reserve(f"telegram:{rerun.bot.id}:{uid}")  # the chat's bucket: empty
+    await rerun.send(uid, "پاسخ")
+    await rerun.send(uid, "پاسخ تازه")  # a new reply meets the pace: to the outbox
+    await rerun.close()
+    assert rerun.ledger.replayed == 1
+    assert deferred == ["پاسخ تازه"]
+    assert bot_texts(sandbox, uid) == ["پاسخ"]

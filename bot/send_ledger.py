@@ -188,16 +188,16 @@ class _Replies(asyncio.Protocol):
                 )
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.channel.transport = None
+        if self.channel.transport is self.transport:  # not a newer connection's
+            self.channel.transport = None
 
 
 class RedisWriteChannel:
     """A connection of its own to Redis on which a command is written *at once*, not awaited.
 
     redis-py sends a command only inside a coroutine, whose first step runs on a later turn of
-    the event loop; under load a turn takes many milliseconds, and a kill in it loses the
-    record (the first version of this ledger marked before the send through redis-py and lost
-    7 of 60 replies that way when three bots ran at once). Here ``transport.write`` hands the
+    the event loop; under load a turn takes many milliseconds, and a kill in it would leave a
+    reply sent but not recorded (sent again at the re-run). Here ``transport.write`` hands the
     command to the kernel in the caller's own step, and the kernel delivers it to Redis even if
     this process is killed the next instant. The replies are read and only errors logged.
     While the connection is down (at start, after a Redis restart) commands go through
@@ -208,11 +208,16 @@ class RedisWriteChannel:
         self.redis = redis
         self.transport: asyncio.Transport | None = None
         self.refused = 0
-        self._connecting: asyncio.Task[None] | None = None
+        self._connecting: asyncio.Future[None] | None = None
 
     async def connect(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
             return
+        if self._connecting is None or self._connecting.done():  # one connection at a time
+            self._connecting = asyncio.ensure_future(asyncio.wait_for(self._open(), 5))
+        await asyncio.shield(self._connecting)
+
+    async def _open(self) -> None:
         pool = self.redis.connection_pool
         options = pool.connection_kwargs
         loop = asyncio.get_running_loop()
@@ -249,8 +254,7 @@ class RedisWriteChannel:
             task = asyncio.ensure_future(client.execute_command(*command))
             task.add_done_callback(_log_failure)
         if self._connecting is None or self._connecting.done():
-            self._connecting = asyncio.ensure_future(self.connect())
-            self._connecting.add_done_callback(_log_failure)
+            asyncio.ensure_future(self.connect()).add_done_callback(_log_failure)
 
     def close(self) -> None:
         if self.transport is not None:
@@ -494,5 +498,8 @@ class _Recorder(BaseRequestMiddleware):
         if not marked or self.keeps_ids:
             # A body the session could not watch (an upload, another session) is recorded
             # now, after its answer; the SQLite file also keeps the message ids.
-            self.store.mark(update, call, result_ids(result))
+            try:
+                self.store.mark(update, call, result_ids(result))
+            except Exception as exc:  # the record failing must never fail the send
+                logger.warning("send record not written (%s)", type(exc).__name__)
         return result

@@ -257,6 +257,14 @@ async def test_redis_records_are_written_at_once_and_expire(redis_available: boo
         assert await store.sent("telegram:1:5") == {"abc:1": "-"}
         assert 0 < await client.ttl(f"{prefix}:sent:telegram:1:5") <= TTL
         assert store.channel.refused == 0
+        # The connection drops (a Redis restart): the record goes through redis-py meanwhile,
+        # and the channel connects again.
+        assert store.channel.transport is not None
+        store.channel.transport.abort()
+        store.mark("telegram:1:5", "abc:3")
+        await asyncio.sleep(0.1)
+        assert set(await store.sent("telegram:1:5")) == {"abc:1", "abc:3"}
+        assert store.channel.transport is not None and not store.channel.transport.is_closing()
     finally:
         store.close()
         await delete_prefixed(client, prefix)

@@ -33,7 +33,8 @@ Two ledgers, by deployment:
 
 A worker killed after its reply left but before the commit is re-run on the next delivery; its
 *sends* are kept from going out twice by the send ledger (:mod:`bot.send_ledger`): the update
-is put in its scope here, and every message the handler sends is recorded before it leaves.
+is put in its scope here, and every message the handler sends is recorded the instant it has
+left.
 
 :class:`MemoryLedger` is the same protocol in one process (tests, tools).
 """

@@ -37,9 +37,8 @@ DEFAULT_USERS = 300
 REDIS_URL = "redis://127.0.0.1:6379/12"
 START_LIMIT_S = 90.0
 ANSWER_LIMIT_S = 90.0
-# Long enough for a duplicate to show after the last first answer (a re-sent update is handled
-# within a lease and a webhook retry of each other).
-QUIET_S = 3.0
+# Once everybody is answered, how long to wait for the platform to hold no unconfirmed update.
+SETTLE_LIMIT_S = 15.0
 # Short leases so a killed process's updates are taken over soon after the restart.
 LEASE_S = 2.0
 TEXT = "سلام"
@@ -58,17 +57,25 @@ class Outcome:
     # Users whose update was marked done (committed) when the bot was killed: none of them may
     # be answered again.
     done_at_kill: list[int] = field(default_factory=list)
-    # Users answered twice whose update had not committed at the kill: the reply had reached
-    # the platform, the commit had not (sendMessage is not idempotent; see the test).
-    caught_in_flight: list[int] = field(default_factory=list)
+    # Users answered before the kill whose update had not committed: handled again after the
+    # restart, their reply already out. The send ledger (bot/send_ledger.py) keeps it from
+    # going out again; before it, each of them was answered twice.
+    replayed: list[int] = field(default_factory=list)
+    # Seconds of each phase (start, until the kill, restart, the rest answered, quiet).
+    phases: dict[str, float] = field(default_factory=dict)
+    # Updates the platform still held unconfirmed at the end (0: settled; see ``_settled``).
+    unconfirmed: int = 0
 
     def line(self) -> str:
         return (
             f"{self.label:<32} users {self.users:>4}  answered before the kill "
             f"{self.answered_before_kill:>4}  never answered {len(self.never):>3}  "
-            f"answered twice {len(self.twice):>3} (of them committed before the kill "
-            f"{len(set(self.twice) & set(self.done_at_kill))}; {len(self.done_at_kill)} were)"
-            f"  ({self.seconds:.1f} s)"
+            f"answered twice {len(self.twice):>3}  committed at the kill "
+            f"{len(self.done_at_kill):>4}  answered, not committed (re-run) "
+            f"{len(self.replayed):>3}  unconfirmed at the end {self.unconfirmed}"
+            f"  ({self.seconds:.1f} s: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in self.phases.items())
+            + ")"
         )
 
 
@@ -143,6 +150,21 @@ async def _wait_ready(process: BotProcess, world: Any, token: str, *, webhook: b
     raise RuntimeError(f"{process.name} did not start:\n{process.log_tail()}")
 
 
+async def _settled(bot: Any, deadline: float) -> None:
+    """Until the platform holds no unconfirmed update of the bot (bounded in time).
+
+    No duplicate can come after that: the bot confirms an update only once its handler has
+    finished, sends included (polling moves the offset past finished updates, a webhook
+    request is answered 200 after its handler), and a confirmed update is never sent again.
+    A fixed quiet time (3 s) waited here before, longer than needed and never provably enough.
+    Bounded: after a webhook kill the sandbox was once seen holding an update unconfirmed for
+    over a minute with every user answered (the outcome counts what is left unconfirmed).
+    """
+    # Polled: the sandbox signals arrivals, not confirmations.
+    while bot.updates and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+
+
 async def kill_and_restart(
     label: str,
     *,
@@ -181,7 +203,17 @@ async def kill_and_restart(
         name = label.replace(" ", "-").replace(",", "")
         first = spawn(f"{name}-1", tamin_argv("run"), env, workdir)
         processes.append(first)
+        phases: dict[str, float] = {}
+        mark = time.monotonic()
+
+        def phase(name: str) -> None:
+            nonlocal mark
+            now = time.monotonic()
+            phases[name] = now - mark
+            mark = now
+
         await _wait_ready(first, world, DEMO_TELEGRAM_TOKEN, webhook=webhook)
+        phase("start")
         uids = [world.create_user(first_name=f"کاربر {n}").id for n in range(users)]
         started = time.monotonic()
         update_of: dict[int, int] = {}
@@ -196,18 +228,23 @@ async def kill_and_restart(
                 raise RuntimeError(f"no progress before the kill:\n{first.log_tail()}")
             await asyncio.sleep(0.005)
         first.process.kill()
+        phase("to the kill")
         first.process.wait(timeout=10)
-        answered_before = sum(1 for uid in uids if _answers(world, bot, uid))
+        answered_at_kill = [uid for uid in uids if _answers(world, bot, uid)]
+        answered_before = len(answered_at_kill)
         done = await _done_updates(database_url, redis_url, list(update_of.values()))
         second = spawn(f"{name}-2", tamin_argv("run"), env, workdir)
         processes.append(second)
         await _wait_ready(second, world, DEMO_TELEGRAM_TOKEN, webhook=webhook)
+        phase("restart")
         deadline = time.monotonic() + ANSWER_LIMIT_S
         while any(_answers(world, bot, uid) == 0 for uid in uids):
             if time.monotonic() > deadline or second.process.poll() is not None:
                 break
             await asyncio.sleep(0.05)
-        await asyncio.sleep(QUIET_S)  # a duplicate would show by now
+        phase("the rest answered")
+        await _settled(bot, time.monotonic() + SETTLE_LIMIT_S)
+        phase("settled")
         times = {uid: _answer_times(world, bot, uid) for uid in uids}
         counts = {uid: len(t) for uid, t in times.items()}
         twice = [uid for uid, n in counts.items() if n > 1]
@@ -219,11 +256,15 @@ async def kill_and_restart(
             twice=twice,
             seconds=time.monotonic() - started,
             done_at_kill=[uid for uid in uids if update_of[uid] in done],
-            caught_in_flight=[uid for uid in twice if update_of[uid] not in done],
+            replayed=[uid for uid in answered_at_kill if update_of[uid] not in done],
+            phases=phases,
+            unconfirmed=len(bot.updates),
         )
     finally:
+        # Stopped in a thread: the sandbox serves the bot's last calls on this loop meanwhile
+        # (polling confirms what it finished with a last getUpdates before it exits).
         for process in processes:
-            process.stop()
+            await asyncio.to_thread(process.stop)
         await server.stop()
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiogram import Bot, Dispatcher, methods
 from aiogram.client.default import DefaultBotProperties
@@ -52,13 +53,15 @@ from bot.pacing import (
 )
 from bot.platform import Platform, PlatformBot, platform_of
 from bot.redis_batch import BatchedRedisStorage, RedisBatcher, RenewingRedisIsolation
+from bot.send_ledger import RedisSendStore, SendLedgerMiddleware, SendStore, SqliteSendStore
 from bot.session import JsonAiohttpSession
 from services.clock import Clock
+from services.db.engine import sqlite_path
 from services.eligibility_store import GroupCommitInquiryStore
 from services.intent_log import IntentLogWriter
 from services.knowledge.store import KnowledgeStore
 from services.outbox import enqueue, hold_chat
-from services.settings import Settings
+from services.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -351,10 +354,35 @@ def outbox_overflow(session_factory: async_sessionmaker[AsyncSession], clock: Cl
     return overflow
 
 
+def sent_calls_path(settings: Settings) -> Path:
+    """The send ledger's own SQLite file without Redis: beside a SQLite database, else in var/."""
+    database = sqlite_path(settings.env.database_url)
+    if database is None:
+        return PROJECT_ROOT / "var" / "sent.db"
+    return database.with_name(f"{database.stem}.sent.db")
+
+
+def build_send_store(deps: BotDeps, *, key_prefix: str = "tamin") -> SendStore:
+    """The send ledger's store (``bot.send_ledger``): Redis when configured, else its file.
+
+    Marks live as long as an update may come again (``bot.processed_updates_hours``).
+    """
+    ttl = deps.settings.config.bot.processed_updates_hours * 3600
+    if deps.redis is not None:
+        return RedisSendStore(deps.redis, ttl=ttl, prefix=f"{key_prefix}:sent")
+    return SqliteSendStore(sent_calls_path(deps.settings), ttl=ttl)
+
+
 def install_pacing(
-    bots: list[PlatformBot], deps: BotDeps, *, polling: bool, key_prefix: str = "tamin"
+    bots: list[PlatformBot],
+    deps: BotDeps,
+    *,
+    polling: bool,
+    key_prefix: str = "tamin",
+    send_store: SendStore | None = None,
 ) -> PacingMiddleware:
-    """Pace the bots' direct answers per chat and honour 429s (``bot.pacing``).
+    """Pace the bots' direct answers per chat and honour 429s (``bot.pacing``), and keep a
+    re-run update from sending again what it sent (``bot.send_ledger``).
 
     The buckets are in Redis in webhook mode (several workers answer one chat); in memory
     when polling (this process alone receives the bots' updates) or without Redis.
@@ -376,6 +404,9 @@ def install_pacing(
         max_flood_retries=config.max_flood_retries,
         overflow=outbox_overflow(deps.session_factory, deps.clock),
     )
+    ledger = SendLedgerMiddleware(send_store or build_send_store(deps, key_prefix=key_prefix))
     for bot in bots:
-        bot.session.middleware(middleware)
+        # The ledger around the pace: a re-run's sent reply is answered before the pace is
+        # asked, and only a request that leaves is recorded (bot/send_ledger.py).
+        ledger.install(bot.session, middleware)
     return middleware

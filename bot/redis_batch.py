@@ -66,6 +66,9 @@ class RedisBatcher:
     async def get(self, key: str) -> Any:
         return await self._enqueue("get", (key,), {})
 
+    async def smembers(self, key: str) -> Any:
+        return await self._enqueue("smembers", (key,), {})
+
     async def set(self, key: str, value: Any, **options: Any) -> Any:
         """``SET key value`` with redis-py's options (``nx``, ``ex``, …)."""
         return await self._enqueue("set", (key, value), options)
@@ -77,6 +80,10 @@ class RedisBatcher:
         expiry = self._enqueue("pexpire", (key, window_ms), {"nx": True})
         value, _ = await asyncio.gather(hits, expiry)
         return int(value)
+
+    def later(self, name: str, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        """Queue a command for the next pipeline without waiting: its answer in the future."""
+        return self._enqueue(name, args, kwargs)  # type: ignore[no-any-return]
 
     def _enqueue(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         command = _Command(name, args, kwargs)

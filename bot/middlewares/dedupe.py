@@ -31,9 +31,10 @@ Two ledgers, by deployment:
   kill -9 (the in-memory set it replaced did not: 27 % of webhook updates were answered twice
   after a kill). Rows are deleted by retention after ``bot.processed_updates_hours``.
 
-What no ledger can make exactly once is the *message sent to the platform*: a worker killed
-after its reply left but before the commit is re-run on the next delivery. That window is the
-reply's HTTP round trip plus the commit; everything else is handled once.
+A worker killed after its reply left but before the commit is re-run on the next delivery; its
+*sends* are kept from going out twice by the send ledger (:mod:`bot.send_ledger`): the update
+is put in its scope here, and every message the handler sends is recorded the instant it has
+left.
 
 :class:`MemoryLedger` is the same protocol in one process (tests, tools).
 """
@@ -58,6 +59,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.platform import platform_of
 from bot.redis_batch import RedisBatcher
+from bot.send_ledger import UpdateScope, current_update
 from services.db.delivery_models import DONE, IN_PROGRESS, ProcessedUpdate
 
 logger = logging.getLogger(__name__)
@@ -368,14 +370,19 @@ class DedupeMiddleware(BaseMiddleware):
         assert isinstance(lease, Lease)
         data["update_lease"] = lease
         renewer = _Renewer(self.ledger, lease)
+        # The handler's sends are recorded under this update (bot.send_ledger): a re-run after
+        # a kill does not send again what this attempt sent.
+        scope = current_update.set(UpdateScope(platform, event.update_id))
         try:
             result = await handler(event, data)
         except BaseException:
+            current_update.reset(scope)
             renewer.cancel()
             if not lease.done:
                 # Failed (or cancelled at shutdown): its next delivery is handled afresh.
                 await asyncio.shield(self._release(lease))
             raise
+        current_update.reset(scope)
         renewer.cancel()
         if not lease.done:
             # Not written in the handler's transaction (a Redis ledger, or no database work

@@ -72,7 +72,7 @@ class NluSettings(BaseModel):
     # Chosen by `python -m nlu tune` with the thresholds; it changes answers, not training.
     tail_weight: float = Field(0.35, ge=0, le=1)
     tail_min_words: int = Field(4, ge=1)
-    tail_min_message_words: int = Field(10, ge=2)
+    tail_min_message_words: int = Field(8, ge=2)
     # Below this top confidence the message is treated as out_of_scope.
     out_of_scope_threshold: float = Field(0.35, ge=0, le=1)
     # When the top two intents are closer than this, the result is flagged ambiguous.

@@ -101,11 +101,12 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     from nlu.training_data import load_training_data
     from nlu.tune import (
         VARIANTS,
-        choose,
+        choose_tail_weight,
         compare,
         cross_validated_proba,
         format_comparison,
         format_result,
+        format_tail_weights,
     )
 
     settings = NluSettings.from_section(_settings_section(args))
@@ -119,7 +120,11 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         out.write(format_comparison(results) + "\n")
         return 0
     oof = cross_validated_proba(data, settings, args.folds)
-    out.write(format_result(choose(oof, settings), oof, settings) + "\n")
+    weight, by_weight = choose_tail_weight(oof, settings)
+    result = dict(by_weight)[weight]
+    out.write(format_result(result, oof.blended(weight), settings) + "\n\n")
+    out.write(format_tail_weights(by_weight, weight) + "\n")
+    out.write(f"tail_weight: {weight:.2f}\n")
     return 0
 
 

@@ -33,7 +33,7 @@ import numpy as np
 from nlu.classifier import OUT_OF_SCOPE as OUT_OF_SCOPE
 from nlu.classifier import IntentClassifier
 from nlu.entities import Entity, EntityExtractor
-from nlu.features import FEATURE_VERSION
+from nlu.features import FEATURE_VERSION, tail_text
 from nlu.settings import NluSettings
 from nlu.training_data import TrainingData, data_fingerprint, load_training_data
 
@@ -153,6 +153,36 @@ def decide(
         fallback |= in_domain & (gate < gate_threshold)
     ambiguous = in_domain & ~fallback & (top_p - second_p < margin)
     return top, top_p, fallback, ambiguous
+
+
+def blend(
+    whole: np.ndarray[Any, Any], tail: np.ndarray[Any, Any], weight: float
+) -> np.ndarray[Any, Any]:
+    """The whole message's scores mixed with its tail's (rows without a tail: tail == whole)."""
+    if weight <= 0:
+        return whole
+    # (1 − w)·whole + w·tail, written so that a row without a tail stays exactly as it was.
+    mixed: np.ndarray[Any, Any] = whole + weight * (tail - whole)
+    return mixed
+
+
+def score_with_tails(
+    classifier: IntentClassifier, texts: Sequence[str], settings: NluSettings
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Intent probabilities and gate probabilities of each text and of its tail.
+
+    The tail (``nlu.features.tail_text``) is scored in the same batch; a text without one has
+    its own scores as its tail's, so :func:`blend` leaves it as it is. Cost: one more feature
+    extraction and dot product, for long messages only (parse p99 in the README).
+    """
+    tails = [tail_text(t, settings.tail_min_words, settings.tail_min_message_words) for t in texts]
+    with_tail = [i for i, tail in enumerate(tails) if tail]
+    proba, gate = classifier.predict(list(texts) + [tails[i] or "" for i in with_tail])
+    n = len(texts)
+    tail_proba, tail_gate = proba[:n].copy(), gate[:n].copy()
+    if with_tail:
+        tail_proba[with_tail], tail_gate[with_tail] = proba[n:], gate[n:]
+    return proba[:n], gate[:n], tail_proba, tail_gate
 
 
 SMALL_TALK: Final = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "help"})
@@ -313,10 +343,20 @@ class NluModel:
                     t, OUT_OF_SCOPE, 1.0, (), (IntentScore(OUT_OF_SCOPE, 1.0),), False, True
                 )
         if todo:
-            proba, gate = self.classifier.predict([texts[i] for i in todo])
+            proba, gate = self.scores([texts[i] for i in todo])
             for row, in_domain, i in zip(proba, gate, todo, strict=True):
                 results[i] = self._result(texts[i], row, float(in_domain))
         return [r for r in results if r is not None]
+
+    def scores(self, texts: Sequence[str]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """Intent and gate probabilities per text: a long message's blended with its tail's."""
+        weight = self.settings.tail_weight
+        if weight <= 0:
+            return self.classifier.predict(texts)
+        proba, gate, tail_proba, tail_gate = score_with_tails(
+            self.classifier, texts, self.settings
+        )
+        return blend(proba, tail_proba, weight), blend(gate, tail_gate, weight)
 
     def _result(self, text: str, row: np.ndarray[Any, Any], in_domain: float) -> ParseResult:
         settings = self.settings

@@ -31,10 +31,12 @@ import numpy as np
 
 from nlu.evaluate import example_style
 from nlu.features import canonical_text
-from nlu.model import OUT_OF_SCOPE, NluModel, decide
+from nlu.model import OUT_OF_SCOPE, NluModel, blend, decide, score_with_tails
 from nlu.settings import NluSettings
 from nlu.training_data import Example, TrainingData
 
+# Weights of a long message's tail against the whole message (nlu.model.blend) tried by `tune`.
+TAIL_WEIGHTS: Final = (0.0, 0.2, 0.35, 0.5)
 THRESHOLDS: Final = tuple(round(x * 0.01, 2) for x in range(0, 96))
 GATE_THRESHOLDS: Final = tuple(round(x * 0.01, 2) for x in range(0, 100))
 MARGINS: Final = tuple(round(x * 0.01, 2) for x in range(0, 61))
@@ -50,7 +52,25 @@ class OutOfFold:
     train_seconds: list[float] = field(default_factory=list)
     # The gate's P(in-domain) per line, when the model has a gate.
     gate: np.ndarray[Any, Any] | None = None
+    # The same for each line's tail (nlu.features.tail_text; a line without one: its own rows).
+    tail_proba: np.ndarray[Any, Any] | None = None
+    tail_gate: np.ndarray[Any, Any] | None = None
     _order: np.ndarray[Any, Any] | None = field(default=None, repr=False)
+
+    def blended(self, tail_weight: float) -> OutOfFold:
+        """The rows a model with this ``tail_weight`` answers with (nlu.model.blend)."""
+        if tail_weight <= 0 or self.tail_proba is None:
+            return self
+        gate = None
+        if self.gate is not None and self.tail_gate is not None:
+            gate = blend(self.gate, self.tail_gate, tail_weight)
+        return OutOfFold(
+            self.examples,
+            self.labels,
+            blend(self.proba, self.tail_proba, tail_weight),
+            self.train_seconds,
+            gate,
+        )
 
     @property
     def gold(self) -> np.ndarray[Any, Any]:
@@ -118,6 +138,8 @@ def cross_validated_proba(
     labels = sorted(set(intents))
     proba = np.zeros((len(examples), len(labels)))
     gate = np.ones(len(examples))
+    tail_proba = np.zeros((len(examples), len(labels)))
+    tail_gate = np.ones(len(examples))
     has_gate = False
     seconds: list[float] = []
     for train_idx, test_idx in splitter.split(examples, intents, groups):
@@ -132,11 +154,18 @@ def cross_validated_proba(
         seconds.append(time.perf_counter() - started)
         if model.labels != labels:
             raise ValueError("a fold lacks an intent; every intent needs more examples")
-        proba[test_idx], gate[test_idx] = model.classifier.predict(
-            [examples[i].text for i in test_idx]
-        )
+        scored = score_with_tails(model.classifier, [examples[i].text for i in test_idx], settings)
+        proba[test_idx], gate[test_idx], tail_proba[test_idx], tail_gate[test_idx] = scored
         has_gate = model.classifier.has_gate
-    return OutOfFold(examples, labels, proba, seconds, gate if has_gate else None)
+    return OutOfFold(
+        examples,
+        labels,
+        proba,
+        seconds,
+        gate if has_gate else None,
+        tail_proba,
+        tail_gate if has_gate else None,
+    )
 
 
 def threshold_figures(
@@ -271,6 +300,47 @@ def choose(oof: OutOfFold, settings: NluSettings) -> TuneResult:
     )
 
 
+def _rule_key(result: TuneResult, settings: NluSettings) -> tuple[bool, float]:
+    """How :func:`choose` ranks its candidates, to rank whole models the same way."""
+    f = result.at_threshold
+    feasible = (
+        f.oos_rejection >= settings.tune_min_oos_rejection
+        and f.false_rejection <= settings.tune_max_false_rejection
+    )
+    return feasible, f.in_domain_accuracy if feasible else f.in_domain_accuracy + f.oos_rejection
+
+
+def choose_tail_weight(
+    oof: OutOfFold, settings: NluSettings, weights: Sequence[float] = TAIL_WEIGHTS
+) -> tuple[float, list[tuple[float, TuneResult]]]:
+    """The tail weight whose own thresholds score best by :func:`choose`'s rule, and each
+    weight's result (the first weight wins a tie: no tail unless it earns something)."""
+    results = [(w, choose(oof.blended(w), settings)) for w in weights]
+    best = max(results, key=lambda wr: _rule_key(wr[1], settings))
+    return best[0], results
+
+
+def format_tail_weights(results: Sequence[tuple[float, TuneResult]], chosen: float) -> str:
+    """Each tail weight at its own thresholds, with the styles it is meant for."""
+    lines = [
+        "tail weights (a long message's last clauses against the whole; each at its own "
+        "thresholds):",
+        f"{'tail':>6}{'thr':>6}{'gate':>6}{'accuracy':>10}{'in-dom':>8}{'reject':>8}"
+        f"{'wrongly':>9}{'long':>8}{'long*':>8}{'elderly':>9}",
+    ]
+    for weight, r in results:
+        f = r.at_threshold
+        styles = [_style_figure(r, s) for s in ("long", "long*", "elderly")]
+        mark = "  <- chosen" if weight == chosen else ""
+        lines.append(
+            f"{weight:>6.2f}{r.threshold:>6.2f}{r.gate_threshold:>6.2f}{f.accuracy:>10.4f}"
+            f"{f.in_domain_accuracy:>8.4f}{f.oos_rejection:>8.4f}{f.false_rejection:>9.4f}"
+            + "".join(f"{x:>8.4f}" for x in styles[:2])
+            + f"{styles[2]:>9.4f}{mark}"
+        )
+    return "\n".join(lines)
+
+
 def format_result(result: TuneResult, oof: OutOfFold, settings: NluSettings) -> str:
     """The figures behind the choice, for the terminal."""
     n_oos = int((oof.gold == OUT_OF_SCOPE).sum())
@@ -391,14 +461,16 @@ def compare(
     runs += [(n, settings.model_copy(update=VARIANTS[n])) for n in chosen]
     out = []
     for name, variant in runs:
-        oof = cross_validated_proba(data, variant, folds)
+        oof = cross_validated_proba(data, variant, folds).blended(variant.tail_weight)
         out.append((name, choose(oof, variant), oof))
     return out
 
 
 def _style_figure(result: TuneResult, style: str) -> float:
     """A style's accuracy, tagged in the data or else guessed from the text."""
-    found = result.style_accuracy.get(style) or result.style_accuracy.get(f"{style}*")
+    found = result.style_accuracy.get(style)
+    if found is None and not style.endswith("*"):
+        found = result.style_accuracy.get(f"{style}*")
     return found[0] if found else float("nan")
 
 

@@ -33,12 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-from services.knowledge.config import PROJECT_ROOT, KnowledgeConfig
+from services.knowledge.config import PROJECT_ROOT, RULE_QUESTIONS, KnowledgeConfig
 from services.knowledge.entries import Entry, load_entries
 from services.knowledge.index import KnowledgeIndex, build_index
 from services.knowledge.rejections import load_rejections, read_out_of_scope
 
-RULE_QUESTIONS = PROJECT_ROOT / "nlu" / "data" / "out_of_scope" / "tamin_rules.yml"
 # What is tried: the weight of the entry as one document and of the closest rejection line.
 # Fixed after wider grids on 2026-12-06 (150 entries, 1 660 variants, no rejection lines yet),
 # where each did better for every setting tried, in held-out variants answered right: views

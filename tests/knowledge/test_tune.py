@@ -13,6 +13,7 @@ from services.knowledge import (
     parse_entry,
     read_out_of_scope,
 )
+from services.knowledge.config import OUT_OF_SCOPE_DIR, RULE_QUESTIONS, out_of_scope_files
 from services.knowledge.tune import (
     Asked,
     accuracy,
@@ -75,6 +76,23 @@ def test_the_default_rejection_files_leave_out_the_tamin_rule_questions() -> Non
     names = [p.name for p in KnowledgeConfig().rejection_files]
     assert "tamin_rules.yml" not in names
     assert all("test" not in p.parts for p in KnowledgeConfig().rejection_files)
+
+
+def test_the_default_rejection_files_are_every_out_of_scope_file_of_the_nlu() -> None:
+    # The folder is read: the files written after the first list are rejection lines too.
+    names = {p.name for p in KnowledgeConfig().rejection_files}
+    folder = {p.name for p in OUT_OF_SCOPE_DIR.glob("*.yml")} - {RULE_QUESTIONS.name}
+    assert names == folder | {"out_of_scope.yml"}
+    assert {"general_more.yml", "hard_negatives_more.yml", "elderly.yml"} <= names
+
+
+def test_a_new_out_of_scope_file_is_read_without_naming_it(tmp_path: Path) -> None:
+    single = write_rasa(tmp_path / "out_of_scope.yml", "هوا چطوره")
+    newer = write_rasa(tmp_path / "out_of_scope" / "zz_newer.yml", "قیمت طلا")
+    write_rasa(tmp_path / "out_of_scope" / RULE_QUESTIONS.name, "مرخصی زایمان چند ماهه")
+    write_rasa(tmp_path / "intents" / "greet.yml", "سلام", intent="greet")
+    assert out_of_scope_files(tmp_path) == (single, newer)
+    assert load_rejections(out_of_scope_files(tmp_path)) == ("هوا چطوره", "قیمت طلا")
 
 
 def test_cross_validation_asks_every_variant_of_an_index_without_it() -> None:

@@ -135,8 +135,11 @@ def test_tune_prints_the_figures_and_the_chosen_values(
     # The gate's threshold, chosen with the intent threshold: one table each, and the margin's.
     assert re.search(r"^gate_threshold: 0\.\d\d$", stdout, re.MULTILINE)
     assert "gate thresholds at intent threshold" in stdout
-    assert stdout.count("<- chosen") == 3
+    # Three tables (thresholds, gate thresholds, margins) and the tail weights'.
+    assert stdout.count("<- chosen") == 4
     assert "out-of-scope lines rejected, by data file:" in stdout
+    assert "tail weights (a long message's last clauses" in stdout
+    assert re.search(r"^tail_weight: 0\.\d\d$", stdout, re.MULTILINE)
 
 
 def test_lint_fails_on_bad_data_and_names_the_problem(tmp_path: Path) -> None:

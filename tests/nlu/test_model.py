@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from nlu import OUT_OF_SCOPE, ModelNotUsable, NluModel, NluSettings, load_or_train
 from nlu.evaluate import evaluate
-from nlu.features import canonical_text
+from nlu.features import canonical_text, tail_text
 from nlu.training_data import TrainingData
 from tests.nlu.conftest import write_small_data
 
@@ -405,3 +405,58 @@ def test_elderly_courtesies_do_not_decide_the_intent(
     nlu_model: NluModel, text: str, intent: str
 ) -> None:
     assert nlu_model.parse(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "tail"),
+    [
+        # A story, then the request: the last sentence.
+        (
+            "سلام وقت بخیر. سه ساله تو یه کارگاه کار می‌کنم و همه چی خوب بوده. "
+            "فیش حقوقی ماه پیشم رو می‌خوام",
+            "فیش حقوقی ماه پیشم رو می‌خوام",
+        ),
+        # A vocative opener and a short last clause: clauses from the end until four words.
+        (
+            "سلام علیکم پسرم، دفترچه‌ی من دیگه جا نداره برای نسخه، چیکار کنم؟",
+            "دفترچه‌ی من دیگه جا نداره برای نسخه چیکار کنم",
+        ),
+        (
+            "salam, ye soal dashtam. mishe lotfan begid chand sal sabeghe daram? merci",
+            "mishe lotfan begid chand sal sabeghe daram merci",
+        ),
+        # Too short, no clause boundary, or a boundary only inside a number: no tail.
+        ("سلام، فیش حقوقی می‌خوام", None),
+        ("یه جمله‌ی بلند بدون هیچ نقطه‌ای که ده کلمه بیشتر داره و آخرش می‌پرسه", None),
+        ("مبلغ 1,200,000 تومان از حقوق این ماهم کم شده چرا اینطوری شده آخه", None),
+    ],
+)
+def test_the_tail_of_a_long_message_is_its_last_clauses(text: str, tail: str | None) -> None:
+    assert tail_text(text, min_words=4, min_message_words=10) == tail
+
+
+def test_a_long_message_blends_its_tail_scores_and_a_short_one_is_left_alone(
+    nlu_model: NluModel,
+) -> None:
+    weighted = NluModel(
+        nlu_model.classifier,
+        nlu_model.extractor,
+        nlu_model.settings.model_copy(update={"tail_weight": 0.4}),
+    )
+    story = (
+        "ببخشید مزاحم میشم، کارفرمام سه ماهه حقوق نداده و خیلی تحت فشارم. "
+        "می‌خوام ببینم بیمه‌ی درمانم هنوز اعتبار داره"
+    )
+    short = "فیش حقوقی این ماه"
+    proba, gate = weighted.scores([story, short])
+    whole, whole_gate = nlu_model.classifier.predict([story, short])
+    tail, tail_gate = nlu_model.classifier.predict(["می‌خوام ببینم بیمه‌ی درمانم هنوز اعتبار داره"])
+    assert np.allclose(proba[0], 0.6 * whole[0] + 0.4 * tail[0])
+    assert gate[0] == pytest.approx(0.6 * whole_gate[0] + 0.4 * tail_gate[0])
+    assert np.array_equal(proba[1], whole[1]) and gate[1] == whole_gate[1]
+    off = NluModel(
+        nlu_model.classifier,
+        nlu_model.extractor,
+        nlu_model.settings.model_copy(update={"tail_weight": 0.0}),
+    )
+    assert np.array_equal(off.scores([story])[0], whole[:1])

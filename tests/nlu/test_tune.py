@@ -6,7 +6,7 @@ import numpy as np
 
 from nlu import NluSettings
 from nlu.training_data import Example
-from nlu.tune import OutOfFold, choose, margin_figures, threshold_figures
+from nlu.tune import OutOfFold, choose, choose_tail_weight, margin_figures, threshold_figures
 
 LABELS = ["check_eligibility", "out_of_scope", "track_ticket"]
 
@@ -95,3 +95,27 @@ def test_the_gate_threshold_is_chosen_with_the_intent_threshold() -> None:
     assert at == result.at_threshold
     # By data file, as `nlu tune` reports the out-of-scope lines rejected.
     assert set(result.oos_by_kind) == {"?"}
+
+
+def test_the_tail_weight_is_chosen_by_the_same_rule_and_none_unless_it_earns_it() -> None:
+    # Ten long in-domain lines whose story points at the wrong intent and whose last clause
+    # asks for the right one: only a tail weight of at least 0.35 answers them right.
+    rows = [("check_eligibility", [0.9, 0.05, 0.05])] * 45
+    rows += [("track_ticket", [0.1, 0.1, 0.8])] * 45
+    rows += [("track_ticket", [0.6, 0.1, 0.3])] * 10
+    rows += [("out_of_scope", [0.05, 0.9, 0.05])] * 100
+    oof = _oof(rows)
+    oof.tail_proba = oof.proba.copy()
+    oof.tail_proba[90:100] = [0.05, 0.05, 0.9]
+    settings = NluSettings(tune_min_oos_rejection=0.97, tune_max_false_rejection=0.02)
+    blended = oof.blended(0.35)
+    assert np.allclose(blended.proba[95], [0.4075, 0.0825, 0.51])
+    assert np.array_equal(blended.proba[:90], oof.proba[:90])
+    weight, results = choose_tail_weight(oof, settings, (0.0, 0.2, 0.35, 0.5))
+    accuracy = {w: r.at_threshold.in_domain_accuracy for w, r in results}
+    assert accuracy[0.0] == accuracy[0.2] == 0.9
+    assert accuracy[0.35] == accuracy[0.5] == 1.0
+    assert weight == 0.35  # the first of the best
+    # Tails that change nothing leave the weight at 0.
+    oof.tail_proba = oof.proba.copy()
+    assert choose_tail_weight(oof, settings, (0.0, 0.35))[0] == 0.0

@@ -1,5 +1,6 @@
 """Blind dialogues, second part: rule questions with a follow-up, out-of-scope questions
-between domain ones, a person asked for, and verification edge cases (the ID typed with spaces,
+between domain ones, a person asked for, questions inside a flow, relatives not on file, and
+verification edge cases (the ID typed with spaces,
 dashes, Arabic-Indic digits or inside a sentence; a question asked before verifying is answered
 after it). Expectations come from ``config.yml``, the knowledge base, ``bot/texts.py`` and the
 demo personas; see ``test_blind_dialogues.py`` for the helpers and the rules of the game.
@@ -15,7 +16,9 @@ from tests.e2e.conftest import HASSAN, MARYAM, NOBODY_MOBILE, REZA, ZAHRA
 from tests.e2e.test_blind_dialogues import (
     ASK_ID,
     ASK_VERIFY,
+    BTN_RESUME,
     COVERED,
+    FLOW_LEFT,
     HANDOFF,
     LAST_RECORD,
     NOT_COVERED,
@@ -29,7 +32,12 @@ from tests.e2e.test_blind_dialogues import (
     person,
     today_facts,
 )
-from tests.e2e.test_dialogues import PERSIAN_TICKET_CODE, persian
+from tests.e2e.test_dialogues import (
+    BTN_START_DEPENDANT_REQUEST,
+    BTN_VOLUNTARY_ESTIMATE,
+    PERSIAN_TICKET_CODE,
+    persian,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -195,3 +203,153 @@ async def test_unknown_mobile_then_where_to_call(client: SandboxClient) -> None:
     assert "به نام هیچ بیمه‌شده‌ای ثبت نشده" in text and "شعب" in text
     text = (await chat.say("خب پس شماره ۱۴۲۰ رو بده زنگ بزنم")).text
     assert "*۱۴۲۰*۴#" in text
+
+
+# --- more people, more ways of saying it ---------------------------------------------------
+
+
+async def test_pensioner_eidi_then_payslip_then_misspelt_cover(
+    client: SandboxClient, facts: Facts
+) -> None:
+    chat = await person(client, "حسن", HASSAN)
+    text = (await chat.say("عیدی بازنشسته ها کی واریز میشه؟")).text
+    assert "عیدی" in text and "۱۴۲۰" in text  # not in the registry: where to ask
+    text = (await chat.say("پس فیشمو بده")).text
+    assert f"فیش مستمری {month(facts.back(1))}" in text
+    text = (await chat.say("بیمم هنوز هست؟ دفترچم اعتبار داره؟")).text
+    assert COVERED in block(text, "حسن کریمی (خودتان)")
+
+
+async def test_retirement_then_voluntary_with_latin_digits(client: SandboxClient) -> None:
+    chat = await person(client, "رضا", REZA)
+    text = (await chat.say("من ۵۰ سالمه کی میتونم بازنشسته بشم؟")).text
+    assert "سابقهٔ ثبت‌شدهٔ شما تا امروز" in text and "۱۴۲۰" in text
+    text = (await chat.say("با این سابقه میتونم بیمه اختیاری بگیرم؟")).text
+    assert "اختیاری" in text and "۵۰" in text
+    text = (await chat.say("حق بیمه ماهی 20 میلیون چقدر میشه")).text
+    assert "۵۴٬۰۰۰٬۰۰۰ ریال" in text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "«از کجا باید اقدام کنم؟ حضوری باید برم؟» after the son's conditions gets the portal "
+        "registration steps; the thread is lost: it should give the dependant path (… مشاهده و "
+        "ثبت افراد تبعی …, not in person) or offer to file the request here"
+    ),
+)
+async def test_a_fifteen_year_old_son_then_no_thanks(client: SandboxClient) -> None:
+    chat = await person(client, "رضا", REZA)
+    text = (await chat.say("پسرم ۱۵ سالشه میخوام بیارمش زیر بیمه خودم")).text
+    assert "پسر تا پیش از ۲۰ سالگی" in text
+    text = (await chat.say("از کجا باید اقدام کنم؟ حضوری باید برم؟")).text
+    assert "افراد تبعی" in text or "ثبت احوال" in text  # the portal path
+    assert "باشد" in (await chat.say("نه ممنون")).text
+
+
+async def test_tracking_without_a_code_then_a_wrong_code(client: SandboxClient) -> None:
+    chat = await person(client, "زهرا", ZAHRA)
+    text = (await chat.say("شکایتم به کجا رسید؟")).text
+    assert "هنوز شکایت یا درخواستی ثبت نکرده‌اید" in text
+    text = (await chat.say("کد پیگیری 1420-۹۹۹۹۹۹")).text
+    assert "پیدا نشد" in text
+    text = (await chat.say("پس میخوام شکایت ثبت کنم")).text
+    assert "کدام موضوع" in text
+
+
+async def test_an_old_man_asks_about_his_wife_before_verifying(client: SandboxClient) -> None:
+    chat = await person(client, "حسن")
+    text = (await chat.say("سلام آقا، من پیرمردم زیاد سر در نمیارم، بیمه خانمم هنوز هست؟")).text
+    assert ASK_VERIFY in text
+    await chat.contact(HASSAN[1])
+    assert VERIFIED in (await chat.say("3486477986")).text
+    text = await chat.after_verification("فاطمه کریمی")
+    assert COVERED in block(text, "فاطمه کریمی") and "(خودتان)" not in text
+    assert "خواهش می‌کنم" in (await chat.say("خدا پدرتو بیامرزه")).text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "«شوهرم هم زیر بیمه منه؟» (is he covered?) gets the conditions for adding a husband and "
+        "never says he is not on her file (ELIGIBILITY_NO_SUCH_RELATIVE)"
+    ),
+)
+async def test_a_husband_not_on_file_then_the_children(client: SandboxClient) -> None:
+    chat = await person(client, "مریم", MARYAM)
+    text = (await chat.say("شوهرم هم زیر بیمه منه؟")).text
+    assert "«همسر»" in text and "ثبت نشده" in text
+    text = (await chat.say("بچه‌هام چی؟")).text
+    assert COVERED in block(text, "سارا رضایی (دختر)")
+    assert NOT_COVERED in block(text, "علی رضایی (پسر)")
+    text = (await chat.say("دخترم تا کی؟")).text
+    assert "سارا" in text and "علی" not in text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "«خودم بیمه دارم؟» from a verified user gets the knowledge answer «please verify first»; "
+        "it should be his own row (رضا کاظمی (خودتان): حمایت درمانی ندارد)"
+    ),
+)
+async def test_no_children_on_file_then_myself_then_why(
+    client: SandboxClient, facts: Facts
+) -> None:
+    chat = await person(client, "رضا", REZA)
+    text = (await chat.say("بچه‌هام بیمه دارن؟")).text
+    assert "ثبت نشده" in text and COVERED not in text
+    text = (await chat.say("خودم بیمه دارم؟")).text
+    assert NOT_COVERED in block(text, "رضا کاظمی (خودتان)")
+    text = (await chat.say("چرا؟")).text
+    assert month(facts.reza_last) in text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "«ماه قبلش چی؟» after the last record shows the same last month again; it should show "
+        "the month before it (the registry holds every month)"
+    ),
+)
+async def test_last_record_then_the_month_before(client: SandboxClient, facts: Facts) -> None:
+    chat = await person(client, "زهرا", ZAHRA)
+    text = (await chat.say("آخرین سابقه ام")).text
+    assert LAST_RECORD in text and month((facts.jy, facts.jm)) in text
+    text = (await chat.say("ماه قبلش چی؟")).text
+    assert month(facts.back(1)) in text
+    assert TOTAL_RECORD in (await chat.say("کل سابقه‌ام؟")).text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "«بعدا حساب میکنم، ولش کن» at the wage step is «not an answer, type the wage»; it "
+        "should leave the flow politely"
+    ),
+)
+async def test_leaving_the_voluntary_estimate(client: SandboxClient) -> None:
+    chat = await person(client, "مهمان")
+    assert "۲۷ درصد" in (await chat.say("بیمه اختیاری")).text
+    assert "دستمزد مبنای ماهانه" in (await chat.tap(BTN_VOLUNTARY_ESTIMATE)).text
+    assert FLOW_LEFT in (await chat.say("بعدا حساب میکنم، ولش کن")).text
+    assert "پنجشنبه" in (await chat.say("ساعت کاری ۱۴۲۰ چنده؟")).text
+
+
+async def test_a_question_inside_the_dependant_form(client: SandboxClient) -> None:
+    chat = await person(client, "مریم", MARYAM)
+    assert "مادر از ۵۵ سالگی" in (await chat.say("مادرم رو میخوام اضافه کنم")).text
+    assert "کد ملی ده‌رقمی مادر" in (await chat.tap(BTN_START_DEPENDANT_REQUEST)).text
+    detour = await chat.say("راستی بیمه خودم فعاله؟")
+    assert COVERED in block(detour.text, "مریم رضایی (خودتان)")
+    assert "کد ملی ده‌رقمی مادر" in (await chat.tap(BTN_RESUME)).text
+    assert FLOW_LEFT in (await chat.say("انصراف")).text
+
+
+async def test_angry_misspelt_then_the_daughter_then_a_complaint(client: SandboxClient) -> None:
+    chat = await person(client, "مریم", MARYAM)
+    text = (await chat.say("استهقاق درمان دارم یا نه؟؟؟😡")).text
+    assert COVERED in block(text, "مریم رضایی (خودتان)")
+    text = (await chat.say("پس چرا دفترچه دخترمو دکتر قبول نکرد؟!")).text
+    assert COVERED in block(text, "سارا رضایی (دختر)")
+    assert "کدام موضوع" in (await chat.say("میخوام از اون مطب شکایت کنم")).text

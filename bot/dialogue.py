@@ -13,7 +13,8 @@ continue it), for ``dialogue.memory_minutes``. The rules, all here:
 - ``request_parts``: a message of several requests («… فعاله؟ آخرین پرداختم کی بوده؟») is cut at
   question marks, line breaks, «همچنین» and «و»; it is several requests only when each part is
   understood confidently as a different task (up to ``dialogue.max_requests_per_message``).
-- ``is_exit``: the words that leave a flow as /cancel does («انصراف», «بیخیال», «نه ممنون» …).
+- ``is_exit``: the words that leave a flow as /cancel does («انصراف», «بیخیال», «نه ممنون» …),
+  and the "never mind" words at the edge of a short message («ولش کن، بعدا»).
 
 ``Dialogue`` is the per-update view of the FSM data: one read at most (shared with the count of
 misunderstood messages), and a write only when the remembered topic changed.
@@ -103,6 +104,33 @@ _EXITS: Final = frozenset(
         "cancel",
     }
 )
+# "Never mind" words: they leave a flow also with a word or two beside them, at either edge of
+# a short message («ولش کن، بعدا», «بعدا حساب میکنم، ولش کن», «بیخیال دیگه»). Verbs and
+# adverbs only: «لغو» and «انصراف» are nouns too («لغو قرارداد» may describe a complaint), so
+# they leave only as the whole message (``_EXITS``).
+_NEVER_MIND: Final = (
+    "ولش کن",
+    "ول کن",
+    "بیخیال",
+    "بی خیال",
+    "بعدا",
+    "بعداً",
+    "فعلا نه",
+    "یه وقت دیگه",
+    "یه روز دیگه",
+    "منصرف شدم",
+    "نمیخوام",
+    "نمی خوام",
+    "نمیخواهم",
+    "نمی خواهم",
+)
+# At most this many words in all: a longer message is a sentence (a complaint's description
+# may quote «ولش کن»), read by the step as any other text.
+MAX_NEVER_MIND_WORDS: Final = 5
+_NEVER_MIND_EDGE = re.compile(
+    r"^(?:" + "|".join(_NEVER_MIND) + r")(?:\s|$)|(?:^|\s)(?:" + "|".join(_NEVER_MIND) + r")$"
+)
+_DIGIT = re.compile(r"\d")
 # Intents that end a flow when they are the whole message: a goodbye or a thanks.
 EXIT_INTENTS: Final = frozenset({"goodbye", "thanks"})
 
@@ -119,9 +147,19 @@ def _plain(text: str) -> str:
 
 
 def is_exit(text: str) -> bool:
-    """Whether ``text`` asks to leave the flow in progress («انصراف», «بیخیال», «نه ممنون» …)."""
+    """Whether ``text`` asks to leave the flow in progress («انصراف», «بیخیال», «نه ممنون» …).
+
+    An exit word as the whole message, or a "never mind" word (``_NEVER_MIND``) opening or
+    closing a short message without digits («ولش کن اصلا», «بعدا حساب میکنم، ولش کن»).
+    """
     plain = _plain(text)
-    return plain in _EXITS or plain.removeprefix("نه ").strip() in _EXITS
+    if plain in _EXITS or plain.removeprefix("نه ").strip() in _EXITS:
+        return True
+    return (
+        len(plain.split()) <= MAX_NEVER_MIND_WORDS
+        and not _DIGIT.search(plain)
+        and bool(_NEVER_MIND_EDGE.search(plain))
+    )
 
 
 @dataclass(frozen=True, slots=True)

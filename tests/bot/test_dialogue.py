@@ -125,6 +125,21 @@ def test_exit_words() -> None:
         assert not is_exit(text), text
 
 
+def test_never_mind_words_at_the_edge_of_a_short_message_leave() -> None:
+    # A "never mind" word opening or closing a few words leaves the flow …
+    for text in ("ولش کن، بعدا", "ولش کن اصلا", "بعدا حساب میکنم، ولش کن", "بیخیال دیگه", "بعداً"):
+        assert is_exit(text), text
+    # … not a noun-like exit word with a word beside it, a number, a long sentence, or the
+    # word in the middle of a sentence.
+    for text in (
+        "لغو قرارداد",
+        "بعدا ۱۵ میلیون",
+        "پسرم ولش کرده رفته",
+        "کارفرما گفت ولش کن ولی من دو ماهه حقوق نگرفتم و بیمه هم رد نکرده",
+    ):
+        assert not is_exit(text), text
+
+
 # --- several requests --------------------------------------------------------------------
 _READINGS = {
     "سلام دو تا سوال داشتم، بیمه‌ام فعاله": ("check_eligibility", 0.8),

@@ -510,6 +510,23 @@ VOLUNTARY_ESTIMATE: Final = (
     "برای دستمزد مبنای {wage}:\nحق بیمهٔ ماهانه با نرخ {rate} درصد: <b>{amount}</b>"
 )
 VOLUNTARY_DEADLINE: Final = "\nاگر قرارداد امروز بسته شود، مهلت پرداخت تا {deadline} است."
+# A verified user's own contract (``voluntary_status``: «بیمه اختیاریم تا کی پرداخت شده؟»).
+VOLUNTARY_STATUS: Final = (
+    "<b>قرارداد بیمهٔ اختیاری شما</b>\n"
+    "شمارهٔ قرارداد: {number} (از {date})\n"
+    "دستمزد مبنا: {wage}؛ حق بیمهٔ ماهانه با نرخ {rate} درصد: {amount}\n"
+)
+VOLUNTARY_STATUS_PAID: Final = (
+    "✅ حق بیمه تا {month} (تا {until}) پرداخت شده و پوشش شما برقرار است."
+)
+VOLUNTARY_STATUS_UNPAID: Final = (
+    "⚠️ آخرین ماه پرداخت‌شده {month} (تا {until}) است؛ برای برقراری پوشش، حق بیمهٔ ماه‌های بعد را "
+    "از سامانهٔ {url} بپردازید."
+)
+VOLUNTARY_STATUS_NEVER_PAID: Final = (
+    "⚠️ هنوز پرداختی برای این قرارداد ثبت نشده است؛ مهلت پرداخت تا {deadline} است."
+)
+VOLUNTARY_STATUS_EXAM: Final = "\n🩺 معاینهٔ پزشکی باید تا {deadline} انجام شود."
 
 # --- information -----------------------------------------------------------------------
 PORTAL_REGISTRATION: Final = (
@@ -705,7 +722,9 @@ DOMAIN_ERRORS: Final = {
 }
 
 # --- what users asked for (issue 14: family list, tracking, named months, amounts, topics) ---
-INTENT_LABELS.update({"family_list": "افراد تحت تکفل من"})
+INTENT_LABELS.update(
+    {"family_list": "افراد تحت تکفل من", "voluntary_status": "قرارداد بیمهٔ اختیاری من"}
+)
 BTN_ADD_DEPENDANT: Final = "➕ افزودن فرد تحت تکفل"
 FAMILY_HEADER: Final = "<b>افراد تحت تکفل شما: {count} نفر</b>\n"
 FAMILY_EMPTY: Final = (

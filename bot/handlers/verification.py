@@ -12,6 +12,7 @@ words. Verification lives in the database, so it survives restarts.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -136,6 +137,9 @@ class PersonalGate(BaseMiddleware):
             and "dialogue" in context
         ):
             await note_understood(context["dialogue"])
+        # A handler may answer as another intent's handler (the knowledge base's personal
+        # entries for a verified user: bot.handlers.knowledge.PERSONAL_ENTRIES).
+        context["answer_as"] = functools.partial(self.answer, event, data)
         result = await handler(event, data)
         dialogue = context.get("dialogue")
         if (

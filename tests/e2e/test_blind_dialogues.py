@@ -252,13 +252,6 @@ async def test_asked_by_first_names(client: SandboxClient) -> None:
     assert "سارا" in text and "علی" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«بعد از اون بچه‌هام هم بیمه ندارن دیگه؟» from a verified user gets the knowledge "
-        "answer «please verify to see your dependants»; it should show Sara and Ali"
-    ),
-)
 async def test_a_story_before_the_question(client: SandboxClient, facts: Facts) -> None:
     chat = await person(client, "مریم", MARYAM)
     text = (
@@ -418,13 +411,6 @@ async def test_complaint_tracked_with_arabic_digits(client: SandboxClient) -> No
 # --- Reza: not covered, three years without contributions ----------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«ولش کن، بعدا» at the complaint's category step asks for the category again; "
-        "it should leave the flow politely"
-    ),
-)
 async def test_pharmacy_story_why_last_record_complaint_then_never_mind(
     client: SandboxClient, facts: Facts
 ) -> None:
@@ -497,13 +483,6 @@ async def test_finglish(client: SandboxClient, facts: Facts) -> None:
     assert LAST_RECORD in text and month((facts.jy, facts.jm)) in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«بیمه اختیاریم تا کی پرداخت شده؟» from a verified voluntary insured gets the "
-        "knowledge answer «please verify»; it should say paid through this month"
-    ),
-)
 async def test_my_voluntary_contract(client: SandboxClient, facts: Facts) -> None:
     chat = await person(client, "زهرا", ZAHRA)
     text = (await chat.say("بیمه اختیاریم تا کی پرداخت شده؟")).text
@@ -514,13 +493,6 @@ async def test_my_voluntary_contract(client: SandboxClient, facts: Facts) -> Non
     assert to_persian_digits(f"{facts.jy - 2}07{ZAHRA[0][-6:]}") in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«ولش کن اصلا» at the complaint's description step is taken as a too-short "
-        "description; it should leave the flow politely"
-    ),
-)
 async def test_complaint_never_mind_then_a_question(client: SandboxClient) -> None:
     chat = await person(client, "زهرا", ZAHRA)
     assert "کدام موضوع" in (await chat.say("از بیمارستان طرف قرارداد شکایت دارم")).text

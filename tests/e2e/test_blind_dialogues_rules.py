@@ -286,13 +286,6 @@ async def test_a_husband_not_on_file_then_the_children(client: SandboxClient) ->
     assert "سارا" in text and "علی" not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«خودم بیمه دارم؟» from a verified user gets the knowledge answer «please verify first»; "
-        "it should be his own row (رضا کاظمی (خودتان): حمایت درمانی ندارد)"
-    ),
-)
 async def test_no_children_on_file_then_myself_then_why(
     client: SandboxClient, facts: Facts
 ) -> None:
@@ -321,13 +314,6 @@ async def test_last_record_then_the_month_before(client: SandboxClient, facts: F
     assert TOTAL_RECORD in (await chat.say("کل سابقه‌ام؟")).text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«بعدا حساب میکنم، ولش کن» at the wage step is «not an answer, type the wage»; it "
-        "should leave the flow politely"
-    ),
-)
 async def test_leaving_the_voluntary_estimate(client: SandboxClient) -> None:
     chat = await person(client, "مهمان")
     assert "۲۷ درصد" in (await chat.say("بیمه اختیاری")).text

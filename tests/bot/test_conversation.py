@@ -1,0 +1,69 @@
+"""Misunderstandings the blind dialogues found, fixed at the mechanism (tests/e2e keeps the
+dialogues themselves): "never mind" with words beside it leaves every flow; a personal
+knowledge entry asked by a verified user is the personal answer; short follow-ups after the
+family list keep its topic.
+"""
+
+from __future__ import annotations
+
+from bot import texts
+from tests.bot.conftest import MARYAM, REZA, ZAHRA, ChatDriver, Harness
+
+
+async def verified(harness: Harness, persona: tuple[str, str]) -> ChatDriver:
+    chat = harness.chat()
+    await chat.verify(*persona)
+    return chat
+
+
+# --- "never mind" with words beside it ----------------------------------------------------
+async def test_never_mind_with_a_word_beside_it_leaves_every_step(harness: Harness) -> None:
+    chat = await verified(harness, MARYAM)
+    steps = (
+        # The category step (buttons), the description step (any text), the wage step.
+        (("می‌خوام شکایت کنم",), "ولش کن، بعدا"),
+        (("می‌خوام شکایت کنم", texts.CATEGORY_LABELS["medical"]), "ولش کن اصلا"),
+        (("حق بیمه اختیاری", texts.BTN_VOLUNTARY_ESTIMATE), "بعدا حساب میکنم، ولش کن"),
+    )
+    for (start, *taps), never_mind in steps:
+        await chat.send(start)
+        for label in taps:
+            await chat.click(label)
+        text = chat.joined(await chat.send(never_mind))
+        assert texts.FLOW_LEFT in text, (start, never_mind)
+        # Out of the flow: the next message is a request of its own.
+        assert "آخرین سابقهٔ ثبت‌شدهٔ شما" in chat.joined(await chat.send("آخرین پرداختم"))
+
+
+# --- a verified user's question about their own record -------------------------------------
+async def test_a_personal_entry_is_the_personal_answer_for_a_verified_user(
+    harness: Harness,
+) -> None:
+    # Both read by the NLU weakly (unsure), matched in the knowledge base to the entries that
+    # say "verify and I will show it here".
+    unverified = harness.chat()
+    text = unverified.joined(await unverified.send("خودم بیمه دارم؟"))
+    assert "لطفاً احراز هویت کنید" in text
+    chat = await verified(harness, REZA)
+    text = chat.joined(await chat.send("خودم بیمه دارم؟"))
+    assert "رضا کاظمی (خودتان)" in text and "حمایت درمانی ندارد" in text
+    assert "لطفاً احراز هویت کنید" not in text
+    chat = await verified(harness, MARYAM)
+    text = chat.joined(await chat.send("بعد از اون بچه‌هام هم بیمه ندارن دیگه؟"))
+    assert "سارا رضایی (دختر)" in text and "علی رضایی (پسر)" in text
+    assert "(خودتان)" not in text and "لطفاً احراز هویت کنید" not in text
+
+
+async def test_a_voluntary_insured_sees_her_own_contract(harness: Harness) -> None:
+    chat = await verified(harness, ZAHRA)
+    # The NLU reads it confidently as the voluntary-insurance rules; the entry is her own.
+    text = chat.joined(await chat.send("بیمه اختیاریم تا کی پرداخت شده؟"))
+    assert "قرارداد بیمهٔ اختیاری شما" in text and "پرداخت شده و پوشش شما برقرار است" in text
+    assert "لطفاً احراز هویت کنید" not in text
+    number = text.split("شمارهٔ قرارداد: ")[1].split()[0]
+    text = chat.joined(await chat.send("شماره قراردادم چنده؟"))
+    assert number in text
+    # Someone without a contract is told so.
+    other = await verified(harness, MARYAM)
+    text = other.joined(await other.send("بیمه اختیاریم تا کی پرداخت شده؟"))
+    assert texts.NO_VOLUNTARY_CONTRACT in text

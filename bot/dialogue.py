@@ -49,6 +49,21 @@ COVER_WHY: Final = "cover_why"
 ELIGIBILITY: Final = "check_eligibility"
 # They lean on the topic without changing it: «تا کی؟» then «پسرم چی؟» is still eligibility.
 LEANING: Final = frozenset({COVER_UNTIL, COVER_WHY})
+# Relations a follow-up names that the NLU's entity does not: the asker, and the dependants.
+SELF: Final = "self"
+DEPENDANTS: Final = "dependants"
+# A person named after an eligibility answer continues it unless the NLU reads the message at
+# least this surely as something else («خودم چی؟» reads 0.6–0.8 as voluntary insurance: the
+# word «خودم» is frequent in its training lines, not a request for the rules).
+SURE_OTHERWISE: Final = 0.8
+# Topics close enough that a weakly read message may be the other one (the runner-up of the
+# NLU's ranking): «کلش چند سال میشه؟» after the last record is the total record.
+RELATED_TOPICS: Final = {
+    "last_contribution": ("insurance_record",),
+    "insurance_record": ("last_contribution",),
+}
+# The runner-up must reach this confidence to be taken.
+MIN_RUNNER_UP: Final = 0.25
 
 # A follow-up is short: a longer message is a request of its own, for the NLU to read.
 MAX_FOLLOW_UP_WORDS: Final = 7
@@ -78,8 +93,32 @@ def _words(*alternatives: str) -> re.Pattern[str]:
     return re.compile(r"(?:^|\s)(?:" + "|".join(alternatives) + r")(?:\s|$)")
 
 
-_UNTIL = _words(r"تا کی", r"تاکی", r"تا چه (?:تاریخی|زمانی|موقعی)", r"کی تموم (?:میشه|می شه)")
-_WHY = _words(r"چرا", r"به چه دلیل", r"دلیلش چیه", r"علتش چیه", r"چرا نه", r"چطور نداره")
+# Finglish too («ta key?», «chera?»): ``_plain`` lowercases.
+_UNTIL = _words(
+    r"تا کی",
+    r"تاکی",
+    r"تا چه (?:تاریخی|زمانی|موقعی)",
+    r"کی تموم (?:میشه|می شه)",
+    r"taa? ?k[ae]y",
+    r"ta kei",
+)
+_WHY = _words(r"چرا", r"به چه دلیل", r"دلیلش چیه", r"علتش چیه", r"چرا نه", r"چطور نداره", r"chera")
+# The asker as the person asked about («خودم چی؟», «من خودم تا کی بیمه‌ام؟»): the NLU has no
+# entity for it, so it is read here as the relation ``SELF`` (the user's own row).
+_SELF = _words(r"خودم", r"خود من", r"خودمو", r"خودم رو", r"khodam")
+# Everyone of the family at once («هر دوتاشون تا کی؟», «همشون چی؟»): the dependants.
+_ALL = _words(
+    r"هر دو",
+    r"هردو",
+    r"هر دوتا",
+    r"هردوتا",
+    r"هر دوتاشون",
+    r"هردوتاشون",
+    r"هر دوشون",
+    r"همشون",
+    r"همه شون",
+    r"هر سه تاشون",
+)
 _OTHER = _words(r"اون یکی", r"آن یکی", r"اونیکی", r"بقیه", r"اون یکی ها", r"بقیشون")
 # Words of a follow-up: «… چی؟», «… رو هم», «… باشه چی؟», «پس …», «و …» at the start.
 _CUE = _words(r"چی", r"چطور", r"چه طور", r"هم", r"باشه", r"پس", r"اگه", r"اگر")
@@ -143,7 +182,7 @@ _AND_SPLIT = re.compile(r"\s+و\s+")
 def _plain(text: str) -> str:
     plain = normalize(text, zwnj_as_space=True)
     plain = re.sub(r"[?؟!.,،:;«»\"']+", " ", plain)
-    return " ".join(plain.split())
+    return " ".join(plain.lower().split())
 
 
 def is_exit(text: str) -> bool:
@@ -251,8 +290,17 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
         # «پسرم چی؟» reads weakly as "add a dependant": a cue word with a weak reading
         or (cue and understanding.confidence < WEAK_CONFIDENCE)
     )
+    if topic.intent == ELIGIBILITY and not new:
+        named = _person_named(plain)
+        sure_otherwise = understanding.confidence >= SURE_OTHERWISE
+        if named and (weak or not sure_otherwise or understanding.intent == ELIGIBILITY):
+            return _with_entities(understanding, ELIGIBILITY, {"relation": named}, SAME)
     if not weak and understanding.intent != topic.intent:
         return None
+    if weak and not new:
+        related = _related_runner_up(understanding, topic.intent)
+        if related is not None:
+            return _with_entities(understanding, related, {}, SAME)
     if topic.intent == ELIGIBILITY and not new:
         if _UNTIL.search(plain):
             return _with_entities(understanding, COVER_UNTIL, topic.entities, UNTIL)
@@ -268,6 +316,24 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
         return None  # «و دخترم چی؟» after the channels: nothing to carry it to
     if new or cue:
         return _with_entities(understanding, topic.intent, {**topic.entities, **new}, SAME)
+    return None
+
+
+def _person_named(plain: str) -> str:
+    """``SELF`` or ``DEPENDANTS`` when a message names the asker or the whole family."""
+    if _SELF.search(plain):
+        return SELF
+    if _ALL.search(plain):
+        return DEPENDANTS
+    return ""
+
+
+def _related_runner_up(understanding: Understanding, topic: str) -> str | None:
+    """A topic close to ``topic`` that the NLU ranked next to its weak reading, if any."""
+    related = RELATED_TOPICS.get(topic, ())
+    for intent, confidence in understanding.ranking:
+        if intent in related and confidence >= MIN_RUNNER_UP:
+            return intent
     return None
 
 

@@ -12,9 +12,9 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
 from bot import formatting as fmt
-from bot import texts
+from bot import keyboards, texts
 from bot.deps import Services
-from bot.dialogue import ELIGIBILITY, Dialogue
+from bot.dialogue import DEPENDANTS, ELIGIBILITY, SELF, Dialogue
 from bot.handlers.common import PERSONAL, Intent
 from bot.nlu import Understanding
 from bot.reply import Reply
@@ -48,7 +48,13 @@ async def check_eligibility(
         else:
             result = await services.eligibility.inquire(chat_user)
     rows = result.rows
-    if others_than is not None:
+    if asked in (SELF, DEPENDANTS):
+        # «خودم چی؟» / «هر دوتاشون چی؟» after an answer (bot.dialogue reads them so).
+        rows = tuple(r for r in rows if (r.relation is None) == (asked == SELF))
+        if not rows:  # no dependant on file (the user's own row is always there)
+            await reply(texts.FAMILY_EMPTY, keyboard=keyboards.add_dependant())
+            return
+    elif others_than is not None:
         rows = tuple(r for r in rows if r.relation is not None and r.relation not in others_than)
         if not rows:
             await reply(texts.FOLLOW_UP_NO_OTHERS)
@@ -59,6 +65,13 @@ async def check_eligibility(
             raise NoSuchDependant(asked or "")
     rows = named_rows(rows, understanding.text)
     await reply.raw(render_result(reply, settings, result, rows))
+    await remember_rows(dialogue, settings, rows, asked)
+
+
+async def remember_rows(
+    dialogue: Dialogue, settings: Settings, rows: tuple[EligibilityRow, ...], asked: str | None
+) -> None:
+    """Keep the rows just shown, for «تا کی؟», «چرا؟», «خودم چی؟» (``bot.handlers.thread``)."""
     son_age = fmt.digits(settings.config.dependants.son_age_limit_years)
     await dialogue.remember(
         ELIGIBILITY,

@@ -196,7 +196,17 @@ class PersonalGate(BaseMiddleware):
                 values["clock"].now,
                 dt.timedelta(minutes=values["settings"].config.dialogue.memory_minutes),
             )
+        dialogue: Dialogue = values["dialogue"]
+        dialogue.remembered = False
         await target.call(event, **values)
+        if (
+            not dialogue.remembered
+            and is_task(understanding)
+            and understanding.intent not in LEANING
+        ):
+            # The topic of the thread, as ``__call__`` keeps it: «کلش چند سال میشه؟» after a
+            # last record answered right after the verification leans on it.
+            await dialogue.remember(understanding.intent, entities_of(understanding))
         return True
 
     def is_personal(self, intent: str) -> bool:

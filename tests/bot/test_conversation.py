@@ -67,3 +67,45 @@ async def test_a_voluntary_insured_sees_her_own_contract(harness: Harness) -> No
     other = await verified(harness, MARYAM)
     text = other.joined(await other.send("بیمه اختیاریم تا کی پرداخت شده؟"))
     assert texts.NO_VOLUNTARY_CONTRACT in text
+
+
+# --- short follow-ups after the family list or a relative's answer ------------------------
+async def test_follow_ups_after_the_family_list(harness: Harness) -> None:
+    chat = await verified(harness, MARYAM)
+    text = chat.joined(await chat.send("کیا زیر پوشش بیمه من هستن؟"))
+    assert "سارا رضایی (دختر)" in text and "علی رضایی (پسر)" in text
+    # «تا کی؟» after the list: the end date of each person listed.
+    text = chat.joined(await chat.send("تا کی؟"))
+    assert "سارا رضایی (دختر)" in text and "اعتبار دارد" in text and "۱۴۰" in text
+    # The asker herself, which the NLU reads as the voluntary-insurance rules.
+    text = chat.joined(await chat.send("خودم چی؟"))
+    assert "مریم رضایی (خودتان)" in text and "حمایت درمانی دارد" in text
+    assert "سارا" not in text and "علی" not in text and "۲۷ درصد" not in text
+    # «both of them» after her own row: the dependants.
+    text = chat.joined(await chat.send("هر دوتاشون تا کی بیمه‌ان؟"))
+    assert "سارا رضایی (دختر)" in text and "علی رضایی (پسر)" in text
+    assert "(خودتان)" not in text
+
+
+async def test_finglish_until_after_an_eligibility_answer(harness: Harness) -> None:
+    chat = await verified(harness, ZAHRA)
+    assert "حمایت درمانی دارد" in chat.joined(await chat.send("بیمه‌ام فعاله؟"))
+    text = chat.joined(await chat.send("ta key?"))
+    assert "زهرا حسینی (خودتان)" in text and "اعتبار دارد" in text
+
+
+async def test_the_whole_record_after_the_last_one(harness: Harness) -> None:
+    chat = await verified(harness, MARYAM)
+    assert "آخرین سابقهٔ ثبت‌شدهٔ شما" in chat.joined(await chat.send("آخرین سابقه ام"))
+    # Out of scope for the NLU, the total record its runner-up: close to the last topic.
+    text = chat.joined(await chat.send("کلش چند سال میشه؟"))
+    assert "سابقهٔ کل شما" in text and texts.OUT_OF_SCOPE not in text
+
+
+async def test_a_request_answered_after_the_verification_is_the_thread(harness: Harness) -> None:
+    chat = harness.chat()
+    assert texts.BTN_SHARE_CONTACT in chat.joined(await chat.send("آخرین سابقه ام"))
+    await chat.share_contact(MARYAM[1])
+    assert "آخرین سابقهٔ ثبت‌شدهٔ شما" in chat.joined(await chat.send(MARYAM[0]))
+    text = chat.joined(await chat.send("کلش چند سال میشه؟"))
+    assert "سابقهٔ کل شما" in text and texts.OUT_OF_SCOPE not in text

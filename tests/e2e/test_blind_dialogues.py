@@ -178,13 +178,6 @@ def mixed_digits(code: str) -> str:
 # --- Maryam: her children and herself ------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«خودم چی؟» after the son's eligibility answer gets the voluntary-insurance rules; "
-        "it should be her own row (مریم رضایی (خودتان): حمایت درمانی دارد)"
-    ),
-)
 async def test_daughter_then_son_then_myself_then_until_when(
     client: SandboxClient, facts: Facts
 ) -> None:
@@ -235,13 +228,6 @@ async def test_two_questions_then_the_total_then_goodbye(
     assert "خدانگهدار" in (await chat.say("مرسی، خدانگهدار")).text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«هر دوتاشون تا کی بیمه‌ان؟» after Sara's answer gives Sara's date only; "
-        "«both» should cover Ali too (not covered)"
-    ),
-)
 async def test_asked_by_first_names(client: SandboxClient) -> None:
     chat = await person(client, "مریم", MARYAM)
     text = (await chat.say("علی بیمه داره؟")).text
@@ -359,13 +345,6 @@ async def test_pensioner_two_requests_then_until_when(client: SandboxClient, fac
     assert has_date(text, facts.hassan_until), text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«خودم چی؟» after the family list gets the voluntary-insurance rules; it should be "
-        "his own row (حسن کریمی (خودتان): حمایت درمانی دارد)"
-    ),
-)
 async def test_who_is_under_my_cover(client: SandboxClient, facts: Facts) -> None:
     chat = await person(client, "حسن", HASSAN)
     text = (await chat.say("کیا زیر پوشش بیمه من هستن؟")).text
@@ -376,13 +355,6 @@ async def test_who_is_under_my_cover(client: SandboxClient, facts: Facts) -> Non
     assert has_date(text, facts.hassan_until), text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«تا کی؟» after the family list gets «did you mean: the employers' list deadline / "
-        "the voluntary medical exam deadline?»; it should give Sara's end date"
-    ),
-)
 async def test_family_list_then_until_when(client: SandboxClient, facts: Facts) -> None:
     chat = await person(client, "مریم", MARYAM)
     text = (await chat.say("کیا زیر پوشش بیمه من هستن؟")).text
@@ -466,13 +438,6 @@ async def test_is_it_cut_and_if_so_why(client: SandboxClient, facts: Facts) -> N
 # --- Zahra: voluntary insured --------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Finglish «ta key?» after «salam, bimam faale?» (answered) is out of scope; "
-        "it should give her cover end date"
-    ),
-)
 async def test_finglish(client: SandboxClient, facts: Facts) -> None:
     chat = await person(client, "زهرا", ZAHRA)
     text = (await chat.say("salam, bimam faale?")).text

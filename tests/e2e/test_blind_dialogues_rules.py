@@ -152,13 +152,6 @@ async def test_arabic_indic_digits_answer_the_kept_question(client: SandboxClien
     assert NOT_COVERED in block(text, "علی رضایی (پسر)")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«کلش چند سال میشه؟» after the last-record answer is out of scope; it should give "
-        "the total record (سابقهٔ کل شما)"
-    ),
-)
 async def test_id_with_dashes_answers_the_kept_question(
     client: SandboxClient, facts: Facts
 ) -> None:

@@ -83,6 +83,7 @@ TOPIC_ENTITIES: Final = {
     ELIGIBILITY: frozenset({"relation"}),
     "add_dependent": frozenset({"relation"}),
     "pension_slip": frozenset({"month"}),
+    "last_contribution": frozenset({"month"}),
     "voluntary_insurance": frozenset({"amount"}),
     "track_ticket": frozenset({"ticket_id"}),
 }
@@ -103,6 +104,14 @@ _UNTIL = _words(
     r"ta kei",
 )
 _WHY = _words(r"چرا", r"به چه دلیل", r"دلیلش چیه", r"علتش چیه", r"چرا نه", r"چطور نداره", r"chera")
+# A month relative to the one just shown («ماه قبلش چی؟» after a payslip or a month of record):
+# with the pronoun «ـش» or «از اون», not «ماه پیش» alone (that is last month, from today).
+_PREVIOUS_MONTH = _words(
+    r"(?:یه |یک )?ماه (?:قبلش|قبلیش|پیشش|قبل از اون|قبل از آن)", r"قبلیش", r"mahe ghablesh"
+)
+_NEXT_MONTH = _words(
+    r"(?:یه |یک )?ماه (?:بعدش|بعدیش|بعد از اون|بعد از آن)", r"بعدیش", r"mahe badesh"
+)
 # The asker as the person asked about («خودم چی؟», «من خودم تا کی بیمه‌ام؟»): the NLU has no
 # entity for it, so it is read here as the relation ``SELF`` (the user's own row).
 _SELF = _words(r"خودم", r"خود من", r"خودمو", r"خودم رو", r"khodam")
@@ -290,6 +299,10 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
         # «پسرم چی؟» reads weakly as "add a dependant": a cue word with a weak reading
         or (cue and understanding.confidence < WEAK_CONFIDENCE)
     )
+    shifted = _shifted_month(plain, topic)
+    if shifted and "month" not in new:
+        # Whatever the NLU read: a month relative to the one shown names nothing else.
+        return _with_entities(understanding, topic.intent, {**new, "month": shifted}, SAME)
     if topic.intent == ELIGIBILITY and not new:
         named = _person_named(plain)
         sure_otherwise = understanding.confidence >= SURE_OTHERWISE
@@ -317,6 +330,23 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
     if new or cue:
         return _with_entities(understanding, topic.intent, {**topic.entities, **new}, SAME)
     return None
+
+
+def _shifted_month(plain: str, topic: Topic) -> str:
+    """The month before or after the one ``topic`` showed («ماه قبلش»), as "YYYY-MM"; ""."""
+    shown = topic.answer.get("month")
+    step = -1 if _PREVIOUS_MONTH.search(plain) else 1 if _NEXT_MONTH.search(plain) else 0
+    if (
+        not step
+        or not isinstance(shown, str)
+        or "month" not in TOPIC_ENTITIES.get(topic.intent, ())
+    ):
+        return ""
+    year, _, month = shown.partition("-")
+    if not (year.isdigit() and month.isdigit()):
+        return ""
+    index = int(year) * 12 + int(month) - 1 + step
+    return f"{index // 12}-{index % 12 + 1:02d}"
 
 
 def _person_named(plain: str) -> str:

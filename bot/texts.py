@@ -259,6 +259,11 @@ LAST_RECORD: Final = (
     "روزهای کارکرد: {days} روز\n"
     "دستمزد: {wage}"
 )
+# One month's record (asked after the last one: «ماه قبلش چی؟»).
+MONTH_RECORD: Final = (
+    "<b>سابقهٔ {month} شما</b>\nکارگاه: {workshop}\nروزهای کارکرد: {days} روز\nدستمزد: {wage}"
+)
+MONTH_RECORD_NONE: Final = "برای {month} سابقه‌ای به نام شما ثبت نشده است."
 LAST_RECORD_STALE: Final = (
     "\n\nآخرین ماه ثبت‌شده {gap} ماه پیش است. اگر در این مدت کار کرده‌اید، از کارفرما بخواهید "
     "فهرست و حق بیمه را بفرستد؛ اعتراض به سوابق ناقص از طریق سامانهٔ خدمات غیرحضوری به شعبه "

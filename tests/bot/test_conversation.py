@@ -7,7 +7,8 @@ family list keep its topic.
 from __future__ import annotations
 
 from bot import texts
-from tests.bot.conftest import MARYAM, REZA, ZAHRA, ChatDriver, Harness
+from persian.jalali import format_jalali_month, previous_jalali_month, to_jalali
+from tests.bot.conftest import HASSAN, MARYAM, REZA, ZAHRA, ChatDriver, Harness
 
 
 async def verified(harness: Harness, persona: tuple[str, str]) -> ChatDriver:
@@ -109,3 +110,36 @@ async def test_a_request_answered_after_the_verification_is_the_thread(harness: 
     assert "آخرین سابقهٔ ثبت‌شدهٔ شما" in chat.joined(await chat.send(MARYAM[0]))
     text = chat.joined(await chat.send("کلش چند سال میشه؟"))
     assert "سابقهٔ کل شما" in text and texts.OUT_OF_SCOPE not in text
+
+
+# --- a month relative to the one just shown -------------------------------------------------
+def _shown_month(harness: Harness, text: str, lead: str) -> tuple[int, int]:
+    """The Jalali (year, month) written after ``lead`` in ``text``."""
+    y, m, _ = to_jalali(harness.clock.today())
+    for back in range(36):
+        ym = previous_jalali_month(y, m, back)
+        if f"{lead}{format_jalali_month(*ym)}" in text:
+            return ym
+    raise AssertionError(text)
+
+
+async def test_the_month_before_and_after_a_payslip(harness: Harness) -> None:
+    chat = await verified(harness, HASSAN)
+    shown = _shown_month(harness, chat.joined(await chat.send("فیش حقوقی")), "فیش مستمری ")
+    before = previous_jalali_month(*shown)
+    text = chat.joined(await chat.send("ماه قبلش چی؟"))
+    assert f"فیش مستمری {format_jalali_month(*before)}" in text
+    # Relative to the month shown now, not to today.
+    text = chat.joined(await chat.send("ماه قبلش چی؟"))
+    assert f"فیش مستمری {format_jalali_month(*previous_jalali_month(*before))}" in text
+    text = chat.joined(await chat.send("ماه بعدش"))
+    assert f"فیش مستمری {format_jalali_month(*before)}" in text
+
+
+async def test_the_month_before_the_last_record(harness: Harness) -> None:
+    chat = await verified(harness, MARYAM)
+    text = chat.joined(await chat.send("آخرین سابقه ام"))
+    shown = _shown_month(harness, text, "ماه: ")
+    text = chat.joined(await chat.send("ماه قبلش چی؟"))
+    assert f"سابقهٔ {format_jalali_month(*previous_jalali_month(*shown))} شما" in text
+    assert "روزهای کارکرد" in text

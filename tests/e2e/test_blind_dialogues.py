@@ -293,13 +293,6 @@ async def test_angry_about_the_son_then_a_person(client: SandboxClient) -> None:
 # --- Hassan: the pensioner -----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«ماه قبلش چی؟» after the payslip of a named month shows the same month again; "
-        "it should show the month before it"
-    ),
-)
 async def test_payslip_of_a_named_month_then_the_month_before(
     client: SandboxClient, facts: Facts
 ) -> None:

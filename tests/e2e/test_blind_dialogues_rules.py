@@ -291,13 +291,6 @@ async def test_no_children_on_file_then_myself_then_why(
     assert month(facts.reza_last) in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«ماه قبلش چی؟» after the last record shows the same last month again; it should show "
-        "the month before it (the registry holds every month)"
-    ),
-)
 async def test_last_record_then_the_month_before(client: SandboxClient, facts: Facts) -> None:
     chat = await person(client, "زهرا", ZAHRA)
     text = (await chat.say("آخرین سابقه ام")).text

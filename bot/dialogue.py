@@ -11,8 +11,9 @@ continue it), for ``dialogue.memory_minutes``. The rules, all here:
   merged under the new ones; «تا کی؟» and «چرا؟» after an eligibility answer ask for the cover's
   end date and the reason; «اون یکی چی؟» for the relatives not yet answered.
 - ``request_parts``: a message of several requests («… فعاله؟ آخرین پرداختم کی بوده؟») is cut at
-  question marks, line breaks, «همچنین» and «و»; it is several requests only when each part is
-  understood confidently as a different task (up to ``dialogue.max_requests_per_message``).
+  question marks, line breaks, commas, «همچنین» and «و»; it is several requests only when each
+  part is understood confidently as a different task (up to
+  ``dialogue.max_requests_per_message``).
 - ``is_exit``: the words that leave a flow as /cancel does («انصراف», «بیخیال», «نه ممنون» …),
   and the "never mind" words at the edge of a short message («ولش کن، بعدا»).
 
@@ -182,9 +183,11 @@ _DIGIT = re.compile(r"\d")
 # Intents that end a flow when they are the whole message: a goodbye or a thanks.
 EXIT_INTENTS: Final = frozenset({"goodbye", "thanks"})
 
-# Where a message of several requests is cut: question marks, line breaks, «همچنین», and
-# «و» between two words (tried last: it also joins the parts of one request).
-_HARD_SPLIT = re.compile(r"[?؟\n]+|(?:^|\s)همچنین(?:\s|$)|(?:^|\s)(?:و )?یه سوال دیگه")
+# Where a message of several requests is cut: question marks, line breaks, commas, «همچنین»,
+# and «و» between two words (tried last: it also joins the parts of one request). A comma
+# also sets off a clause of one request («پسرم، که بیست سالشه، …»): such a part is no task of
+# its own, and a message is several requests only when each part is one.
+_HARD_SPLIT = re.compile(r"[?؟\n،,]+|(?:^|\s)همچنین(?:\s|$)|(?:^|\s)(?:و )?یه سوال دیگه")
 _AND_SPLIT = re.compile(r"\s+و\s+")
 
 
@@ -376,8 +379,8 @@ def request_parts(
 ) -> list[Understanding]:
     """The requests of a message that asks several things, in the order written; [] for one.
 
-    Cut at question marks, line breaks and «همچنین» first; a part that is only a greeting or a
-    preamble («سلام دو تا سوال داشتم») is dropped. Then each remaining part may be cut again at
+    Cut at question marks, line breaks, commas and «همچنین» first; a part that is only a
+    greeting or a preamble («سلام دو تا سوال داشتم») is dropped. Then each remaining part may be cut again at
     «و» when both halves are tasks. It is several requests only when at least two parts are
     understood confidently (``is_task``) as different intents; the first ``limit`` are kept.
     """

@@ -276,6 +276,8 @@ def may_hold_several(text: str) -> bool:
         "?" in stripped
         or "؟" in stripped
         or "\n" in stripped
+        or "،" in stripped
+        or "," in stripped
         or "همچنین" in stripped
         or " و " in stripped
     )

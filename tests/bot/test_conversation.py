@@ -143,3 +143,15 @@ async def test_the_month_before_the_last_record(harness: Harness) -> None:
     text = chat.joined(await chat.send("ماه قبلش چی؟"))
     assert f"سابقهٔ {format_jalali_month(*previous_jalali_month(*shown))} شما" in text
     assert "روزهای کارکرد" in text
+
+
+# --- two requests joined by a comma -------------------------------------------------------
+async def test_two_requests_joined_by_a_comma_are_both_answered(harness: Harness) -> None:
+    chat = await verified(harness, HASSAN)
+    answers = chat.texts(await chat.send("فیش این ماهمو بفرست، یه سوالم داشتم خانمم بیمه داره؟"))
+    slip = next(i for i, t in enumerate(answers) if "فیش مستمری" in t)
+    wife = next(i for i, t in enumerate(answers) if "فاطمه کریمی" in t)
+    assert slip < wife
+    # Then the asker himself, after the wife's answer.
+    text = chat.joined(await chat.send("خودم تا کی بیمه‌ام؟"))
+    assert "حسن کریمی (خودتان)" in text and "فاطمه" not in text

@@ -163,6 +163,15 @@ def parts(text: str, limit: int = 3) -> list[str]:
     return [u.intent for u in request_parts(text, _understand, limit=limit, is_task=is_task)]
 
 
+def test_two_requests_joined_by_a_comma() -> None:
+    text = "آخرین پرداختم کی بوده، شماره تماس ۱۴۲۰ چنده"
+    assert may_hold_several(text)
+    assert parts(text) == ["last_contribution", "contact_info"]
+    # A comma after a greeting, or around a clause nobody understood, is one request.
+    assert parts("سلام، بیمه‌ام فعاله") == []
+    assert parts("بیمه‌ام فعاله، یه چیز نامفهوم") == []
+
+
 def test_two_questions_are_two_requests_in_order() -> None:
     text = "سلام دو تا سوال داشتم، بیمه‌ام فعاله؟ آخرین پرداختم کی بوده؟"
     assert may_hold_several(text)

@@ -322,13 +322,6 @@ async def test_elderly_politeness_last_pension(client: SandboxClient, facts: Fac
     assert "خواهش می‌کنم" in (await chat.say("دست شما درد نکند")).text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«فیش این ماهمو بفرست، یه سوالم داشتم خانمم بیمه داره؟» (two requests joined by a "
-        "comma) answers only the wife's eligibility; the payslip is dropped"
-    ),
-)
 async def test_pensioner_two_requests_then_until_when(client: SandboxClient, facts: Facts) -> None:
     chat = await person(client, "حسن", HASSAN)
     await chat.say("فیش این ماهمو بفرست، یه سوالم داشتم خانمم بیمه داره؟")

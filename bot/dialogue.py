@@ -41,15 +41,17 @@ DATA_KEY: Final = "thread"
 SAME: Final = "same"  # the last topic again, with the new message's entities
 UNTIL: Final = "until"  # «تا کی؟»: the cover's end date of the last eligibility answer
 WHY: Final = "why"  # «چرا؟»: the reason and the next step
+NEXT: Final = "next"  # «حالا چیکار کنم؟», «اگه کارفرما بپردازه درست میشه؟»: the way back
 OTHER: Final = "other"  # «اون یکی چی؟»: the relatives the last answer left out
 
 # The internal intents a follow-up on the last eligibility answer becomes (no training data:
 # nothing but the rules here produces them).
 COVER_UNTIL: Final = "cover_until"
 COVER_WHY: Final = "cover_why"
+COVER_NEXT: Final = "cover_next"
 ELIGIBILITY: Final = "check_eligibility"
 # They lean on the topic without changing it: «تا کی؟» then «پسرم چی؟» is still eligibility.
-LEANING: Final = frozenset({COVER_UNTIL, COVER_WHY})
+LEANING: Final = frozenset({COVER_UNTIL, COVER_WHY, COVER_NEXT})
 # Relations a follow-up names that the NLU's entity does not: the asker, and the dependants.
 SELF: Final = "self"
 DEPENDANTS: Final = "dependants"
@@ -112,6 +114,20 @@ _PREVIOUS_MONTH = _words(
 )
 _NEXT_MONTH = _words(
     r"(?:یه |یک )?ماه (?:بعدش|بعدیش|بعد از اون|بعد از آن)", r"بعدیش", r"mahe badesh"
+)
+# What to do, or whether it will be put right, after someone was found not covered («حالا
+# باید چیکار کنم؟», «اگه الان کارفرما پرداخت کنه درست میشه؟»): a question about the way back,
+# not a new request (the NLU reads the second as filing a complaint).
+_NEXT_STEP = _words(
+    r"(?:باید )?(?:چیکار|چی کار|چکار|چه کار|چه کاری) (?:کنم|بکنم|باید بکنم|باید کرد|کنیم)",
+    r"باید (?:چیکار|چی کار|چکار|چه کار)",
+    r"چه باید (?:بکنم|کرد)",
+    r"درست (?:میشه|می شه|بشه|میشود|می شود)",
+    r"حل (?:میشه|می شه|بشه)",
+    r"(?:دوباره )?برقرار (?:میشه|می شه|بشه)",
+    r"دوباره بیمه",
+    r"راهش چیه",
+    r"chikar konam",
 )
 # The asker as the person asked about («خودم چی؟», «من خودم تا کی بیمه‌ام؟»): the NLU has no
 # entity for it, so it is read here as the relation ``SELF`` (the user's own row).
@@ -306,6 +322,13 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
     if shifted and "month" not in new:
         # Whatever the NLU read: a month relative to the one shown names nothing else.
         return _with_entities(understanding, topic.intent, {**new, "month": shifted}, SAME)
+    if topic.intent == ELIGIBILITY and not new and _NEXT_STEP.search(plain):
+        rows = topic.answer.get("rows")
+        if isinstance(rows, list) and any(
+            isinstance(r, dict) and not r.get("covered") for r in rows
+        ):
+            # Whatever the NLU read: the words ask about the answer just given.
+            return _with_entities(understanding, COVER_NEXT, topic.entities, NEXT)
     if topic.intent == ELIGIBILITY and not new:
         named = _person_named(plain)
         sure_otherwise = understanding.confidence >= SURE_OTHERWISE

@@ -822,6 +822,9 @@ FOLLOW_UP_WHY_COVERED: Final = (
 FOLLOW_UP_WHY_DISPUTE: Final = (
     "\n\nاگر این نتیجه را درست نمی‌دانید، با ۱۴۲۰ تماس بگیرید یا به شعبهٔ خود مراجعه کنید."
 )
+FOLLOW_UP_NEXT_HEADER: Final = "<b>راه برقراری دوبارهٔ حمایت درمانی</b>"
+FOLLOW_UP_NEXT_ROW: Final = "\n👤 {name} ({relation}): {step}"
+FOLLOW_UP_NEXT_NO_STEP: Final = "برای بررسی پرونده با ۱۴۲۰ تماس بگیرید یا به شعبهٔ خود مراجعه کنید."
 FOLLOW_UP_NAMES_JOIN: Final = "، "
 FOLLOW_UP_FORGOTTEN: Final = (
     "پوزش می‌خواهم، پاسخ قبلی را دیگر در خاطر ندارم. لطفاً پرسش خود را کامل بنویسید؛ مثلاً "

@@ -155,3 +155,25 @@ async def test_two_requests_joined_by_a_comma_are_both_answered(harness: Harness
     # Then the asker himself, after the wife's answer.
     text = chat.joined(await chat.send("خودم تا کی بیمه‌ام؟"))
     assert "حسن کریمی (خودتان)" in text and "فاطمه" not in text
+
+
+# --- what now, after "not covered" -----------------------------------------------------------
+async def test_what_to_do_after_not_covered_is_the_way_back(harness: Harness) -> None:
+    chat = await verified(harness, REZA)
+    assert "حمایت درمانی ندارد" in chat.joined(await chat.send("بیمه‌ام فعاله؟"))
+    # The NLU reads this as filing a complaint; it asks whether cover comes back.
+    text = chat.joined(await chat.send("اگه الان کارفرما پرداخت کنه درست میشه؟"))
+    assert texts.FOLLOW_UP_NEXT_HEADER.split(">")[1].split("<")[0] in text
+    assert "رضا کاظمی (خودتان)" in text and "از کارفرما بخواهید" in text
+    assert "کدام موضوع" not in text  # no complaint started
+    chat = await verified(harness, MARYAM)
+    await chat.send("پسرم بیمه داره؟")
+    text = chat.joined(await chat.send("حالا باید چیکار کنم دوباره بیمه بشه؟"))
+    assert "علی رضایی (پسر)" in text and "گواهی" in text and "شعبه" in text
+
+
+async def test_what_to_do_when_everyone_is_covered_is_not_the_way_back(harness: Harness) -> None:
+    chat = await verified(harness, HASSAN)
+    await chat.send("بیمه‌ام فعاله؟")
+    text = chat.joined(await chat.send("حالا باید چیکار کنم؟"))
+    assert "راه برقراری" not in text

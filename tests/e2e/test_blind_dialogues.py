@@ -192,13 +192,6 @@ async def test_daughter_then_son_then_myself_then_until_when(
     assert has_date(block(text, "مریم رضایی (خودتان)"), facts.maryam_until), text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«حالا باید چیکار کنم دوباره بیمه بشه؟» after the why gets «did you mean: add a "
-        "dependant / voluntary insurance?»; it should repeat the next step (certificate to the branch)"
-    ),
-)
 async def test_the_other_child_why_and_what_to_do(client: SandboxClient) -> None:
     chat = await person(client, "مریم", MARYAM)
     # Arabic ي in «بيمه».
@@ -404,13 +397,6 @@ async def test_unemployed_asks_about_unemployment_then_his_record(client: Sandbo
     assert TOTAL_RECORD in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«اگه الان کارفرما پرداخت کنه درست میشه؟» after the not-covered answer starts a "
-        "complaint; it is a question: cover returns once the employer files and pays"
-    ),
-)
 async def test_is_it_cut_and_if_so_why(client: SandboxClient, facts: Facts) -> None:
     chat = await person(client, "رضا", REZA)
     await chat.say("بیمه ام قطع شده؟ اگه آره چرا؟")

@@ -129,6 +129,19 @@ _NEXT_STEP = _words(
     r"راهش چیه",
     r"chikar konam",
 )
+# Whether a relative IS covered now («شوهرم هم زیر بیمه منه؟», «مادرم زیر پوشش من هست؟»),
+# which the NLU may read as adding one: present-tense "is under my cover" …
+_IS_COVERED = _words(
+    r"زیر (?:بیمه|پوشش|بیمه ی|پوشش بیمه)(?: من| خودم)?(?:ه|هست|هستن|است|اند|ان)",
+    r"زیر (?:بیمه|پوشش|بیمه ی)(?: (?:منه|خودمه|منن|مان))",
+    r"تحت پوشش(?: من| خودم)?(?:ه| هست| هستن| است| منه)",
+    r"بیمه (?:داره|دارن|دارند|دارد|هست|هستن)",
+    r"پوشش (?:داره|دارن|دارد)",
+)
+# … without the words of wanting to add one («ببرم», «اضافه», «میتونه … باشه», «شرایط»).
+_ADDING = re.compile(
+    r"اضافه|ببرم|بیارم|بیارمش|ثبت|شرایط|میتونه|می تونه|میتونم|می تونم|می شه|میشه|چطور|باشه"
+)
 # The asker as the person asked about («خودم چی؟», «من خودم تا کی بیمه‌ام؟»): the NLU has no
 # entity for it, so it is read here as the relation ``SELF`` (the user's own row).
 _SELF = _words(r"خودم", r"خود من", r"خودمو", r"خودم رو", r"khodam")
@@ -391,6 +404,25 @@ def _related_runner_up(understanding: Understanding, topic: str) -> str | None:
         if intent in related and confidence >= MIN_RUNNER_UP:
             return intent
     return None
+
+
+def status_question(understanding: Understanding) -> Understanding | None:
+    """«شوهرم هم زیر بیمه منه؟» read as adding a relative is asking whether they are covered:
+    the eligibility of that relative (None when the reading stands)."""
+    if understanding.intent != "add_dependent" or understanding.from_menu:
+        return None
+    relation = understanding.entity("relation")
+    plain = _plain(understanding.text)
+    if relation is None or not _IS_COVERED.search(plain) or _ADDING.search(plain):
+        return None
+    return replace(
+        understanding,
+        intent=ELIGIBILITY,
+        confidence=1.0,
+        ambiguous=False,
+        fallback=False,
+        entities=({"entity": "relation", "value": relation},),
+    )
 
 
 def request_parts(

@@ -37,6 +37,7 @@ from bot.dialogue import (
     Dialogue,
     follow_up,
     request_parts,
+    status_question,
 )
 from bot.filters import inline
 from bot.keyboards import DependantRequest, IntentPick
@@ -199,6 +200,8 @@ class UnderstandMiddleware(BaseMiddleware):
                 limit=context["settings"].config.dialogue.max_requests_per_message,
                 is_task=is_task,
             )
+        if not parts:
+            understanding = status_question(understanding) or understanding
         if not parts and may_follow_up(understanding):
             understanding = follow_up(understanding, await dialogue.topic()) or understanding
         context["understanding"] = parts[0] if parts else understanding

@@ -42,11 +42,16 @@ async def check_eligibility(
     named = relations_named(asked)
     # «اون یکی چی؟» after an answer about one relative: the family without that one.
     others_than = relations_named(understanding.entity("except_relation"))
-    async with reply.typing():
-        if others_than is None and named is not None and len(named) == 1:
-            result = await services.eligibility.inquire(chat_user, named[0])
-        else:
-            result = await services.eligibility.inquire(chat_user)
+    try:
+        async with reply.typing():
+            if others_than is None and named is not None and len(named) == 1:
+                result = await services.eligibility.inquire(chat_user, named[0])
+            else:
+                result = await services.eligibility.inquire(chat_user)
+    except NoSuchDependant:
+        # The thread stays here: «بچه‌هام چی؟» next asks about the children.
+        await remember_rows(dialogue, settings, (), asked)
+        raise
     rows = result.rows
     if asked in (SELF, DEPENDANTS):
         # «خودم چی؟» / «هر دوتاشون چی؟» after an answer (bot.dialogue reads them so).
@@ -62,6 +67,8 @@ async def check_eligibility(
     elif named is not None and len(named) > 1:
         rows = tuple(r for r in rows if r.relation in named)
         if not rows:
+            # The thread stays here: «بچه‌هام چی؟» next asks about the children.
+            await remember_rows(dialogue, settings, rows, asked)
             raise NoSuchDependant(asked or "")
     rows = named_rows(rows, understanding.text)
     await reply.raw(render_result(reply, settings, result, rows))

@@ -177,3 +177,19 @@ async def test_what_to_do_when_everyone_is_covered_is_not_the_way_back(harness: 
     await chat.send("بیمه‌ام فعاله؟")
     text = chat.joined(await chat.send("حالا باید چیکار کنم؟"))
     assert "راه برقراری" not in text
+
+
+# --- "is he under my cover?" ----------------------------------------------------------------
+async def test_is_a_relative_covered_is_his_eligibility_not_the_conditions(
+    harness: Harness,
+) -> None:
+    chat = await verified(harness, MARYAM)
+    # Read by the NLU as adding a spouse; it asks whether he is covered now.
+    text = chat.joined(await chat.send("شوهرم هم زیر بیمه منه؟"))
+    assert "«همسر»" in text and "ثبت نشده" in text
+    # The thread is eligibility: the children next.
+    text = chat.joined(await chat.send("بچه‌هام چی؟"))
+    assert "سارا رضایی (دختر)" in text and "علی رضایی (پسر)" in text
+    # Wanting to add one is still the conditions.
+    text = chat.joined(await chat.send("میخوام مادرم رو زیر پوشش بیمه خودم ببرم، شرایطش چیه؟"))
+    assert "مادر از ۵۵ سالگی" in text

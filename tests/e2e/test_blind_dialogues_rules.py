@@ -261,13 +261,6 @@ async def test_an_old_man_asks_about_his_wife_before_verifying(client: SandboxCl
     assert "خواهش می‌کنم" in (await chat.say("خدا پدرتو بیامرزه")).text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«شوهرم هم زیر بیمه منه؟» (is he covered?) gets the conditions for adding a husband and "
-        "never says he is not on her file (ELIGIBILITY_NO_SUCH_RELATIVE)"
-    ),
-)
 async def test_a_husband_not_on_file_then_the_children(client: SandboxClient) -> None:
     chat = await person(client, "مریم", MARYAM)
     text = (await chat.say("شوهرم هم زیر بیمه منه؟")).text

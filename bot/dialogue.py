@@ -41,6 +41,7 @@ DATA_KEY: Final = "thread"
 SAME: Final = "same"  # the last topic again, with the new message's entities
 UNTIL: Final = "until"  # «تا کی؟»: the cover's end date of the last eligibility answer
 WHY: Final = "why"  # «چرا؟»: the reason and the next step
+PATH: Final = "path"  # «از کجا باید اقدام کنم؟»: how to apply for the topic
 NEXT: Final = "next"  # «حالا چیکار کنم؟», «اگه کارفرما بپردازه درست میشه؟»: the way back
 OTHER: Final = "other"  # «اون یکی چی؟»: the relatives the last answer left out
 
@@ -49,9 +50,13 @@ OTHER: Final = "other"  # «اون یکی چی؟»: the relatives the last answe
 COVER_UNTIL: Final = "cover_until"
 COVER_WHY: Final = "cover_why"
 COVER_NEXT: Final = "cover_next"
+# «از کجا باید اقدام کنم؟» after a topic: its path (the entry in the ``entry`` entity).
+TOPIC_PATH: Final = "topic_path"
 ELIGIBILITY: Final = "check_eligibility"
 # They lean on the topic without changing it: «تا کی؟» then «پسرم چی؟» is still eligibility.
 LEANING: Final = frozenset({COVER_UNTIL, COVER_WHY, COVER_NEXT})
+# Answers that lean on the topic and leave it the topic (not remembered in its place).
+KEEPS_TOPIC: Final = LEANING | {TOPIC_PATH}
 # Relations a follow-up names that the NLU's entity does not: the asker, and the dependants.
 SELF: Final = "self"
 DEPENDANTS: Final = "dependants"
@@ -70,6 +75,9 @@ MIN_RUNNER_UP: Final = 0.25
 
 # A follow-up is short: a longer message is a request of its own, for the NLU to read.
 MAX_FOLLOW_UP_WORDS: Final = 7
+# A question about the answer just given («از کجا باید اقدام کنم؟ حضوری باید برم؟», «اگه الان
+# کارفرما پرداخت کنه درست میشه؟») may be a little longer: its words name what it asks.
+MAX_QUESTION_ON_ANSWER_WORDS: Final = 10
 # Below this confidence, a short message with a follow-up word is the NLU's guess, not a
 # request of its own.
 WEAK_CONFIDENCE: Final = 0.6
@@ -142,6 +150,22 @@ _IS_COVERED = _words(
 _ADDING = re.compile(
     r"اضافه|ببرم|بیارم|بیارمش|ثبت|شرایط|میتونه|می تونه|میتونم|می تونم|می شه|میشه|چطور|باشه"
 )
+# Where or how to apply for what was just explained («از کجا باید اقدام کنم؟ حضوری باید برم؟»
+# after the conditions for adding a son): the topic's own path (``TOPIC_PATHS``), which the NLU
+# reads as registering on the portal.
+_WHERE_TO_APPLY = _words(
+    r"از کجا (?:باید )?(?:اقدام|شروع|ثبت|درخواست)",
+    r"کجا (?:باید )?(?:اقدام|ثبت|درخواست|مراجعه)",
+    r"(?:باید )?حضوری (?:باید )?(?:برم|بیام|مراجعه)",
+    r"چطوری? (?:باید )?(?:اقدام|درخواست) (?:کنم|بدم)",
+    r"(?:باید )?کجا برم",
+)
+# The knowledge entry that says how to apply for each topic (answered by the knowledge router).
+TOPIC_PATHS: Final = {
+    "add_dependent": "dependants-portal-path",
+    "voluntary_insurance": "voluntary-online-path",
+    "file_complaint": "complaints-how-to-file",
+}
 # The asker as the person asked about («خودم چی؟», «من خودم تا کی بیمه‌ام؟»): the NLU has no
 # entity for it, so it is read here as the relation ``SELF`` (the user's own row).
 _SELF = _words(r"خودم", r"خود من", r"خودمو", r"خودم رو", r"khodam")
@@ -321,9 +345,12 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
     if topic is None or understanding.from_menu or not understanding.text:
         return None
     plain = _plain(understanding.text)
-    if not plain or len(plain.split()) > MAX_FOLLOW_UP_WORDS:
+    if not plain or len(plain.split()) > MAX_QUESTION_ON_ANSWER_WORDS:
         return None
     new = entities_of(understanding)
+    on_answer = _question_on_answer(understanding, plain, new, topic)
+    if on_answer is not None or len(plain.split()) > MAX_FOLLOW_UP_WORDS:
+        return on_answer
     cue = bool(_CUE.search(plain))
     weak = (
         understanding.unsure
@@ -335,13 +362,6 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
     if shifted and "month" not in new:
         # Whatever the NLU read: a month relative to the one shown names nothing else.
         return _with_entities(understanding, topic.intent, {**new, "month": shifted}, SAME)
-    if topic.intent == ELIGIBILITY and not new and _NEXT_STEP.search(plain):
-        rows = topic.answer.get("rows")
-        if isinstance(rows, list) and any(
-            isinstance(r, dict) and not r.get("covered") for r in rows
-        ):
-            # Whatever the NLU read: the words ask about the answer just given.
-            return _with_entities(understanding, COVER_NEXT, topic.entities, NEXT)
     if topic.intent == ELIGIBILITY and not new:
         named = _person_named(plain)
         sure_otherwise = understanding.confidence >= SURE_OTHERWISE
@@ -368,6 +388,26 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
         return None  # «و دخترم چی؟» after the channels: nothing to carry it to
     if new or cue:
         return _with_entities(understanding, topic.intent, {**topic.entities, **new}, SAME)
+    return None
+
+
+def _question_on_answer(
+    understanding: Understanding, plain: str, new: Mapping[str, str], topic: Topic
+) -> Understanding | None:
+    """Where to apply for the topic, or what to do after someone was found not covered.
+
+    Whatever the NLU read (registering on the portal, filing a complaint): these words ask
+    about the answer just given. Up to ``MAX_QUESTION_ON_ANSWER_WORDS`` words.
+    """
+    path = TOPIC_PATHS.get(topic.intent)
+    if path and _WHERE_TO_APPLY.search(plain):
+        return _with_entities(understanding, TOPIC_PATH, {"entry": path}, PATH)
+    if topic.intent == ELIGIBILITY and not new and _NEXT_STEP.search(plain):
+        rows = topic.answer.get("rows")
+        if isinstance(rows, list) and any(
+            isinstance(r, dict) and not r.get("covered") for r in rows
+        ):
+            return _with_entities(understanding, COVER_NEXT, topic.entities, NEXT)
     return None
 
 

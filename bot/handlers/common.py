@@ -32,7 +32,7 @@ from bot import texts
 from bot.dialogue import (
     ELIGIBILITY,
     LEANING,
-    MAX_FOLLOW_UP_WORDS,
+    MAX_QUESTION_ON_ANSWER_WORDS,
     SMALLTALK,
     Dialogue,
     follow_up,
@@ -288,7 +288,10 @@ def may_hold_several(text: str) -> bool:
 
 def may_follow_up(understanding: Understanding) -> bool:
     """Whether a message is short enough to be a follow-up (read the remembered topic)."""
-    return not understanding.from_menu and len(understanding.text.split()) <= MAX_FOLLOW_UP_WORDS
+    return (
+        not understanding.from_menu
+        and len(understanding.text.split()) <= MAX_QUESTION_ON_ANSWER_WORDS
+    )
 
 
 async def note_understood(dialogue: Dialogue) -> None:

@@ -29,8 +29,8 @@ from aiogram.types import CallbackQuery, Message
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
-from bot.dialogue import Dialogue
-from bot.handlers.common import note_understood
+from bot.dialogue import TOPIC_PATH, Dialogue
+from bot.handlers.common import Intent, note_understood
 from bot.handlers.voluntary import VOLUNTARY_STATUS, names_a_wage
 from bot.keyboards import KbMore, KbPick, KbVote
 from bot.nlu import OUT_OF_SCOPE, Understanding
@@ -214,8 +214,21 @@ async def vote(
         await reply(texts.KB_THANKS_DOWN, keyboard=keyboards.offer_human())
 
 
+async def topic_path(
+    message: Message, understanding: Understanding, services: Services, reply: Reply
+) -> None:
+    """«از کجا باید اقدام کنم؟» after a topic: the entry saying how to apply for it
+    (``bot.dialogue.TOPIC_PATHS``)."""
+    entry = await services.knowledge.served_entry(understanding.entity("entry") or "")
+    if entry is None:
+        await reply(texts.KB_GONE)
+        return
+    await send_entry(reply, entry)
+
+
 def build_router() -> Router:
     router = Router(name=__name__)
+    router.message.register(topic_path, Intent(TOPIC_PATH))
     router.message.register(answer_question, KnowledgeQuestion())
     router.callback_query.register(pick_entry, KbPick.filter())
     router.callback_query.register(more, KbMore.filter())

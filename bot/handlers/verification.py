@@ -29,7 +29,7 @@ from aiogram.types import Message, TelegramObject
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
-from bot.dialogue import LEANING, Dialogue, entities_of
+from bot.dialogue import KEEPS_TOPIC, Dialogue, entities_of
 from bot.filters import inline
 from bot.handlers.common import FREE_TEXT, Intent, is_task, note_understood
 from bot.nlu import OUT_OF_SCOPE, Understanding
@@ -147,7 +147,7 @@ class PersonalGate(BaseMiddleware):
             and understanding is not None
             and not dialogue.remembered
             and is_task(understanding)
-            and understanding.intent not in LEANING
+            and understanding.intent not in KEEPS_TOPIC
         ):
             # The topic of the thread; handlers with an answer to remember did so themselves.
             await dialogue.remember(understanding.intent, entities_of(understanding))
@@ -202,7 +202,7 @@ class PersonalGate(BaseMiddleware):
         if (
             not dialogue.remembered
             and is_task(understanding)
-            and understanding.intent not in LEANING
+            and understanding.intent not in KEEPS_TOPIC
         ):
             # The topic of the thread, as ``__call__`` keeps it: «کلش چند سال میشه؟» after a
             # last record answered right after the verification leans on it.

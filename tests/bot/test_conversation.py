@@ -193,3 +193,16 @@ async def test_is_a_relative_covered_is_his_eligibility_not_the_conditions(
     # Wanting to add one is still the conditions.
     text = chat.joined(await chat.send("میخوام مادرم رو زیر پوشش بیمه خودم ببرم، شرایطش چیه؟"))
     assert "مادر از ۵۵ سالگی" in text
+
+
+# --- where to apply, after the conditions -------------------------------------------------
+async def test_where_to_apply_after_a_topic_is_its_path(harness: Harness) -> None:
+    chat = await verified(harness, REZA)
+    text = chat.joined(await chat.send("پسرم ۱۵ سالشه میخوام بیارمش زیر بیمه خودم"))
+    assert "پسر تا پیش از ۲۰ سالگی" in text
+    # The NLU reads it as registering on the portal; it asks where to apply for a dependant.
+    text = chat.joined(await chat.send("از کجا باید اقدام کنم؟ حضوری باید برم؟"))
+    assert "مشاهده و ثبت افراد تبعی" in text
+    # The topic stays: «دخترم چی؟» is still about adding a dependant.
+    text = chat.joined(await chat.send("دخترم چی؟"))
+    assert "دختر تا وقتی ازدواج نکرده" in text

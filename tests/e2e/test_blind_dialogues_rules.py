@@ -223,14 +223,6 @@ async def test_retirement_then_voluntary_with_latin_digits(client: SandboxClient
     assert "۵۴٬۰۰۰٬۰۰۰ ریال" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«از کجا باید اقدام کنم؟ حضوری باید برم؟» after the son's conditions gets the portal "
-        "registration steps; the thread is lost: it should give the dependant path (… مشاهده و "
-        "ثبت افراد تبعی …, not in person) or offer to file the request here"
-    ),
-)
 async def test_a_fifteen_year_old_son_then_no_thanks(client: SandboxClient) -> None:
     chat = await person(client, "رضا", REZA)
     text = (await chat.say("پسرم ۱۵ سالشه میخوام بیارمش زیر بیمه خودم")).text

@@ -164,12 +164,15 @@ def parts(text: str, limit: int = 3) -> list[str]:
 
 
 def test_two_requests_joined_by_a_comma() -> None:
-    text = "آخرین پرداختم کی بوده، شماره تماس ۱۴۲۰ چنده"
+    text = "سوابقم، شماره تماس ۱۴۲۰ چنده"
     assert may_hold_several(text)
-    assert parts(text) == ["last_contribution", "contact_info"]
-    # A comma after a greeting, or around a clause nobody understood, is one request.
+    assert parts(text) == ["insurance_record", "contact_info"]
+    assert parts("سلام، سوابقم، شماره تماس ۱۴۲۰ چنده") == ["insurance_record", "contact_info"]
+    # A comma after a greeting, around a clause nobody understood, or between clauses read
+    # less surely (a story) is one request.
     assert parts("سلام، بیمه‌ام فعاله") == []
-    assert parts("بیمه‌ام فعاله، یه چیز نامفهوم") == []
+    assert parts("سوابقم، یه چیز نامفهوم") == []
+    assert parts("آخرین پرداختم کی بوده، شماره تماس ۱۴۲۰ چنده") == []
 
 
 def test_two_questions_are_two_requests_in_order() -> None:

@@ -9,7 +9,13 @@ continue it), for ``dialogue.memory_minutes``. The rules, all here:
 - ``follow_up``: a short message, while the NLU is unsure or out of scope (or names the same
   topic), that carries an entity or a follow-up word continues the last topic, its entities
   merged under the new ones; «تا کی؟» and «چرا؟» after an eligibility answer ask for the cover's
-  end date and the reason; «اون یکی چی؟» for the relatives not yet answered.
+  end date and the reason; «اون یکی چی؟» for the relatives not yet answered; «خودم چی؟» and
+  «هر دوتاشون» for the asker and the dependants; «ماه قبلش چی؟» for the month before the one
+  shown; a weak reading whose runner-up is a related topic («کلش چند سال میشه؟» after the last
+  record) for that topic. Whatever the NLU read, «حالا چیکار کنم؟» after someone was found not
+  covered asks for the way back, and «از کجا باید اقدام کنم؟» for the topic's path.
+- ``status_question``: «شوهرم هم زیر بیمه منه؟» read as adding a relative asks whether he is
+  covered.
 - ``request_parts``: a message of several requests («… فعاله؟ آخرین پرداختم کی بوده؟») is cut at
   question marks, line breaks, «همچنین», «و» and (clauses all read surely) commas; it is
   several requests only when each part is understood confidently as a different task (up to
@@ -345,7 +351,15 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
     - «تا کی؟» / «چرا؟» after an eligibility answer → its end date / its reason and next step;
     - «اون یکی چی؟» after an eligibility answer about one relative → the others;
     - an entity the topic takes (``TOPIC_ENTITIES``: «دخترم», «مهر», «۲۰ میلیون») or a
-      follow-up word («چی؟», «هم», «باشه») → the topic again, the new entities over the old.
+      follow-up word («چی؟», «هم», «باشه») → the topic again, the new entities over the old;
+    - «خودم چی؟» / «هر دوتاشون چی؟» after an eligibility answer → the asker's / the
+      dependants' rows (unless the NLU reads something else at least ``SURE_OTHERWISE``);
+    - «ماه قبلش چی؟» / «ماه بعدش» after a month shown → the topic for the month before/after;
+    - a weak reading whose runner-up is a ``RELATED_TOPICS`` one → that topic.
+
+    Whatever the NLU read, and up to ``MAX_QUESTION_ON_ANSWER_WORDS`` words
+    (``_question_on_answer``): «از کجا باید اقدام کنم؟» → the topic's path; «حالا باید چیکار
+    کنم؟» after someone was found not covered → the way back.
     """
     if topic is None or understanding.from_menu or not understanding.text:
         return None

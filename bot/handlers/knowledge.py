@@ -69,8 +69,8 @@ PERSONAL_ENTRIES: Final = {
     # «شماره قراردادم چنده؟»: the contract's number, which the user's own contract shows.
     "voluntary-contract-sms": VOLUNTARY_STATUS,
 }
-# The entities a personal entry's intent takes from the question («بچه‌هام هم بیمه دارن؟»
-# asks about the children only: eligibility with that relation, not the whole family list).
+# The family entry asked about named relatives («بچه‌هام هم بیمه دارن؟»: the children only)
+# is their eligibility, not the whole family list.
 _FAMILY_WITH_RELATION: Final = "check_eligibility"
 
 

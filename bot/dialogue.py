@@ -113,12 +113,7 @@ def _words(*alternatives: str) -> re.Pattern[str]:
 
 # Finglish too («ta key?», «chera?»): ``_plain`` lowercases.
 _UNTIL = _words(
-    r"تا کی",
-    r"تاکی",
-    r"تا چه (?:تاریخی|زمانی|موقعی)",
-    r"کی تموم (?:میشه|می شه)",
-    r"taa? ?k[ae]y",
-    r"ta kei",
+    r"تا ?کی", r"تا چه (?:تاریخی|زمانی|موقعی)", r"کی تموم (?:میشه|می شه)", r"taa? ?k(?:[ae]y|ei)"
 )
 _WHY = _words(r"چرا", r"به چه دلیل", r"دلیلش چیه", r"علتش چیه", r"چرا نه", r"چطور نداره", r"chera")
 # A month relative to the one just shown («ماه قبلش چی؟» after a payslip or a month of record):
@@ -176,18 +171,7 @@ TOPIC_PATHS: Final = {
 # entity for it, so it is read here as the relation ``SELF`` (the user's own row).
 _SELF = _words(r"خودم", r"خود من", r"خودمو", r"خودم رو", r"khodam")
 # Everyone of the family at once («هر دوتاشون تا کی؟», «همشون چی؟»): the dependants.
-_ALL = _words(
-    r"هر دو",
-    r"هردو",
-    r"هر دوتا",
-    r"هردوتا",
-    r"هر دوتاشون",
-    r"هردوتاشون",
-    r"هر دوشون",
-    r"همشون",
-    r"همه شون",
-    r"هر سه تاشون",
-)
+_ALL = _words(r"هر ?دو(?:تا|تاشون|شون)?", r"همشون", r"همه شون", r"هر سه تاشون")
 _OTHER = _words(r"اون یکی", r"آن یکی", r"اونیکی", r"بقیه", r"اون یکی ها", r"بقیشون")
 # Words of a follow-up: «… چی؟», «… رو هم», «… باشه چی؟», «پس …», «و …» at the start.
 _CUE = _words(r"چی", r"چطور", r"چه طور", r"هم", r"باشه", r"پس", r"اگه", r"اگر")

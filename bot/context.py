@@ -11,6 +11,7 @@ against both.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ class UpdateContext(BotContext, total=False):
     # the verification (the verification gate)
     requests: tuple[Understanding, ...]
     requests_kept: bool
+    # the verification gate: answer with the handler of another understanding's intent
+    answer_as: Callable[[Understanding], Awaitable[bool]]
     # the relay's InHandoff filter
     handoff: ActiveConversation
     # the knowledge router's KnowledgeQuestion filter

@@ -9,11 +9,19 @@ continue it), for ``dialogue.memory_minutes``. The rules, all here:
 - ``follow_up``: a short message, while the NLU is unsure or out of scope (or names the same
   topic), that carries an entity or a follow-up word continues the last topic, its entities
   merged under the new ones; «تا کی؟» and «چرا؟» after an eligibility answer ask for the cover's
-  end date and the reason; «اون یکی چی؟» for the relatives not yet answered.
+  end date and the reason; «اون یکی چی؟» for the relatives not yet answered; «خودم چی؟» and
+  «هر دوتاشون» for the asker and the dependants; «ماه قبلش چی؟» for the month before the one
+  shown; a weak reading whose runner-up is a related topic («کلش چند سال میشه؟» after the last
+  record) for that topic. Whatever the NLU read, «حالا چیکار کنم؟» after someone was found not
+  covered asks for the way back, and «از کجا باید اقدام کنم؟» for the topic's path.
+- ``status_question``: «شوهرم هم زیر بیمه منه؟» read as adding a relative asks whether he is
+  covered.
 - ``request_parts``: a message of several requests («… فعاله؟ آخرین پرداختم کی بوده؟») is cut at
-  question marks, line breaks, «همچنین» and «و»; it is several requests only when each part is
-  understood confidently as a different task (up to ``dialogue.max_requests_per_message``).
-- ``is_exit``: the words that leave a flow as /cancel does («انصراف», «بیخیال», «نه ممنون» …).
+  question marks, line breaks, «همچنین», «و» and (clauses all read surely) commas; it is
+  several requests only when each part is understood confidently as a different task (up to
+  ``dialogue.max_requests_per_message``).
+- ``is_exit``: the words that leave a flow as /cancel does («انصراف», «بیخیال», «نه ممنون» …),
+  and the "never mind" words at the edge of a short message («ولش کن، بعدا»).
 
 ``Dialogue`` is the per-update view of the FSM data: one read at most (shared with the count of
 misunderstood messages), and a write only when the remembered topic changed.
@@ -39,18 +47,43 @@ DATA_KEY: Final = "thread"
 SAME: Final = "same"  # the last topic again, with the new message's entities
 UNTIL: Final = "until"  # «تا کی؟»: the cover's end date of the last eligibility answer
 WHY: Final = "why"  # «چرا؟»: the reason and the next step
+PATH: Final = "path"  # «از کجا باید اقدام کنم؟»: how to apply for the topic
+NEXT: Final = "next"  # «حالا چیکار کنم؟», «اگه کارفرما بپردازه درست میشه؟»: the way back
 OTHER: Final = "other"  # «اون یکی چی؟»: the relatives the last answer left out
 
 # The internal intents a follow-up on the last eligibility answer becomes (no training data:
 # nothing but the rules here produces them).
 COVER_UNTIL: Final = "cover_until"
 COVER_WHY: Final = "cover_why"
+COVER_NEXT: Final = "cover_next"
+# «از کجا باید اقدام کنم؟» after a topic: its path (the entry in the ``entry`` entity).
+TOPIC_PATH: Final = "topic_path"
 ELIGIBILITY: Final = "check_eligibility"
 # They lean on the topic without changing it: «تا کی؟» then «پسرم چی؟» is still eligibility.
-LEANING: Final = frozenset({COVER_UNTIL, COVER_WHY})
+LEANING: Final = frozenset({COVER_UNTIL, COVER_WHY, COVER_NEXT})
+# Answers that lean on the topic and leave it the topic (not remembered in its place).
+KEEPS_TOPIC: Final = LEANING | {TOPIC_PATH}
+# Relations a follow-up names that the NLU's entity does not: the asker, and the dependants.
+SELF: Final = "self"
+DEPENDANTS: Final = "dependants"
+# A person named after an eligibility answer continues it unless the NLU reads the message at
+# least this surely as something else («خودم چی؟» reads 0.6–0.8 as voluntary insurance: the
+# word «خودم» is frequent in its training lines, not a request for the rules).
+SURE_OTHERWISE: Final = 0.8
+# Topics close enough that a weakly read message may be the other one (the runner-up of the
+# NLU's ranking): «کلش چند سال میشه؟» after the last record is the total record.
+RELATED_TOPICS: Final = {
+    "last_contribution": ("insurance_record",),
+    "insurance_record": ("last_contribution",),
+}
+# The runner-up must reach this confidence to be taken.
+MIN_RUNNER_UP: Final = 0.25
 
 # A follow-up is short: a longer message is a request of its own, for the NLU to read.
 MAX_FOLLOW_UP_WORDS: Final = 7
+# A question about the answer just given («از کجا باید اقدام کنم؟ حضوری باید برم؟», «اگه الان
+# کارفرما پرداخت کنه درست میشه؟») may be a little longer: its words name what it asks.
+MAX_QUESTION_ON_ANSWER_WORDS: Final = 10
 # Below this confidence, a short message with a follow-up word is the NLU's guess, not a
 # request of its own.
 WEAK_CONFIDENCE: Final = 0.6
@@ -67,6 +100,7 @@ TOPIC_ENTITIES: Final = {
     ELIGIBILITY: frozenset({"relation"}),
     "add_dependent": frozenset({"relation"}),
     "pension_slip": frozenset({"month"}),
+    "last_contribution": frozenset({"month"}),
     "voluntary_insurance": frozenset({"amount"}),
     "track_ticket": frozenset({"ticket_id"}),
 }
@@ -77,8 +111,67 @@ def _words(*alternatives: str) -> re.Pattern[str]:
     return re.compile(r"(?:^|\s)(?:" + "|".join(alternatives) + r")(?:\s|$)")
 
 
-_UNTIL = _words(r"تا کی", r"تاکی", r"تا چه (?:تاریخی|زمانی|موقعی)", r"کی تموم (?:میشه|می شه)")
-_WHY = _words(r"چرا", r"به چه دلیل", r"دلیلش چیه", r"علتش چیه", r"چرا نه", r"چطور نداره")
+# Finglish too («ta key?», «chera?»): ``_plain`` lowercases.
+_UNTIL = _words(
+    r"تا ?کی", r"تا چه (?:تاریخی|زمانی|موقعی)", r"کی تموم (?:میشه|می شه)", r"taa? ?k(?:[ae]y|ei)"
+)
+_WHY = _words(r"چرا", r"به چه دلیل", r"دلیلش چیه", r"علتش چیه", r"چرا نه", r"چطور نداره", r"chera")
+# A month relative to the one just shown («ماه قبلش چی؟» after a payslip or a month of record):
+# with the pronoun «ـش» or «از اون», not «ماه پیش» alone (that is last month, from today).
+_PREVIOUS_MONTH = _words(
+    r"(?:یه |یک )?ماه (?:قبلش|قبلیش|پیشش|قبل از اون|قبل از آن)", r"قبلیش", r"mahe ghablesh"
+)
+_NEXT_MONTH = _words(
+    r"(?:یه |یک )?ماه (?:بعدش|بعدیش|بعد از اون|بعد از آن)", r"بعدیش", r"mahe badesh"
+)
+# What to do, or whether it will be put right, after someone was found not covered («حالا
+# باید چیکار کنم؟», «اگه الان کارفرما پرداخت کنه درست میشه؟»): a question about the way back,
+# not a new request (the NLU reads the second as filing a complaint).
+_NEXT_STEP = _words(
+    r"(?:باید )?(?:چیکار|چی کار|چکار|چه کار|چه کاری) (?:کنم|بکنم|باید بکنم|باید کرد|کنیم)",
+    r"باید (?:چیکار|چی کار|چکار|چه کار)",
+    r"چه باید (?:بکنم|کرد)",
+    r"درست (?:میشه|می شه|بشه|میشود|می شود)",
+    r"حل (?:میشه|می شه|بشه)",
+    r"(?:دوباره )?برقرار (?:میشه|می شه|بشه)",
+    r"دوباره بیمه",
+    r"راهش چیه",
+    r"chikar konam",
+)
+# Whether a relative IS covered now («شوهرم هم زیر بیمه منه؟», «مادرم زیر پوشش من هست؟»),
+# which the NLU may read as adding one: present-tense "is under my cover" …
+_IS_COVERED = _words(
+    r"زیر (?:بیمه|پوشش|بیمه ی|پوشش بیمه)(?: من| خودم)?(?:ه|هست|هستن|است|اند|ان)",
+    r"زیر (?:بیمه|پوشش|بیمه ی)(?: (?:منه|خودمه|منن|مان))",
+    r"تحت پوشش(?: من| خودم)?(?:ه| هست| هستن| است| منه)",
+    r"بیمه (?:داره|دارن|دارند|دارد|هست|هستن)",
+    r"پوشش (?:داره|دارن|دارد)",
+)
+# … without the words of wanting to add one («ببرم», «اضافه», «میتونه … باشه», «شرایط»).
+_ADDING = re.compile(
+    r"اضافه|ببرم|بیارم|بیارمش|ثبت|شرایط|میتونه|می تونه|میتونم|می تونم|می شه|میشه|چطور|باشه"
+)
+# Where or how to apply for what was just explained («از کجا باید اقدام کنم؟ حضوری باید برم؟»
+# after the conditions for adding a son): the topic's own path (``TOPIC_PATHS``), which the NLU
+# reads as registering on the portal.
+_WHERE_TO_APPLY = _words(
+    r"از کجا (?:باید )?(?:اقدام|شروع|ثبت|درخواست)",
+    r"کجا (?:باید )?(?:اقدام|ثبت|درخواست|مراجعه)",
+    r"(?:باید )?حضوری (?:باید )?(?:برم|بیام|مراجعه)",
+    r"چطوری? (?:باید )?(?:اقدام|درخواست) (?:کنم|بدم)",
+    r"(?:باید )?کجا برم",
+)
+# The knowledge entry that says how to apply for each topic (answered by the knowledge router).
+TOPIC_PATHS: Final = {
+    "add_dependent": "dependants-portal-path",
+    "voluntary_insurance": "voluntary-online-path",
+    "file_complaint": "complaints-how-to-file",
+}
+# The asker as the person asked about («خودم چی؟», «من خودم تا کی بیمه‌ام؟»): the NLU has no
+# entity for it, so it is read here as the relation ``SELF`` (the user's own row).
+_SELF = _words(r"خودم", r"خود من", r"خودمو", r"خودم رو", r"khodam")
+# Everyone of the family at once («هر دوتاشون تا کی؟», «همشون چی؟»): the dependants.
+_ALL = _words(r"هر ?دو(?:تا|تاشون|شون)?", r"همشون", r"همه شون", r"هر سه تاشون")
 _OTHER = _words(r"اون یکی", r"آن یکی", r"اونیکی", r"بقیه", r"اون یکی ها", r"بقیشون")
 # Words of a follow-up: «… چی؟», «… رو هم», «… باشه چی؟», «پس …», «و …» at the start.
 _CUE = _words(r"چی", r"چطور", r"چه طور", r"هم", r"باشه", r"پس", r"اگه", r"اگر")
@@ -103,25 +196,69 @@ _EXITS: Final = frozenset(
         "cancel",
     }
 )
+# "Never mind" words: they leave a flow also with a word or two beside them, at either edge of
+# a short message («ولش کن، بعدا», «بعدا حساب میکنم، ولش کن», «بیخیال دیگه»). Verbs and
+# adverbs only: «لغو» and «انصراف» are nouns too («لغو قرارداد» may describe a complaint), so
+# they leave only as the whole message (``_EXITS``).
+_NEVER_MIND: Final = (
+    "ولش کن",
+    "ول کن",
+    "بیخیال",
+    "بی خیال",
+    "بعدا",
+    "بعداً",
+    "فعلا نه",
+    "یه وقت دیگه",
+    "یه روز دیگه",
+    "منصرف شدم",
+    "نمیخوام",
+    "نمی خوام",
+    "نمیخواهم",
+    "نمی خواهم",
+)
+# At most this many words in all: a longer message is a sentence (a complaint's description
+# may quote «ولش کن»), read by the step as any other text.
+MAX_NEVER_MIND_WORDS: Final = 5
+_NEVER_MIND_EDGE = re.compile(
+    r"^(?:" + "|".join(_NEVER_MIND) + r")(?:\s|$)|(?:^|\s)(?:" + "|".join(_NEVER_MIND) + r")$"
+)
+_DIGIT = re.compile(r"\d")
 # Intents that end a flow when they are the whole message: a goodbye or a thanks.
 EXIT_INTENTS: Final = frozenset({"goodbye", "thanks"})
 
 # Where a message of several requests is cut: question marks, line breaks, «همچنین», and
 # «و» between two words (tried last: it also joins the parts of one request).
 _HARD_SPLIT = re.compile(r"[?؟\n]+|(?:^|\s)همچنین(?:\s|$)|(?:^|\s)(?:و )?یه سوال دیگه")
+# A comma joins the clauses of one story far more often than two requests («دو بار رفتم شعبه،
+# هر بار گفتن فردا بیا», «من پیرمردم سر در نمیارم، بیمه خانمم هست؟»): it cuts a piece only
+# when every clause is a greeting or a request read at least this surely, and two or more are
+# requests («فیش این ماهمو بفرست، … خانمم بیمه داره؟»: 0.97 and 0.92; the stories' clauses
+# read 0.5–0.85).
+_COMMA_SPLIT = re.compile(r"[،,]+")
+SURE_COMMA_PART: Final = 0.88
 _AND_SPLIT = re.compile(r"\s+و\s+")
 
 
 def _plain(text: str) -> str:
     plain = normalize(text, zwnj_as_space=True)
     plain = re.sub(r"[?؟!.,،:;«»\"']+", " ", plain)
-    return " ".join(plain.split())
+    return " ".join(plain.lower().split())
 
 
 def is_exit(text: str) -> bool:
-    """Whether ``text`` asks to leave the flow in progress («انصراف», «بیخیال», «نه ممنون» …)."""
+    """Whether ``text`` asks to leave the flow in progress («انصراف», «بیخیال», «نه ممنون» …).
+
+    An exit word as the whole message, or a "never mind" word (``_NEVER_MIND``) opening or
+    closing a short message without digits («ولش کن اصلا», «بعدا حساب میکنم، ولش کن»).
+    """
     plain = _plain(text)
-    return plain in _EXITS or plain.removeprefix("نه ").strip() in _EXITS
+    if plain in _EXITS or plain.removeprefix("نه ").strip() in _EXITS:
+        return True
+    return (
+        len(plain.split()) <= MAX_NEVER_MIND_WORDS
+        and not _DIGIT.search(plain)
+        and bool(_NEVER_MIND_EDGE.search(plain))
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,14 +335,25 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
     - «تا کی؟» / «چرا؟» after an eligibility answer → its end date / its reason and next step;
     - «اون یکی چی؟» after an eligibility answer about one relative → the others;
     - an entity the topic takes (``TOPIC_ENTITIES``: «دخترم», «مهر», «۲۰ میلیون») or a
-      follow-up word («چی؟», «هم», «باشه») → the topic again, the new entities over the old.
+      follow-up word («چی؟», «هم», «باشه») → the topic again, the new entities over the old;
+    - «خودم چی؟» / «هر دوتاشون چی؟» after an eligibility answer → the asker's / the
+      dependants' rows (unless the NLU reads something else at least ``SURE_OTHERWISE``);
+    - «ماه قبلش چی؟» / «ماه بعدش» after a month shown → the topic for the month before/after;
+    - a weak reading whose runner-up is a ``RELATED_TOPICS`` one → that topic.
+
+    Whatever the NLU read, and up to ``MAX_QUESTION_ON_ANSWER_WORDS`` words
+    (``_question_on_answer``): «از کجا باید اقدام کنم؟» → the topic's path; «حالا باید چیکار
+    کنم؟» after someone was found not covered → the way back.
     """
     if topic is None or understanding.from_menu or not understanding.text:
         return None
     plain = _plain(understanding.text)
-    if not plain or len(plain.split()) > MAX_FOLLOW_UP_WORDS:
+    if not plain or len(plain.split()) > MAX_QUESTION_ON_ANSWER_WORDS:
         return None
     new = entities_of(understanding)
+    on_answer = _question_on_answer(understanding, plain, new, topic)
+    if on_answer is not None or len(plain.split()) > MAX_FOLLOW_UP_WORDS:
+        return on_answer
     cue = bool(_CUE.search(plain))
     weak = (
         understanding.unsure
@@ -213,8 +361,21 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
         # «پسرم چی؟» reads weakly as "add a dependant": a cue word with a weak reading
         or (cue and understanding.confidence < WEAK_CONFIDENCE)
     )
+    shifted = _shifted_month(plain, topic)
+    if shifted and "month" not in new:
+        # Whatever the NLU read: a month relative to the one shown names nothing else.
+        return _with_entities(understanding, topic.intent, {**new, "month": shifted}, SAME)
+    if topic.intent == ELIGIBILITY and not new:
+        named = _person_named(plain)
+        sure_otherwise = understanding.confidence >= SURE_OTHERWISE
+        if named and (weak or not sure_otherwise or understanding.intent == ELIGIBILITY):
+            return _with_entities(understanding, ELIGIBILITY, {"relation": named}, SAME)
     if not weak and understanding.intent != topic.intent:
         return None
+    if weak and not new:
+        related = _related_runner_up(understanding, topic.intent)
+        if related is not None:
+            return _with_entities(understanding, related, {}, SAME)
     if topic.intent == ELIGIBILITY and not new:
         if _UNTIL.search(plain):
             return _with_entities(understanding, COVER_UNTIL, topic.entities, UNTIL)
@@ -233,6 +394,99 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
     return None
 
 
+def _question_on_answer(
+    understanding: Understanding, plain: str, new: Mapping[str, str], topic: Topic
+) -> Understanding | None:
+    """Where to apply for the topic, or what to do after someone was found not covered.
+
+    Whatever the NLU read (registering on the portal, filing a complaint): these words ask
+    about the answer just given. Up to ``MAX_QUESTION_ON_ANSWER_WORDS`` words.
+    """
+    path = TOPIC_PATHS.get(topic.intent)
+    if path and _WHERE_TO_APPLY.search(plain):
+        return _with_entities(understanding, TOPIC_PATH, {"entry": path}, PATH)
+    if topic.intent == ELIGIBILITY and not new and _NEXT_STEP.search(plain):
+        rows = topic.answer.get("rows")
+        if isinstance(rows, list) and any(
+            isinstance(r, dict) and not r.get("covered") for r in rows
+        ):
+            return _with_entities(understanding, COVER_NEXT, topic.entities, NEXT)
+    return None
+
+
+def _shifted_month(plain: str, topic: Topic) -> str:
+    """The month before or after the one ``topic`` showed («ماه قبلش»), as "YYYY-MM"; ""."""
+    shown = topic.answer.get("month")
+    step = -1 if _PREVIOUS_MONTH.search(plain) else 1 if _NEXT_MONTH.search(plain) else 0
+    if (
+        not step
+        or not isinstance(shown, str)
+        or "month" not in TOPIC_ENTITIES.get(topic.intent, ())
+    ):
+        return ""
+    year, _, month = shown.partition("-")
+    if not (year.isdigit() and month.isdigit()):
+        return ""
+    index = int(year) * 12 + int(month) - 1 + step
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+def _person_named(plain: str) -> str:
+    """``SELF`` or ``DEPENDANTS`` when a message names the asker or the whole family."""
+    if _SELF.search(plain):
+        return SELF
+    if _ALL.search(plain):
+        return DEPENDANTS
+    return ""
+
+
+def _related_runner_up(understanding: Understanding, topic: str) -> str | None:
+    """A topic close to ``topic`` that the NLU ranked next to its weak reading, if any."""
+    related = RELATED_TOPICS.get(topic, ())
+    for intent, confidence in understanding.ranking:
+        if intent in related and confidence >= MIN_RUNNER_UP:
+            return intent
+    return None
+
+
+def status_question(understanding: Understanding) -> Understanding | None:
+    """«شوهرم هم زیر بیمه منه؟» read as adding a relative is asking whether they are covered:
+    the eligibility of that relative (None when the reading stands)."""
+    if understanding.intent != "add_dependent" or understanding.from_menu:
+        return None
+    relation = understanding.entity("relation")
+    plain = _plain(understanding.text)
+    if relation is None or not _IS_COVERED.search(plain) or _ADDING.search(plain):
+        return None
+    return replace(
+        understanding,
+        intent=ELIGIBILITY,
+        confidence=1.0,
+        ambiguous=False,
+        fallback=False,
+        entities=({"entity": "relation", "value": relation},),
+    )
+
+
+def _comma_requests(
+    piece: str,
+    understand: Callable[[str], Understanding],
+    is_task: Callable[[Understanding], bool],
+) -> list[Understanding]:
+    """The requests of a piece cut at its commas, when each clause is one (``SURE_COMMA_PART``)."""
+    clauses = [c.strip(" .!") for c in _COMMA_SPLIT.split(piece)]
+    if len([c for c in clauses if c]) < 2:
+        return []
+    tasks: list[Understanding] = []
+    for clause in filter(None, clauses):
+        reading = understand(clause)
+        if is_task(reading) and reading.confidence >= SURE_COMMA_PART:
+            tasks.append(reading)
+        elif reading.unsure or reading.intent not in SMALLTALK:
+            return []  # a clause of a story: the piece is read whole
+    return tasks if len(tasks) >= 2 else []
+
+
 def request_parts(
     text: str,
     understand: Callable[[str], Understanding],
@@ -243,8 +497,9 @@ def request_parts(
     """The requests of a message that asks several things, in the order written; [] for one.
 
     Cut at question marks, line breaks and «همچنین» first; a part that is only a greeting or a
-    preamble («سلام دو تا سوال داشتم») is dropped. Then each remaining part may be cut again at
-    «و» when both halves are tasks. It is several requests only when at least two parts are
+    preamble («سلام دو تا سوال داشتم») is dropped. Then each remaining part may be cut at its
+    commas when every clause is a sure request or a greeting (``_comma_requests``), or at «و»
+    when both halves are tasks. It is several requests only when at least two parts are
     understood confidently (``is_task``) as different intents; the first ``limit`` are kept.
     """
     if len(text) < 8:
@@ -253,6 +508,10 @@ def request_parts(
     found: list[Understanding] = []
     for piece in pieces:
         if not piece:
+            continue
+        clauses = _comma_requests(piece, understand, is_task)
+        if clauses:
+            found.extend(clauses)
             continue
         whole = understand(piece)
         halves = _AND_SPLIT.split(piece)

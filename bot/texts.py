@@ -259,6 +259,11 @@ LAST_RECORD: Final = (
     "روزهای کارکرد: {days} روز\n"
     "دستمزد: {wage}"
 )
+# One month's record (asked after the last one: «ماه قبلش چی؟»).
+MONTH_RECORD: Final = (
+    "<b>سابقهٔ {month} شما</b>\nکارگاه: {workshop}\nروزهای کارکرد: {days} روز\nدستمزد: {wage}"
+)
+MONTH_RECORD_NONE: Final = "برای {month} سابقه‌ای به نام شما ثبت نشده است."
 LAST_RECORD_STALE: Final = (
     "\n\nآخرین ماه ثبت‌شده {gap} ماه پیش است. اگر در این مدت کار کرده‌اید، از کارفرما بخواهید "
     "فهرست و حق بیمه را بفرستد؛ اعتراض به سوابق ناقص از طریق سامانهٔ خدمات غیرحضوری به شعبه "
@@ -510,6 +515,23 @@ VOLUNTARY_ESTIMATE: Final = (
     "برای دستمزد مبنای {wage}:\nحق بیمهٔ ماهانه با نرخ {rate} درصد: <b>{amount}</b>"
 )
 VOLUNTARY_DEADLINE: Final = "\nاگر قرارداد امروز بسته شود، مهلت پرداخت تا {deadline} است."
+# A verified user's own contract (``voluntary_status``: «بیمه اختیاریم تا کی پرداخت شده؟»).
+VOLUNTARY_STATUS: Final = (
+    "<b>قرارداد بیمهٔ اختیاری شما</b>\n"
+    "شمارهٔ قرارداد: {number} (از {date})\n"
+    "دستمزد مبنا: {wage}؛ حق بیمهٔ ماهانه با نرخ {rate} درصد: {amount}\n"
+)
+VOLUNTARY_STATUS_PAID: Final = (
+    "✅ حق بیمه تا {month} (تا {until}) پرداخت شده و پوشش شما برقرار است."
+)
+VOLUNTARY_STATUS_UNPAID: Final = (
+    "⚠️ آخرین ماه پرداخت‌شده {month} (تا {until}) است؛ برای برقراری پوشش، حق بیمهٔ ماه‌های بعد را "
+    "از سامانهٔ {url} بپردازید."
+)
+VOLUNTARY_STATUS_NEVER_PAID: Final = (
+    "⚠️ هنوز پرداختی برای این قرارداد ثبت نشده است؛ مهلت پرداخت تا {deadline} است."
+)
+VOLUNTARY_STATUS_EXAM: Final = "\n🩺 معاینهٔ پزشکی باید تا {deadline} انجام شود."
 
 # --- information -----------------------------------------------------------------------
 PORTAL_REGISTRATION: Final = (
@@ -705,7 +727,9 @@ DOMAIN_ERRORS: Final = {
 }
 
 # --- what users asked for (issue 14: family list, tracking, named months, amounts, topics) ---
-INTENT_LABELS.update({"family_list": "افراد تحت تکفل من"})
+INTENT_LABELS.update(
+    {"family_list": "افراد تحت تکفل من", "voluntary_status": "قرارداد بیمهٔ اختیاری من"}
+)
 BTN_ADD_DEPENDANT: Final = "➕ افزودن فرد تحت تکفل"
 FAMILY_HEADER: Final = "<b>افراد تحت تکفل شما: {count} نفر</b>\n"
 FAMILY_EMPTY: Final = (
@@ -798,6 +822,9 @@ FOLLOW_UP_WHY_COVERED: Final = (
 FOLLOW_UP_WHY_DISPUTE: Final = (
     "\n\nاگر این نتیجه را درست نمی‌دانید، با ۱۴۲۰ تماس بگیرید یا به شعبهٔ خود مراجعه کنید."
 )
+FOLLOW_UP_NEXT_HEADER: Final = "<b>راه برقراری دوبارهٔ حمایت درمانی</b>"
+FOLLOW_UP_NEXT_ROW: Final = "\n👤 {name} ({relation}): {step}"
+FOLLOW_UP_NEXT_NO_STEP: Final = "برای بررسی پرونده با ۱۴۲۰ تماس بگیرید یا به شعبهٔ خود مراجعه کنید."
 FOLLOW_UP_NAMES_JOIN: Final = "، "
 FOLLOW_UP_FORGOTTEN: Final = (
     "پوزش می‌خواهم، پاسخ قبلی را دیگر در خاطر ندارم. لطفاً پرسش خود را کامل بنویسید؛ مثلاً "

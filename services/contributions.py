@@ -144,6 +144,13 @@ class ContributionsService:
             raise NoContributions()
         return _last(row)
 
+    async def record_of_month(self, user: UserRef, year: int, month: int) -> LastRecord | None:
+        """Return the record of one Jalali month (None when that month has none)."""
+        national_id = await self._national_id(user)
+        rows = await self._registry.contributions(national_id)
+        found = [r for r in rows if (r.year, r.month) == (year, month)]
+        return _last(found[-1]) if found else None
+
     def months_overdue(self, last: LastRecord) -> int | None:
         """The months between ``last`` and this month when that is more than the normal lag."""
         year, month, _ = to_jalali(self._clock.today())

@@ -32,11 +32,12 @@ from bot import texts
 from bot.dialogue import (
     ELIGIBILITY,
     LEANING,
-    MAX_FOLLOW_UP_WORDS,
+    MAX_QUESTION_ON_ANSWER_WORDS,
     SMALLTALK,
     Dialogue,
     follow_up,
     request_parts,
+    status_question,
 )
 from bot.filters import inline
 from bot.keyboards import DependantRequest, IntentPick
@@ -199,6 +200,8 @@ class UnderstandMiddleware(BaseMiddleware):
                 limit=context["settings"].config.dialogue.max_requests_per_message,
                 is_task=is_task,
             )
+        if not parts:
+            understanding = status_question(understanding) or understanding
         if not parts and may_follow_up(understanding):
             understanding = follow_up(understanding, await dialogue.topic()) or understanding
         context["understanding"] = parts[0] if parts else understanding
@@ -276,6 +279,8 @@ def may_hold_several(text: str) -> bool:
         "?" in stripped
         or "؟" in stripped
         or "\n" in stripped
+        or "،" in stripped
+        or "," in stripped
         or "همچنین" in stripped
         or " و " in stripped
     )
@@ -283,7 +288,10 @@ def may_hold_several(text: str) -> bool:
 
 def may_follow_up(understanding: Understanding) -> bool:
     """Whether a message is short enough to be a follow-up (read the remembered topic)."""
-    return not understanding.from_menu and len(understanding.text.split()) <= MAX_FOLLOW_UP_WORDS
+    return (
+        not understanding.from_menu
+        and len(understanding.text.split()) <= MAX_QUESTION_ON_ANSWER_WORDS
+    )
 
 
 async def note_understood(dialogue: Dialogue) -> None:

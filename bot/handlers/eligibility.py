@@ -12,9 +12,9 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
 from bot import formatting as fmt
-from bot import texts
+from bot import keyboards, texts
 from bot.deps import Services
-from bot.dialogue import ELIGIBILITY, Dialogue
+from bot.dialogue import DEPENDANTS, ELIGIBILITY, SELF, Dialogue
 from bot.handlers.common import PERSONAL, Intent
 from bot.nlu import Understanding
 from bot.reply import Reply
@@ -42,13 +42,24 @@ async def check_eligibility(
     named = relations_named(asked)
     # «اون یکی چی؟» after an answer about one relative: the family without that one.
     others_than = relations_named(understanding.entity("except_relation"))
-    async with reply.typing():
-        if others_than is None and named is not None and len(named) == 1:
-            result = await services.eligibility.inquire(chat_user, named[0])
-        else:
-            result = await services.eligibility.inquire(chat_user)
+    try:
+        async with reply.typing():
+            if others_than is None and named is not None and len(named) == 1:
+                result = await services.eligibility.inquire(chat_user, named[0])
+            else:
+                result = await services.eligibility.inquire(chat_user)
+    except NoSuchDependant:
+        # The thread stays here: «بچه‌هام چی؟» next asks about the children.
+        await remember_rows(dialogue, settings, (), asked)
+        raise
     rows = result.rows
-    if others_than is not None:
+    if asked in (SELF, DEPENDANTS):
+        # «خودم چی؟» / «هر دوتاشون چی؟» after an answer (bot.dialogue reads them so).
+        rows = tuple(r for r in rows if (r.relation is None) == (asked == SELF))
+        if not rows:  # no dependant on file (the user's own row is always there)
+            await reply(texts.FAMILY_EMPTY, keyboard=keyboards.add_dependant())
+            return
+    elif others_than is not None:
         rows = tuple(r for r in rows if r.relation is not None and r.relation not in others_than)
         if not rows:
             await reply(texts.FOLLOW_UP_NO_OTHERS)
@@ -56,9 +67,18 @@ async def check_eligibility(
     elif named is not None and len(named) > 1:
         rows = tuple(r for r in rows if r.relation in named)
         if not rows:
+            # The thread stays here: «بچه‌هام چی؟» next asks about the children.
+            await remember_rows(dialogue, settings, rows, asked)
             raise NoSuchDependant(asked or "")
     rows = named_rows(rows, understanding.text)
     await reply.raw(render_result(reply, settings, result, rows))
+    await remember_rows(dialogue, settings, rows, asked)
+
+
+async def remember_rows(
+    dialogue: Dialogue, settings: Settings, rows: tuple[EligibilityRow, ...], asked: str | None
+) -> None:
+    """Keep the rows just shown, for «تا کی؟», «چرا؟», «خودم چی؟» (``bot.handlers.thread``)."""
     son_age = fmt.digits(settings.config.dependants.son_age_limit_years)
     await dialogue.remember(
         ELIGIBILITY,

@@ -13,8 +13,9 @@ from aiogram.types import CallbackQuery, Message
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
+from bot.dialogue import Dialogue
 from bot.handlers.common import PERSONAL, Intent
-from bot.handlers.eligibility import named_rows, render_result
+from bot.handlers.eligibility import named_rows, remember_rows, render_result
 from bot.nlu import Understanding
 from bot.reply import Reply
 from services.identity import ChatUserInfo
@@ -27,6 +28,7 @@ async def family_list(
     services: Services,
     chat_user: ChatUserInfo,
     settings: Settings,
+    dialogue: Dialogue,
     reply: Reply,
 ) -> None:
     """List the user's dependants with their cover, and offer to add one."""
@@ -41,6 +43,8 @@ async def family_list(
     text += render_result(reply, settings, result, rows)
     text += reply.render.text(texts.FAMILY_ADD_OFFER)
     await reply.raw(text, keyboard=keyboards.add_dependant())
+    # An eligibility answer about them: «تا کی؟», «پسرم چرا نداره؟», «خودم چی؟» follow it.
+    await remember_rows(dialogue, settings, rows, None)
 
 
 def build_router() -> Router:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from aiogram import Router
@@ -28,13 +29,14 @@ from aiogram.types import CallbackQuery, Message
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
-from bot.dialogue import Dialogue
-from bot.handlers.common import note_understood
-from bot.handlers.voluntary import names_a_wage
+from bot.dialogue import TOPIC_PATH, Dialogue
+from bot.handlers.common import Intent, note_understood
+from bot.handlers.voluntary import VOLUNTARY_STATUS, names_a_wage
 from bot.keyboards import KbMore, KbPick, KbVote
 from bot.nlu import OUT_OF_SCOPE, Understanding
 from bot.reply import Reply
 from persian import mask_identifiers
+from services.identity import ChatUserInfo
 from services.knowledge import Entry, Retrieval
 
 # Intents whose answers carry rules: a confident entry answers the fact asked for.
@@ -56,6 +58,20 @@ MIN_RULE_QUESTION_WORDS: Final = 4
 # on that answer records.
 QUESTION_KEY: Final = "kb_question"
 _GREGORIAN_DAY: Final = re.compile(r"^(19|20)\d\d-\d\d-\d\d$")
+# Entries about the asker's own record, whose answer says "verify and I will show it here":
+# for a verified user the personal answer itself is what was asked («خودم بیمه دارم؟»,
+# «بیمه اختیاریم تا کی پرداخت شده؟»). The entry id → the intent that shows it.
+PERSONAL_ENTRIES: Final = {
+    "eligibility-my-status": "check_eligibility",
+    "dependants-my-family-status": "family_list",
+    "contributions-last-record": "last_contribution",
+    "voluntary-my-status": VOLUNTARY_STATUS,
+    # «شماره قراردادم چنده؟»: the contract's number, which the user's own contract shows.
+    "voluntary-contract-sms": VOLUNTARY_STATUS,
+}
+# The family entry asked about named relatives («بچه‌هام هم بیمه دارن؟»: the children only)
+# is their eligibility, not the whole family list.
+_FAMILY_WITH_RELATION: Final = "check_eligibility"
 
 
 class KnowledgeQuestion(BaseFilter):
@@ -109,15 +125,42 @@ async def send_entry(reply: Reply, entry: Entry, intent: str | None = None) -> N
     )
 
 
+def personal_reading(
+    retrieval: Retrieval, understanding: Understanding, user: ChatUserInfo | None
+) -> Understanding | None:
+    """The personal request a verified user's question is, when its one entry is personal."""
+    offered = retrieval.offered
+    if user is None or not user.is_verified or len(offered) != 1:
+        return None
+    intent = PERSONAL_ENTRIES.get(offered[0].entry.id)
+    if intent is None:
+        return None
+    relation = understanding.entity("relation")
+    if intent == "family_list" and relation is not None:
+        intent = _FAMILY_WITH_RELATION
+    return Understanding(
+        intent=intent,
+        confidence=1.0,
+        entities=({"entity": "relation", "value": relation},) if relation else (),
+        text=understanding.text,
+    )
+
+
 async def answer_question(
     message: Message,
     retrieval: Retrieval,
     understanding: Understanding,
     dialogue: Dialogue,
     reply: Reply,
+    answer_as: Callable[[Understanding], Awaitable[bool]],
+    chat_user: ChatUserInfo | None = None,
 ) -> None:
-    """Answer with the entry, or offer the two close ones."""
+    """Answer with the entry, or offer the two close ones; a verified user's question about
+    their own record gets the record (``PERSONAL_ENTRIES``)."""
     await note_understood(dialogue)
+    personal = personal_reading(retrieval, understanding, chat_user)
+    if personal is not None and await answer_as(personal):
+        return
     # Kept for the 👍/👎 that may follow, masked like everything the console lists.
     await dialogue.update(**{QUESTION_KEY: mask_identifiers(message.text or "")})
     offered = retrieval.offered
@@ -171,8 +214,21 @@ async def vote(
         await reply(texts.KB_THANKS_DOWN, keyboard=keyboards.offer_human())
 
 
+async def topic_path(
+    message: Message, understanding: Understanding, services: Services, reply: Reply
+) -> None:
+    """«از کجا باید اقدام کنم؟» after a topic: the entry saying how to apply for it
+    (``bot.dialogue.TOPIC_PATHS``)."""
+    entry = await services.knowledge.served_entry(understanding.entity("entry") or "")
+    if entry is None:
+        await reply(texts.KB_GONE)
+        return
+    await send_entry(reply, entry)
+
+
 def build_router() -> Router:
     router = Router(name=__name__)
+    router.message.register(topic_path, Intent(TOPIC_PATH))
     router.message.register(answer_question, KnowledgeQuestion())
     router.callback_query.register(pick_entry, KbPick.filter())
     router.callback_query.register(more, KbMore.filter())

@@ -35,7 +35,9 @@ async def pension_slip(
     if asked is not None:
         # The NLU has no clock: «مهر» and «سه ماه پیش» are resolved against today here.
         year, month = resolve_month(asked, clock.today())
-        await month_slip(reply, services, chat_user, year, month)
+        shown = await month_slip(reply, services, chat_user, year, month)
+        # The month shown, for «ماه قبلش چی؟».
+        await dialogue.remember("pension_slip", answer={"month": f"{shown[0]}-{shown[1]:02d}"})
         return
     async with reply.typing():
         slips = await services.pension.recent(chat_user, months=RECENT_MONTHS)
@@ -70,13 +72,15 @@ def slip_text(reply: Reply, slip: PensionSlip) -> str:
 
 async def month_slip(
     reply: Reply, services: Services, chat_user: ChatUserInfo, year: int, month: int
-) -> None:
-    """Show one month's payslip; when there is none, say so and show the nearest one."""
+) -> tuple[int, int]:
+    """Show one month's payslip; when there is none, say so and show the nearest one.
+
+    Returns the (year, month) of the slip shown."""
     async with reply.typing():
         found = await services.pension.slip_of_month(chat_user, year, month)
     if found.slip is not None:
         await reply.raw(slip_text(reply, found.slip))
-        return
+        return found.slip.year, found.slip.month
     nearest = found.nearest
     assert nearest is not None  # the service gives the nearest whenever the month is missing
     text = reply.render.text(
@@ -85,6 +89,7 @@ async def month_slip(
         nearest=fmt.month(nearest.year, nearest.month),
     )
     await reply.raw(text + slip_text(reply, nearest))
+    return nearest.year, nearest.month
 
 
 def build_router() -> Router:

@@ -12,8 +12,12 @@ from aiogram.types import CallbackQuery, Message
 from bot import formatting as fmt
 from bot import texts
 from bot.deps import Services
+from bot.dialogue import Dialogue
 from bot.handlers.common import PERSONAL, Intent
+from bot.nlu import Understanding
 from bot.reply import Reply
+from persian.jalali import resolve_month
+from services.clock import Clock
 from services.identity import ChatUserInfo
 
 # Years listed under the total: enough for the recent history without a wall of text.
@@ -21,9 +25,22 @@ YEARS_SHOWN = 10
 
 
 async def last_contribution(
-    event: Message | CallbackQuery, services: Services, chat_user: ChatUserInfo, reply: Reply
+    event: Message | CallbackQuery,
+    understanding: Understanding,
+    services: Services,
+    chat_user: ChatUserInfo,
+    clock: Clock,
+    dialogue: Dialogue,
+    reply: Reply,
 ) -> None:
-    """Show the newest month of record, and say so when it is overdue."""
+    """Show the newest month of record, and say so when it is overdue; or the month asked
+    («ماه قبلش چی؟» after it: ``bot.dialogue`` names that month)."""
+    asked = understanding.entity("month")
+    if asked is not None:
+        year, month = resolve_month(asked, clock.today())
+        await month_record(reply, services, chat_user, year, month)
+        await dialogue.remember("last_contribution", answer={"month": f"{year}-{month:02d}"})
+        return
     async with reply.typing():
         last = await services.contributions.last_record(chat_user)
     render = reply.render
@@ -38,6 +55,26 @@ async def last_contribution(
     if gap is not None:
         text += render.text(texts.LAST_RECORD_STALE, gap=fmt.digits(gap))
     await reply.raw(text)
+    # The month shown, for «ماه قبلش چی؟».
+    await dialogue.remember("last_contribution", answer={"month": f"{last.year}-{last.month:02d}"})
+
+
+async def month_record(
+    reply: Reply, services: Services, chat_user: ChatUserInfo, year: int, month: int
+) -> None:
+    """Show the record of one month, or say there is none."""
+    async with reply.typing():
+        record = await services.contributions.record_of_month(chat_user, year, month)
+    if record is None:
+        await reply(texts.MONTH_RECORD_NONE, month=fmt.month(year, month))
+        return
+    await reply(
+        texts.MONTH_RECORD,
+        month=fmt.month(year, month),
+        workshop=record.workshop_name or "—",
+        days=fmt.digits(record.days),
+        wage=fmt.amount(record.wage),
+    )
 
 
 async def insurance_record(

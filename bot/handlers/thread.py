@@ -1,7 +1,8 @@
 """Keeping the thread: follow-ups on the last eligibility answer, and the way out of a flow.
 
-- ``cover_until`` / ``cover_why``: «تا کی؟» and «چرا؟» after an eligibility answer (the rules
-  that read them so are in ``bot.dialogue``), answered from what that answer said.
+- ``cover_until`` / ``cover_why`` / ``cover_next``: «تا کی؟», «چرا؟» and «حالا چیکار کنم؟»
+  after an eligibility answer (the rules that read them so are in ``bot.dialogue``), answered
+  from what that answer said.
 - The step guard (``build_guard``, first of the flow steps): inside a flow, an exit word
   («انصراف», «بیخیال», «نه ممنون», a goodbye or a thanks) leaves it as /cancel does; a sentence
   where an ID, a date or an amount is expected is read as a sentence: a request is answered
@@ -24,7 +25,15 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot import formatting as fmt
 from bot import keyboards, texts
-from bot.dialogue import COVER_UNTIL, COVER_WHY, ELIGIBILITY, EXIT_INTENTS, Dialogue, is_exit
+from bot.dialogue import (
+    COVER_NEXT,
+    COVER_UNTIL,
+    COVER_WHY,
+    ELIGIBILITY,
+    EXIT_INTENTS,
+    Dialogue,
+    is_exit,
+)
 from bot.handlers.common import PERSONAL, Intent, is_free_text, is_task
 from bot.handlers.dependants import DependantForm, leave_documents
 from bot.handlers.verification import PersonalGate, ask_to_verify, kept_request
@@ -105,9 +114,25 @@ async def cover_why(event: Message, dialogue: Dialogue, reply: Reply) -> None:
     await reply.raw("".join(parts).lstrip("\n"))
 
 
+async def cover_next(event: Message, dialogue: Dialogue, reply: Reply) -> None:
+    """«حالا چیکار کنم؟» after someone was found not covered: the way back for each of them."""
+    rows = [r for r in await _rows(dialogue) if not r.get("covered")]
+    if not rows:
+        await reply(texts.FOLLOW_UP_FORGOTTEN)
+        return
+    render = reply.render
+    parts = [render.text(texts.FOLLOW_UP_NEXT_HEADER)]
+    for row in rows:
+        step = str(row.get("step") or "") or render.text(texts.FOLLOW_UP_NEXT_NO_STEP)
+        parts.append(render.text(texts.FOLLOW_UP_NEXT_ROW, step=step, **_person(row)))
+    parts.append(render.text(texts.FOLLOW_UP_WHY_DISPUTE))
+    await reply.raw("".join(parts))
+
+
 def build_router() -> Router:
     """The follow-ups (personal: they tell the user's record)."""
     router = Router(name=__name__)
+    router.message.register(cover_next, Intent(COVER_NEXT), flags=PERSONAL)
     router.message.register(cover_until, Intent(COVER_UNTIL), flags=PERSONAL)
     router.message.register(cover_why, Intent(COVER_WHY), flags=PERSONAL)
     return router

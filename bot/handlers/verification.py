@@ -12,6 +12,7 @@ words. Verification lives in the database, so it survives restarts.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from aiogram.types import Message, TelegramObject
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
-from bot.dialogue import LEANING, Dialogue, entities_of
+from bot.dialogue import KEEPS_TOPIC, Dialogue, entities_of
 from bot.filters import inline
 from bot.handlers.common import FREE_TEXT, Intent, is_task, note_understood
 from bot.nlu import OUT_OF_SCOPE, Understanding
@@ -136,6 +137,9 @@ class PersonalGate(BaseMiddleware):
             and "dialogue" in context
         ):
             await note_understood(context["dialogue"])
+        # A handler may answer as another intent's handler (the knowledge base's personal
+        # entries for a verified user: bot.handlers.knowledge.PERSONAL_ENTRIES).
+        context["answer_as"] = functools.partial(self.answer, event, data)
         result = await handler(event, data)
         dialogue = context.get("dialogue")
         if (
@@ -143,7 +147,7 @@ class PersonalGate(BaseMiddleware):
             and understanding is not None
             and not dialogue.remembered
             and is_task(understanding)
-            and understanding.intent not in LEANING
+            and understanding.intent not in KEEPS_TOPIC
         ):
             # The topic of the thread; handlers with an answer to remember did so themselves.
             await dialogue.remember(understanding.intent, entities_of(understanding))
@@ -192,7 +196,17 @@ class PersonalGate(BaseMiddleware):
                 values["clock"].now,
                 dt.timedelta(minutes=values["settings"].config.dialogue.memory_minutes),
             )
+        dialogue: Dialogue = values["dialogue"]
+        dialogue.remembered = False
         await target.call(event, **values)
+        if (
+            not dialogue.remembered
+            and is_task(understanding)
+            and understanding.intent not in KEEPS_TOPIC
+        ):
+            # The topic of the thread, as ``__call__`` keeps it: «کلش چند سال میشه؟» after a
+            # last record answered right after the verification leans on it.
+            await dialogue.remember(understanding.intent, entities_of(understanding))
         return True
 
     def is_personal(self, intent: str) -> bool:

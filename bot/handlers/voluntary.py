@@ -17,11 +17,17 @@ from aiogram.types import CallbackQuery, Message
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.deps import Services
-from bot.handlers.common import FREE_TEXT, InputProblem, Intent
+from bot.handlers.common import FREE_TEXT, PERSONAL, InputProblem, Intent
 from bot.keyboards import VoluntaryEstimate
 from bot.nlu import Understander, Understanding
 from bot.reply import Reply
-from persian import parse_amount
+from persian import parse_amount, to_jalali
+from services.identity import ChatUserInfo
+
+# A verified user's own contract: no message names it for the NLU; the knowledge base's
+# entries about one's own voluntary insurance lead here for a verified user
+# (``bot.handlers.knowledge.PERSONAL_ENTRIES``).
+VOLUNTARY_STATUS = "voluntary_status"
 
 # Amounts below this (Rial) in a question are not wage bases but other numbers («۲۷ درصد»,
 # «۵۰ سال»): no monthly wage is under a million Rial.
@@ -132,9 +138,44 @@ async def reply_estimate(reply: Reply, services: Services, wage: int) -> None:
     )
 
 
+async def voluntary_status(
+    event: Message | CallbackQuery, services: Services, chat_user: ChatUserInfo, reply: Reply
+) -> None:
+    """The user's own contract: its number, the contribution, how far it is paid, the exam."""
+    async with reply.typing():
+        contract = await services.voluntary.my_contract(chat_user)
+    render = reply.render
+    text = render.text(
+        texts.VOLUNTARY_STATUS,
+        number=fmt.digits(contract.contract_number),
+        date=fmt.date(contract.contract_date),
+        wage=fmt.amount(contract.wage_base_rial),
+        rate=fmt.digits(f"{contract.rate_percent.normalize():f}"),
+        amount=fmt.amount(contract.monthly_contribution_rial),
+    )
+    if contract.paid_through is None:
+        text += render.text(
+            texts.VOLUNTARY_STATUS_NEVER_PAID, deadline=fmt.date(contract.payment_deadline)
+        )
+    else:
+        year, month, _ = to_jalali(contract.paid_through)
+        paid = {"month": fmt.month(year, month), "until": fmt.date(contract.paid_through)}
+        if contract.paid_up:
+            text += render.text(texts.VOLUNTARY_STATUS_PAID, **paid)
+        else:
+            url = services.voluntary.rules().portal_url
+            text += render.text(texts.VOLUNTARY_STATUS_UNPAID, url=url, **paid)
+    if contract.exam_deadline is not None:
+        text += render.text(texts.VOLUNTARY_STATUS_EXAM, deadline=fmt.date(contract.exam_deadline))
+    await reply.raw(text)
+
+
 def build_router() -> Router:
-    """The intent and its estimate button (answered outside any flow too)."""
+    """The intent and its estimate button (answered outside any flow too), and the user's own
+    contract."""
     router = Router(name=__name__)
+    router.message.register(voluntary_status, Intent(VOLUNTARY_STATUS), flags=PERSONAL)
+    router.callback_query.register(voluntary_status, Intent(VOLUNTARY_STATUS), flags=PERSONAL)
     router.message.register(voluntary_insurance, Intent("voluntary_insurance"))
     router.callback_query.register(voluntary_insurance, Intent("voluntary_insurance"))
     router.callback_query.register(on_estimate_button, VoluntaryEstimate.filter())

@@ -125,6 +125,21 @@ def test_exit_words() -> None:
         assert not is_exit(text), text
 
 
+def test_never_mind_words_at_the_edge_of_a_short_message_leave() -> None:
+    # A "never mind" word opening or closing a few words leaves the flow …
+    for text in ("ولش کن، بعدا", "ولش کن اصلا", "بعدا حساب میکنم، ولش کن", "بیخیال دیگه", "بعداً"):
+        assert is_exit(text), text
+    # … not a noun-like exit word with a word beside it, a number, a long sentence, or the
+    # word in the middle of a sentence.
+    for text in (
+        "لغو قرارداد",
+        "بعدا ۱۵ میلیون",
+        "پسرم ولش کرده رفته",
+        "کارفرما گفت ولش کن ولی من دو ماهه حقوق نگرفتم و بیمه هم رد نکرده",
+    ):
+        assert not is_exit(text), text
+
+
 # --- several requests --------------------------------------------------------------------
 _READINGS = {
     "سلام دو تا سوال داشتم، بیمه‌ام فعاله": ("check_eligibility", 0.8),
@@ -146,6 +161,18 @@ def _understand(text: str) -> Understanding:
 
 def parts(text: str, limit: int = 3) -> list[str]:
     return [u.intent for u in request_parts(text, _understand, limit=limit, is_task=is_task)]
+
+
+def test_two_requests_joined_by_a_comma() -> None:
+    text = "سوابقم، شماره تماس ۱۴۲۰ چنده"
+    assert may_hold_several(text)
+    assert parts(text) == ["insurance_record", "contact_info"]
+    assert parts("سلام، سوابقم، شماره تماس ۱۴۲۰ چنده") == ["insurance_record", "contact_info"]
+    # A comma after a greeting, around a clause nobody understood, or between clauses read
+    # less surely (a story) is one request.
+    assert parts("سلام، بیمه‌ام فعاله") == []
+    assert parts("سوابقم، یه چیز نامفهوم") == []
+    assert parts("آخرین پرداختم کی بوده، شماره تماس ۱۴۲۰ چنده") == []
 
 
 def test_two_questions_are_two_requests_in_order() -> None:

@@ -155,3 +155,19 @@ async def test_pension_for_non_pensioners(
     stranger = await chat_user(session, db_settings, clock)
     with pytest.raises(NotVerified):
         await PensionService(session, db_settings, clock).recent(stranger.id)
+
+
+async def test_record_of_one_month(
+    demo_db: AsyncEngine, session: AsyncSession, db_settings: Settings, clock: FixedClock
+) -> None:
+    user = await verified_user(
+        session, db_settings, clock, MARYAM_NID, PERSONA_MOBILES[MARYAM_NID]
+    )
+    service = ContributionsService(session, db_settings, clock)
+    # Today is 1403/05/13: Khordad 1403 is on record, Mordad 1403 (this month) and 1394 not.
+    khordad = await service.record_of_month(user.id, 1403, 3)
+    assert khordad is not None
+    assert (khordad.year, khordad.month, khordad.days) == (1403, 3, 31)
+    assert khordad.workshop_name == PERSONA_WORKSHOP_NAME and khordad.wage > 0
+    assert await service.record_of_month(user.id, 1403, 5) is None
+    assert await service.record_of_month(user.id, 1394, 12) is None

@@ -69,6 +69,8 @@ def task_dump_on_signals() -> Iterator[None]:
     with contextlib.suppress(NotImplementedError, AttributeError):  # not on Windows
         loop.add_signal_handler(signal.SIGUSR1, lambda: logger.warning("%s", format_tasks()))
         installed.append(signal.SIGUSR1)
+    # faulthandler writes to a file descriptor: none when stderr is captured (tests, embedding).
+    with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
         faulthandler.register(signal.SIGUSR2, file=sys.stderr, all_threads=True)
         installed.append(signal.SIGUSR2)
     try:

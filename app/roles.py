@@ -39,6 +39,7 @@ from app.run import (
     start_retention,
     start_sender,
 )
+from app.task_dump import task_dump_on_signals
 from bot.platform import PlatformBot
 from bot.webhook import set_webhooks, webhook_url
 from services.db import upgrade_database
@@ -90,7 +91,7 @@ async def run_role(role: str, settings: Settings) -> int:
         print("tamin-bot migrate: the NLU model is ready", flush=True)
         return 0
     await require_schema_at_head(settings)
-    with _stop_on_signals() as stop:
+    with _stop_on_signals() as stop, task_dump_on_signals():
         if role == "webhook":
             return await _webhook(settings, stop)
         if role == "console":

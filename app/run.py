@@ -42,6 +42,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.log_setup import configure_logging
+from app.task_dump import task_dump_on_signals
 from bot.factory import BotDeps, build_bots, build_dispatcher, build_redis, install_pacing
 from bot.handlers.commands import set_commands
 from bot.outbound import OutboundSender
@@ -239,7 +240,7 @@ def needs_sandbox(settings: Settings) -> bool:
 async def run(settings: Settings) -> int:
     """Run the assistant until SIGINT/SIGTERM; return the process exit code."""
     configure_logging(settings.env.log_level, settings.env.tamin_log_format)
-    with _stop_on_signals() as stop:
+    with _stop_on_signals() as stop, task_dump_on_signals():
         return await _run(settings, stop)
 
 

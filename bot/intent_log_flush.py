@@ -66,6 +66,7 @@ class IntentLogFlushChannel:
         self.timeout = timeout
         self._pubsub: PubSub | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         # How many flush requests this worker has answered (for tests and logs).
         self.answered = 0
 
@@ -77,6 +78,7 @@ class IntentLogFlushChannel:
         """Subscribe (before returning, so a request sent right after reaches this worker)."""
         if self.listening:
             return
+        self._stopping = asyncio.Event()
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe(self.channel)
         self._pubsub = pubsub
@@ -88,6 +90,9 @@ class IntentLogFlushChannel:
         task, pubsub = self._task, self._pubsub
         self._task = self._pubsub = None
         if task is not None:
+            # The event ends the loop if the cancel is lost inside a redis-py command (Python
+            # 3.11's wait_for can drop it: bot/redis_batch.py, RenewingRedisIsolation._renew).
+            self._stopping.set()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -96,7 +101,7 @@ class IntentLogFlushChannel:
                 await pubsub.aclose()
 
     async def _listen(self, pubsub: PubSub) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 message = await pubsub.get_message(timeout=30.0)
                 if message is None or message.get("type") != "message":

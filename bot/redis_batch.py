@@ -186,10 +186,15 @@ class RenewingRedisIsolation(RedisEventIsolation):
         redis_key = self.key_builder.build(key, "lock")
         lock = Lock(self.redis, redis_key, timeout=self.lock_seconds)
         await lock.acquire()
-        renewing = asyncio.create_task(self._renew(lock))
+        done = asyncio.Event()
+        renewing = asyncio.create_task(self._renew(lock, done))
         try:
             yield None
         finally:
+            # The event, not only the cancel, ends the renewal: a cancel that reaches it while
+            # redis-py sends the extend is lost (see _renew), and the loop would go on
+            # renewing, this exit would wait for it for ever and the chat stay locked.
+            done.set()
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
@@ -198,11 +203,19 @@ class RenewingRedisIsolation(RedisEventIsolation):
             except Exception as exc:  # expired (the renewal failed): the update is done anyway
                 logger.warning("chat lock not released (%s)", type(exc).__name__)
 
-    async def _renew(self, lock: Lock) -> None:
+    async def _renew(self, lock: Lock, done: asyncio.Event) -> None:
         # A third of the expiry between renewals: two may fail (a Redis hiccup) before it lapses.
-        while True:
+        # ``done`` is read after every await. On Python 3.11 redis-py (8.x) sends each
+        # command inside ``asyncio.wait_for`` (its socket timeout), and 3.11's wait_for drops a
+        # cancellation that arrives as the send completes (CPython gh-86296, fixed in 3.12):
+        # the extend then returns normally, as if never cancelled. Cancelling alone left this
+        # loop renewing a finished update's lock for ever (the cluster kill test's stall).
+        while not done.is_set():
             await asyncio.sleep(self.lock_seconds / 3)
+            if done.is_set():
+                return
             try:
                 await lock.extend(self.lock_seconds, replace_ttl=True)
             except Exception as exc:
-                logger.warning("chat lock not renewed (%s)", type(exc).__name__)
+                if not done.is_set():
+                    logger.warning("chat lock not renewed (%s)", type(exc).__name__)

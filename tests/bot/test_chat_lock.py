@@ -79,3 +79,53 @@ async def test_a_dead_holders_lock_lapses_within_its_expiry(
         waited = time.monotonic() - started
     assert 0.3 * LOCK_S < waited < LOCK_S + 0.5, waited
     assert await client.exists(redis_key) == 0  # released after use
+
+
+async def test_the_renewal_ends_with_the_update_even_when_the_cancel_is_lost(
+    redis_available: bool,
+) -> None:
+    """Regression (the cluster kill test's stall): an update finishing while its lock's renewal
+    was being sent waited for ever and kept its chat locked. On Python 3.11 redis-py sends each
+    command inside ``asyncio.wait_for``, which drops a cancellation arriving as the send ends,
+    so the renewal loop, only cancelled, went on renewing. Fifty chats at once, each lock
+    renewed every 10 ms and its holder finishing at every phase of a renewal: no exit may hang
+    and no renewal outlive its holder."""
+    if not redis_available:
+        pytest.skip("Redis is not reachable on 127.0.0.1:6379 and could not be started")
+    client = Redis.from_url(REDIS_URL)
+    prefix = f"tamin-test-{uuid.uuid4().hex[:10]}"
+    lock = RenewingRedisIsolation(
+        client, key_builder=DefaultKeyBuilder(prefix=prefix), lock_seconds=0.03
+    )
+
+    def renewals() -> list[asyncio.Task[object]]:
+        return [
+            t
+            for t in asyncio.all_tasks()
+            if "._renew" in getattr(t.get_coro(), "__qualname__", "")
+        ]
+
+    async def chat(chat_id: int) -> None:
+        key = StorageKey(bot_id=1, chat_id=chat_id, user_id=chat_id)
+        for n in range(12):
+            async with lock.lock(key):
+                await asyncio.sleep(((n + chat_id) % 12) / 1000)  # 0–11 ms
+
+    # Waited for with asyncio.wait, not a timeout: a timeout is a cancellation, which the very
+    # bug under test may swallow.
+    chats = asyncio.gather(*(chat(c) for c in range(50)))
+    try:
+        _, pending = await asyncio.wait({chats}, timeout=10.0)
+        assert not pending, "a chat lock's holder hung on its exit"
+        await chats
+        assert not renewals()
+    finally:
+        for _ in range(100):  # a renewal left running (the bug) stops with the test
+            if chats.done() and not renewals():
+                break
+            chats.cancel()
+            for task in renewals():
+                task.cancel()
+            await asyncio.sleep(0.02)
+        await delete_prefixed(client, prefix)
+        await client.aclose()

@@ -227,14 +227,19 @@ def _settings(cluster: Cluster) -> Settings:
 
 # ------------------------------------------------------------------ kill -9 and rolling restart
 
-# Sized to fit the suite (well under a minute of traffic on a 2-core machine shared with other
-# work): every user's contact, national ID and chatter at ``RATE`` for ``SECONDS``, the kill a
-# third of the way in, then the rolling restart at ``RESTART_RATE``. CLUSTER_TEST_* set other
-# figures. Known open defect (README): at 100 updates/s for 3 s (CLUSTER_TEST_RATE=100
-# CLUSTER_TEST_SECONDS=3) 50 updates were in flight at the kill and 5 users lost an answer.
-RATE = float(os.environ.get("CLUSTER_TEST_RATE", "40"))
-SECONDS = float(os.environ.get("CLUSTER_TEST_SECONDS", "4"))
-USERS = int(os.environ.get("CLUSTER_TEST_USERS", "40"))
+# The issue's bar, sized to fit the suite: every user's contact, national ID and chatter offered
+# at ``RATE`` (200 updates/s) for ``SECONDS``, the kill a third of the way in, then the rolling
+# restart at ``RESTART_RATE``. This shared 2-core machine handles fewer than 200/s, so most of
+# what is offered waits at the platform (the sandbox) as it would at Telegram: at the kill about
+# 200 updates are sent and not yet done. CLUSTER_TEST_* set other figures. Before the chat
+# lock's renewal was fixed (bot/redis_batch.py), handlers around the kill hung until their
+# worker's SIGTERM, and their chats' backlog then came in bursts the flood limit refused.
+RATE = float(os.environ.get("CLUSTER_TEST_RATE", "200"))
+SECONDS = float(os.environ.get("CLUSTER_TEST_SECONDS", "3"))
+# One user per update a second offered: a person writes about once a second at most, and the
+# per-process flood limit (8 updates in 4 s, bot/middlewares/throttling.py) refuses a faster
+# one with one notice and drops the rest, which this test would count as lost answers.
+USERS = int(os.environ.get("CLUSTER_TEST_USERS", str(max(40, int(RATE)))))
 # During the rolling restart a steadier stream, so the run stays bounded: every restart happens
 # while updates arrive.
 RESTART_RATE = float(os.environ.get("CLUSTER_TEST_RESTART_RATE", "5"))

@@ -200,13 +200,6 @@ async def test_finglish_eligibility_and_my_son(client: SandboxClient) -> None:
     assert THANKS in thanks
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«خودم چی؟» after the daughter's end date gets the voluntary-insurance rules instead "
-        "of the mother's own status"
-    ),
-)
 async def test_arabic_letters_the_daughter_until_when_and_myself(client: SandboxClient) -> None:
     chat = await verified(client, MARYAM, "مریم")
     sara = (await chat.say("ببخشيد، دخترم سارا بيمه درماني داره يا نه؟")).text
@@ -332,13 +325,6 @@ async def test_family_list_with_arabic_indic_digits(client: SandboxClient) -> No
     assert "گواهی" in ali
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«ولش کن، بعدا» at the husband's national-ID step is read as a malformed national ID "
-        "(«کد ملی فقط از رقم…») instead of leaving the request"
-    ),
-)
 async def test_husband_request_abandoned_with_vel_esh_kon(client: SandboxClient) -> None:
     chat = await verified(client, MARYAM, "مریم")
     rules = (await chat.say("میخوام شوهرم رو زیر بیمه خودم ببرم")).text

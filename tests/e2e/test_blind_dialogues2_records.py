@@ -163,13 +163,6 @@ async def test_payslip_asked_before_verification(client: SandboxClient) -> None:
     assert "عیدی" in eidi and "۱۴۲۰" in eidi
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«ماه قبلش چی؟» after a named month's payslip shows the same month again, not the "
-        "month before it"
-    ),
-)
 async def test_payslip_of_a_named_month_and_the_one_before(client: SandboxClient) -> None:
     chat = await verified(client, HASSAN, "حسن")
     three = back(3)

@@ -101,13 +101,6 @@ async def test_a_loan_question_then_voluntary_insurance(client: SandboxClient) -
 # --- rule questions and their follow-ups -----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«من ۵۲ سالمه، میتونم؟» right after the voluntary-insurance conditions gets «did you "
-        "mean …?» instead of «no: the age limit is 50»"
-    ),
-)
 async def test_voluntary_rules_age_and_payment_deadline(client: SandboxClient) -> None:
     chat = await person(client, "زهرا")
     rules = (await chat.say("میخوام خودم بیمه رد کنم، شرایط بیمه اختیاری چیه؟")).text

@@ -295,7 +295,13 @@ def build_dispatcher(
     dp.update.outer_middleware(ContextMiddleware())
     dp.update.outer_middleware(DedupeMiddleware(ledger))
     dp.update.outer_middleware(
-        throttling or ThrottlingMiddleware(batcher=batcher, prefix=f"{key_prefix}:flood")
+        throttling
+        or ThrottlingMiddleware(
+            deps.settings.config.bot.flood_limit,
+            deps.settings.config.bot.flood_window_seconds,
+            batcher=batcher,
+            prefix=f"{key_prefix}:flood",
+        )
     )
     dp.update.outer_middleware(UnitOfWorkMiddleware(deps.session_factory, services_factory))
     dp.update.outer_middleware(ChatUserMiddleware())

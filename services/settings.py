@@ -266,6 +266,11 @@ class BotConfig(_Section):
     # An update's dedupe record is kept this long: Telegram keeps an unconfirmed update for
     # 24 hours (Bot API "getUpdates"), so a re-sent one is never older than that.
     processed_updates_hours: int = Field(48, ge=24)
+    # The per-user flood limit (bot/middlewares/throttling.py): this many updates every
+    # flood_window_seconds are handled, the next is told once to slow down (product choice:
+    # a person types far slower; a script or a stuck key does not).
+    flood_limit: int = Field(8, ge=1)
+    flood_window_seconds: float = Field(4.0, gt=0, le=600)
 
 
 class AppConfig(_Section):

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import uuid
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from redis.asyncio import Redis
 
 from bot import texts
-from bot.factory import build_fsm
+from bot.factory import build_dispatcher, build_fsm
 from bot.handlers.commands import set_commands
 from bot.middlewares.dedupe import Lease, MemoryLedger, Seen
 from bot.middlewares.throttling import ThrottlingMiddleware
@@ -22,7 +24,8 @@ from bot.redis_batch import RedisBatcher
 from bot.reply import TYPING_AFTER_S
 from services.eligibility import EligibilityService
 from tests.bot import fakes
-from tests.bot.conftest import MARYAM, Harness, make_harness
+from tests.bot.conftest import MARYAM, Harness, make_bots, make_harness
+from tests.conftest import with_config
 
 
 async def test_a_duplicate_update_is_handled_once(harness: Harness) -> None:
@@ -268,3 +271,17 @@ async def test_the_flood_limit_is_shared_by_workers_on_redis(
     assert [workers[0].chat().joined(r) for r in replies[3:]] == [texts.THROTTLED, "", "", ""]
     [key] = [k async for k in client.scan_iter(match=f"{prefix}:flood:*")]
     assert 0 < await client.pttl(key) <= 60_000  # every Redis key expires (finding 10)
+
+
+async def test_the_flood_limit_comes_from_the_configuration(bot_deps: Any, clock: Any) -> None:
+    # bot.flood_limit / bot.flood_window_seconds in config.yml set the dispatcher's limit.
+    deps = dataclasses.replace(
+        bot_deps, settings=with_config(bot_deps.settings, "bot", flood_limit=2)
+    )
+    dp = build_dispatcher(deps, key_prefix=f"tamin-test-{uuid.uuid4().hex[:10]}")
+    telegram, bale = make_bots()
+    harness = Harness(dp=dp, telegram=telegram, bale=bale, clock=clock, deps=deps)
+    chat = harness.chat()
+    replies = [await chat.send("سلام") for _ in range(3)]
+    assert all("وقت شما بخیر" in chat.joined(r) for r in replies[:2])
+    assert chat.joined(replies[2]) == texts.THROTTLED

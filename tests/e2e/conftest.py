@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from nlu import NluModel
 from sandbox import SandboxClient
@@ -76,13 +77,17 @@ def product_env(tmp: Path, *, sandbox_port: int, console_port: int) -> dict[str,
     base = (PROJECT_ROOT / "config.yml").read_text(encoding="utf-8")
     # The scripted users act several times a second, faster than any person and than
     # Telegram lets a bot answer one chat: the per-chat pace would send later answers through
-    # the outbox, after the client's quiet window. The pace has its own tests
-    # (tests/bot/test_pacing.py); here a burst large enough for any dialogue.
+    # the outbox, after the client's quiet window, and the flood limit would refuse them. Both
+    # have their own tests (tests/bot/test_pacing.py, tests/bot/test_middlewares.py); here a
+    # burst and a limit large enough for any dialogue, so the dialogues need not wait.
     config.write_text(
         f"{base}\nsandbox:\n  host: 127.0.0.1\n  port: {sandbox_port}\n  bale: true\n"
         "pacing:\n  per_chat_burst: 1000\n",
         encoding="utf-8",
     )
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["bot"] = {**data.get("bot", {}), "flood_limit": 1000}
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.endswith("_BOT_TOKEN")}
     for name in ("PUBLIC_BASE_URL", "REDIS_URL", "TELEGRAM_API_BASE", "BALE_API_BASE"):
         env.pop(name, None)

@@ -7,6 +7,11 @@ from the demo personas (``demo/personas.py``: who is covered until when, dependa
 payslips) and from the text catalogue (``bot/texts.py``), never from what the bot happened to
 say. A turn where the bot is wrong stays, marked ``xfail(strict=True)`` with what is wrong.
 
+Written on 2026-12-06 against the bot of that morning: 27 of the 44 dialogues right. The
+conversation fixes of that day were made from the first set's findings
+(``test_blind_dialogues.py``), never this set's, and then 31 were right: the four turns they
+fixed lost their xfail, and the 13 left are what to work on next.
+
 This module holds the shared helpers and the eligibility and family dialogues; the records,
 payslip and verification dialogues are in ``test_blind_dialogues2_records.py``, the rules,
 out-of-scope, complaint and handoff ones in ``test_blind_dialogues2_rules.py``.
@@ -41,8 +46,9 @@ pytestmark = pytest.mark.e2e
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # A person types slower than the bot's flood limit (eight updates of one user in four
-# seconds); a dialogue of eight turns sent back to back would meet it.
-PAUSE_S = 0.6
+# seconds, bot.flood_limit); the e2e product raises it (tests/e2e/conftest.py), so a dialogue
+# sent back to back does not meet it and the scripted user need not wait.
+PAUSE_S = 0.0
 
 VERIFY_ASKED = "باید هویت شما را تأیید کنم"
 VERIFIED = "هویت شما تأیید شد"

@@ -211,11 +211,10 @@ _NEVER_MIND: Final = (
     "یه وقت دیگه",
     "یه روز دیگه",
     "منصرف شدم",
-    "نمیخوام",
-    "نمی خوام",
-    "نمیخواهم",
-    "نمی خواهم",
 )
+# «نمیخوام» leaves only as the whole message (``_EXITS``): beside another word it is often the
+# answer to the step («عکس نمیخوام», «نمیخوام بفرستم» at the attachment step: no photo), not a
+# wish to drop the complaint.
 # At most this many words in all: a longer message is a sentence (a complaint's description
 # may quote «ولش کن»), read by the step as any other text.
 MAX_NEVER_MIND_WORDS: Final = 5

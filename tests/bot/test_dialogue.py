@@ -135,6 +135,8 @@ def test_never_mind_words_at_the_edge_of_a_short_message_leave() -> None:
         "لغو قرارداد",
         "بعدا ۱۵ میلیون",
         "پسرم ولش کرده رفته",
+        "عکس نمیخوام",
+        "نمیخوام بفرستم",
         "کارفرما گفت ولش کن ولی من دو ماهه حقوق نگرفتم و بیمه هم رد نکرده",
     ):
         assert not is_exit(text), text

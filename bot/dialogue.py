@@ -39,6 +39,7 @@ from aiogram.fsm.context import FSMContext
 
 from bot.nlu import OUT_OF_SCOPE, Understanding
 from persian import normalize
+from persian.jalali import previous_jalali_month
 
 # The FSM data key of the remembered topic (flows keep their own keys beside it).
 DATA_KEY: Final = "thread"
@@ -426,8 +427,8 @@ def _shifted_month(plain: str, topic: Topic) -> str:
     year, _, month = shown.partition("-")
     if not (year.isdigit() and month.isdigit()):
         return ""
-    index = int(year) * 12 + int(month) - 1 + step
-    return f"{index // 12}-{index % 12 + 1:02d}"
+    shifted_year, shifted_month = previous_jalali_month(int(year), int(month), back=-step)
+    return f"{shifted_year}-{shifted_month:02d}"
 
 
 def _person_named(plain: str) -> str:

@@ -145,7 +145,8 @@ def jalali_month_end(year: int, month: int) -> dt.date:
 
 
 def previous_jalali_month(year: int, month: int, back: int = 1) -> tuple[int, int]:
-    """Return the Jalali (year, month) ``back`` months before ``(year, month)``."""
+    """Return the Jalali (year, month) ``back`` months before ``(year, month)`` (after it when
+    ``back`` is negative)."""
     index = year * 12 + (month - 1) - back
     y, m = divmod(index, 12)
     return y, m + 1

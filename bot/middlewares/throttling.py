@@ -117,8 +117,6 @@ class ThrottlingMiddleware(BaseMiddleware):
         batcher: RedisBatcher | None = None,
         prefix: str = "tamin:flood",
     ) -> None:
-        self.limit = limit
-        self.window = window
         self.windows: Windows = (
             LocalWindows(limit, window, max_users)
             if batcher is None

@@ -323,6 +323,8 @@ def build_dispatcher(
     # What the intent log and the eligibility store still hold is written when it stops.
     dp.shutdown.register(inquiries.close)
     dp.shutdown.register(intent_log.close)
+    if isinstance(ledger, DatabaseLedger):  # its done marks still queued
+        dp.shutdown.register(ledger.close)
     return dp
 
 

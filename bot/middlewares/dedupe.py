@@ -23,13 +23,14 @@ Two ledgers, by deployment:
   lease``, then ``SET key done EX ttl`` after the commit. The done mark is a second write after
   the database's commit: a worker killed between the two leaves the update to be handled again
   when its lease runs out (a window of one Redis round trip).
-- **Database** (no Redis): the table ``processed_updates``. A lease is taken in a short
-  transaction of its own (other workers must see it at once); *done* is written **in the
-  handler's own transaction** (:class:`bot.middlewares.db.UnitOfWorkMiddleware` asks
-  :meth:`Lease.complete_in`), so the update's records and its done mark commit together or not
-  at all: the strongest guarantee the database can give, and no extra commit. It survives a
-  kill -9 (the in-memory set it replaced did not: 27 % of webhook updates were answered twice
-  after a kill). Rows are deleted by retention after ``bot.processed_updates_hours``.
+- **Database** (no Redis, so one process: :class:`DatabaseLedger`): the lease is held in this
+  process; the *done* marks are rows of ``processed_updates``. An update that wrote anything
+  has its mark written **in its own transaction** (:class:`bot.middlewares.db.UnitOfWorkMiddleware`
+  asks :meth:`Lease.complete_in`), so its records and the mark commit together or not at all;
+  an update that wrote nothing has its mark written with others' in one group commit. The
+  marks survive a kill -9 (the in-memory set they replaced did not: 27 % of webhook updates
+  were answered twice after a kill). Rows are deleted by retention after
+  ``bot.processed_updates_hours``.
 
 A worker killed after its reply left but before the commit is re-run on the next delivery; its
 *sends* are kept from going out twice by the send ledger (:mod:`bot.send_ledger`): the update
@@ -44,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import enum
+import functools
 import logging
 import secrets
 import time
@@ -53,13 +55,14 @@ from typing import Any, Protocol
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 from redis.asyncio import Redis
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.platform import platform_of
 from bot.redis_batch import RedisBatcher
 from bot.send_ledger import UpdateScope, current_update
+from services.common import read
 from services.db.delivery_models import DONE, IN_PROGRESS, ProcessedUpdate
 
 logger = logging.getLogger(__name__)
@@ -111,6 +114,9 @@ class UpdateLedger(Protocol):
 
     async def complete_in(self, lease: Lease, session: AsyncSession) -> bool:
         """Add the done mark to ``session``'s transaction; False when the ledger is elsewhere."""
+
+    def settled(self, lease: Lease) -> None:
+        """The update, marked done in the handler's transaction, is out of this worker's hands."""
 
 
 class MemoryLedger:
@@ -167,6 +173,9 @@ class MemoryLedger:
 
     async def complete_in(self, lease: Lease, session: AsyncSession) -> bool:
         return False
+
+    def settled(self, lease: Lease) -> None:
+        """Nothing kept per lease once the update is done."""
 
 
 # Renew and release only the holder's own lease (another worker may have taken it over).
@@ -234,13 +243,47 @@ class RedisLedger:
     async def complete_in(self, lease: Lease, session: AsyncSession) -> bool:
         return False
 
+    def settled(self, lease: Lease) -> None:
+        """Nothing kept per lease once the update is done."""
+
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@functools.cache
+def _state_query() -> Select[str]:
+    """An update's state, by key (built once: the direct reads keep it compiled)."""
+    return select(ProcessedUpdate.state).where(
+        ProcessedUpdate.platform == bindparam("platform"),
+        ProcessedUpdate.update_id == bindparam("update_id"),
+    )
+
+
 class DatabaseLedger:
-    """The ledger in ``processed_updates``: durable without Redis, done in the handler's commit."""
+    """The ledger without Redis: leases in this process, done marks in ``processed_updates``.
+
+    Without Redis one process answers the bots' updates: a ``tamin-bot webhook`` worker will
+    not start without ``REDIS_URL`` (``app/roles.py``), and by polling Telegram serves one
+    poller. So the lease (who handles an update now) is kept here, as :class:`MemoryLedger`
+    keeps it, and costs no write; it dies with the process, and a killed process's updates
+    are handled afresh when they come again. What must survive a kill -9 is the *done* mark:
+
+    - **take**: a read by key (on SQLite, on the event loop; ``services.common.read``): a
+      done update is dropped, one held here is busy;
+    - **done**, for an update that wrote anything: the mark joins the handler's own
+      transaction (:meth:`complete_in`), so its records and the mark commit together or not
+      at all;
+    - **done**, for an update that wrote nothing (most: a question answered from the record
+      or the rules): written with the other updates' marks of the moment, one ``INSERT`` and
+      one commit for them all (:class:`_MarkWriter`); the update waits for that commit, so it
+      is confirmed to the platform only once its mark is durable.
+
+    Why: a lease written in a transaction of its own, and a commit per update for its mark,
+    were two turns of SQLite's one write lock per update; under load each turn lasts two
+    thread hand-offs of a busy event loop, and the assistant ran at 0.09-0.17 of the echo
+    bot by polling (README, issue 19).
+    """
 
     def __init__(
         self,
@@ -250,94 +293,150 @@ class DatabaseLedger:
         now: Callable[[], dt.datetime] = _utcnow,
     ) -> None:
         self.session_factory = session_factory
-        self.lease_seconds = lease_seconds
-        self.now = now  # wall time: leases are compared across processes
+        self.lease_seconds = lease_seconds  # the renewal timer's period; nothing expires here
+        self.now = now
         bind = session_factory.kw.get("bind")
         self._dialect = bind.dialect.name if bind is not None else "sqlite"
+        # The updates in hand in this process, by (platform, update_id).
+        self._held: dict[tuple[str, int], Lease] = {}
+        self._marks = _MarkWriter(self)
 
-    def _insert(self) -> Any:
-        if self._dialect == "postgresql":
-            return postgresql.insert(ProcessedUpdate)
-        return sqlite.insert(ProcessedUpdate)
-
-    @staticmethod
-    def _row(lease: Lease) -> Any:
-        return (ProcessedUpdate.platform == lease.platform) & (
-            ProcessedUpdate.update_id == lease.update_id
+    def mark_statement(self, rows: list[dict[str, Any]]) -> Any:
+        """Insert done marks (an old row of a worker's lease becomes done)."""
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        statement = insert(ProcessedUpdate).values(rows)
+        return statement.on_conflict_do_update(
+            index_elements=["platform", "update_id"],
+            set_={"state": DONE, "done_at": statement.excluded.done_at},
         )
+
+    def _mark_row(self, lease: Lease) -> dict[str, Any]:
+        now = self.now()
+        return {
+            "platform": lease.platform,
+            "update_id": lease.update_id,
+            "state": DONE,
+            "lease_until": now,
+            "holder": lease.holder,
+            "taken_at": now,
+            "done_at": now,
+        }
 
     async def take(self, platform: str, update_id: int) -> Lease | Seen:
+        key = (platform, update_id)
+        if self._marks.holds(key):  # handled, its mark on its way to the database
+            return Seen.DONE
+        if key in self._held:
+            return Seen.BUSY
         lease = Lease(self, platform, update_id)
-        now = self.now()
-        until = now + dt.timedelta(seconds=self.lease_seconds)
-        async with self.session_factory() as session, session.begin():
-            inserted = await session.execute(
-                self._insert()
-                .values(
-                    platform=platform,
-                    update_id=update_id,
-                    state=IN_PROGRESS,
-                    lease_until=until,
-                    holder=lease.holder,
-                    taken_at=now,
+        self._held[key] = lease  # before the read: a second delivery meanwhile is busy
+        try:
+            async with self.session_factory() as session:
+                found = await read(
+                    session, _state_query(), {"platform": platform, "update_id": update_id}
                 )
-                .on_conflict_do_nothing()
-                .returning(ProcessedUpdate.update_id)
-            )
-            if inserted.first() is not None:
-                return lease
-            # Seen before: take it over if its holder's lease ran out (the holder was killed).
-            taken = await session.execute(
-                update(ProcessedUpdate)
-                .where(
-                    self._row(lease),
-                    ProcessedUpdate.state == IN_PROGRESS,
-                    ProcessedUpdate.lease_until < now,
-                )
-                .values(lease_until=until, holder=lease.holder, taken_at=now)
-                .returning(ProcessedUpdate.update_id)
-            )
-            if taken.first() is not None:
-                logger.info("update %s of %s taken over after its lease", update_id, platform)
-                return lease
-            state = await session.scalar(select(ProcessedUpdate.state).where(self._row(lease)))
-        return Seen.DONE if state == DONE else Seen.BUSY
+                row = found.first()
+        except BaseException:
+            del self._held[key]
+            raise
+        if row is not None and row[0] == DONE:
+            del self._held[key]
+            return Seen.DONE
+        return lease
 
     async def renew(self, lease: Lease) -> None:
-        until = self.now() + dt.timedelta(seconds=self.lease_seconds)
-        async with self.session_factory() as session, session.begin():
-            await session.execute(
-                update(ProcessedUpdate)
-                .where(
-                    self._row(lease),
-                    ProcessedUpdate.holder == lease.holder,
-                    ProcessedUpdate.state == IN_PROGRESS,
-                )
-                .values(lease_until=until)
-            )
+        """Nothing to renew: the lease lives as long as this process."""
 
     async def release(self, lease: Lease) -> None:
-        async with self.session_factory() as session, session.begin():
-            await session.execute(
-                delete(ProcessedUpdate).where(
-                    self._row(lease),
-                    ProcessedUpdate.holder == lease.holder,
-                    ProcessedUpdate.state == IN_PROGRESS,
-                )
-            )
+        self.settled(lease)
 
-    def _done(self, lease: Lease) -> Any:
-        return (
-            update(ProcessedUpdate).where(self._row(lease)).values(state=DONE, done_at=self.now())
-        )
+    def settled(self, lease: Lease) -> None:
+        key = (lease.platform, lease.update_id)
+        if self._held.get(key) is lease:
+            del self._held[key]
 
     async def complete(self, lease: Lease) -> None:
-        async with self.session_factory() as session, session.begin():
-            await session.execute(self._done(lease))
+        try:
+            await self._marks.write((lease.platform, lease.update_id), self._mark_row(lease))
+        finally:
+            self.settled(lease)
 
     async def complete_in(self, lease: Lease, session: AsyncSession) -> bool:
-        await session.execute(self._done(lease))
+        if not (session.in_transaction() or session.new or session.dirty or session.deleted):
+            return False  # the update wrote nothing: its mark goes with the others' (complete)
+        await session.execute(self.mark_statement([self._mark_row(lease)]))
         return True
+
+    async def close(self) -> None:
+        """Write the marks still queued (at shutdown)."""
+        await self._marks.close()
+
+    @property
+    def mark_batches(self) -> int:
+        """Group commits of done marks so far (tests)."""
+        return self._marks.batches
+
+
+class _MarkWriter:
+    """The done marks of updates that wrote nothing, written together (group commit).
+
+    ``write`` queues a mark and waits for its commit, so an update is confirmed to the platform
+    only once its mark is durable, as when the mark joins its own transaction. A writer task
+    takes everything queued, inserts it in one statement and commits; what arrives meanwhile
+    makes the next batch, so batches grow with the load and a lone mark waits one loop turn.
+    A failed batch is logged and its updates go on as handled (they may be handled again if
+    delivered again; see :class:`DatabaseLedger`).
+    """
+
+    def __init__(self, ledger: DatabaseLedger) -> None:
+        self._ledger = ledger
+        # Queued and being written, until committed: a repeat meanwhile is already done.
+        self._queued: dict[tuple[str, int], dict[str, Any]] = {}
+        self._writing: dict[tuple[str, int], dict[str, Any]] = {}
+        self._waiters: list[asyncio.Future[None]] = []
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # committed batches, for tests
+
+    def holds(self, key: tuple[str, int]) -> bool:
+        return key in self._queued or key in self._writing
+
+    async def write(self, key: tuple[str, int], row: dict[str, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        self._queued[key] = row
+        done: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(done)
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run(), name="update-marks")
+        # Shielded: a cancelled update leaves its mark to the batch, which goes on.
+        await asyncio.shield(done)
+
+    async def close(self) -> None:
+        task = self._task
+        if task is not None and not task.done():
+            await task
+
+    async def _run(self) -> None:
+        await asyncio.sleep(0)  # the updates that finished together join this batch
+        while self._queued:
+            self._writing, self._queued = self._queued, {}
+            waiters, self._waiters = self._waiters, []
+            try:
+                async with self._ledger.session_factory() as session, session.begin():
+                    await session.execute(
+                        self._ledger.mark_statement(list(self._writing.values()))
+                    )
+                self.batches += 1
+            except Exception as exc:
+                logger.warning(
+                    "update ledger: %d done marks not written (%s)",
+                    len(self._writing),
+                    type(exc).__name__,
+                )
+            finally:
+                self._writing = {}
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
 
 
 class DedupeMiddleware(BaseMiddleware):
@@ -381,14 +480,18 @@ class DedupeMiddleware(BaseMiddleware):
             if not lease.done:
                 # Failed (or cancelled at shutdown): its next delivery is handled afresh.
                 await asyncio.shield(self._release(lease))
+            else:  # failed after its commit: done all the same
+                self.ledger.settled(lease)
             raise
         current_update.reset(scope)
         renewer.cancel()
         if not lease.done:
-            # Not written in the handler's transaction (a Redis ledger, or no database work
-            # reached, e.g. a throttled update): marked now, after any commit.
+            # Not written in the handler's transaction (a Redis ledger, an update that wrote
+            # nothing, a throttled one): marked now, after any commit.
             await self.ledger.complete(lease)
             lease.done = True
+        else:
+            self.ledger.settled(lease)
         return result
 
     async def _release(self, lease: Lease) -> None:

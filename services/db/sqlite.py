@@ -23,6 +23,20 @@ per update, a large share of its CPU.
 Both threads use the one sqlite3 connection in turn, never at once: SQLAlchemy's adapter runs
 one statement per connection at a time and waits for each. Hence ``check_same_thread=False``.
 
+**The write turn.** SQLite has one write lock per file. A connection that finds it taken
+waits in SQLite's busy handler, which *sleeps* 1, 2, 5, 10, … up to 100 ms between tries: it
+does not wake when the lock is freed. With the pool's dozens of connections writing short
+transactions (the update ledger's lease, the handler's commit) most of them slept while the
+lock stood free: 84 % of the bot's samples were in that sleep, the lease's ``INSERT`` waited
+235 ms on average (p99 2.4 s) for a lock held 0.2 ms, and the assistant ran at 0.09 of the
+echo bot. So the connections of one file in one process queue for a :class:`WriteTurn`
+(an ``asyncio.Lock``, first come first served, woken the instant it is free): a connection
+takes the turn before its first statement that is not a read, and gives it back the moment
+SQLite says its transaction is closed (after the commit or rollback, or at once after a
+statement that opened none, a ``PRAGMA``). SQLite's busy handler is left for what the turn
+cannot see: other processes on the same file (the CLI, a console run on its own). A turn not
+had within the busy timeout fails as SQLite itself would, ``database is locked``.
+
 Written here because no library offers it: aiosqlite's API is one hand-off per call and
 SQLAlchemy's adapter is written against that API. It relies on aiosqlite's ``_execute``,
 ``_conn`` and ``_thread``, as SQLAlchemy's adapter itself does; ``pyproject.toml`` pins the
@@ -32,6 +46,8 @@ hand-offs.
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import sqlite3
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -45,6 +61,8 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 # aiosqlite's default number of rows per fetch when iterating (unused here: rows come at once).
 _ITER_CHUNK_SIZE = 64
+# How long a connection waits for the write turn: SQLite's own busy timeout (engine.py).
+WRITE_TURN_TIMEOUT_S = 30.0
 
 Row = tuple[Any, ...]
 # What one statement brings back: description, rows, rowcount, lastrowid.
@@ -99,11 +117,15 @@ class LoopCursor:
         return self
 
     async def execute(self, sql: str, parameters: Any = ()) -> LoopCursor:
+        connection = self._connection
         if _is_read(sql):
-            return self._take(self._connection.on_loop(run_statement, sql, parameters))
-        return self._take(await self._connection.in_thread(run_statement, sql, parameters))
+            return self._take(connection.on_loop(run_statement, sql, parameters))
+        if not sql.startswith("PRAGMA"):  # a write: in the file's write turn (module docstring)
+            await connection.take_write_turn()
+        return self._take(await connection.in_thread(run_statement, sql, parameters))
 
     async def executemany(self, sql: str, seq_of_parameters: Iterable[Any]) -> LoopCursor:
+        await self._connection.take_write_turn()
         return self._take(await self._connection.in_thread(_run_many, sql, seq_of_parameters))
 
     async def fetchall(self) -> list[Row]:
@@ -122,12 +144,71 @@ class LoopCursor:
         self._rows = []
 
 
+class WriteTurn:
+    """The turn to write one SQLite file, among this process's connections (module docstring).
+
+    Held by one connection from its first write until its transaction closes; the others wait
+    in first-come order, and the turn is handed straight to the next one when given back.
+    Written by hand rather than as an ``asyncio.Lock`` under ``asyncio.timeout``: a timeout
+    that fires as the lock is granted leaves it held by nobody who will give it back (and a
+    stray cancel in the task); here a waiter is either handed the turn or expired, never both.
+    """
+
+    __slots__ = ("_waiters", "holder")
+
+    def __init__(self) -> None:
+        self.holder: LoopConnection | None = None
+        self._waiters: collections.deque[tuple[asyncio.Future[None], LoopConnection]] = (
+            collections.deque()
+        )
+
+    @property
+    def waiting(self) -> int:
+        """Connections queued for the turn (the expired and cancelled until passed over)."""
+        return len(self._waiters)
+
+    async def take(self, connection: LoopConnection) -> None:
+        if self.holder is None and not self._waiters:
+            self.holder = connection
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append((waiter, connection))
+        timer = loop.call_later(WRITE_TURN_TIMEOUT_S, self._expire, waiter)
+        try:
+            await waiter  # handed over by give_back (holder already set), or expired
+        except BaseException:
+            if self.holder is connection:  # handed over, then cancelled before resuming
+                self.give_back(connection)
+            raise
+        finally:
+            timer.cancel()
+
+    def _expire(self, waiter: asyncio.Future[None]) -> None:
+        if not waiter.done():
+            # What SQLite says when its busy timeout runs out; SQLAlchemy wraps it as usual.
+            waiter.set_exception(sqlite3.OperationalError("database is locked"))
+
+    def give_back(self, connection: LoopConnection) -> None:
+        if self.holder is not connection:
+            return
+        self.holder = None
+        while self._waiters:
+            waiter, successor = self._waiters.popleft()
+            if not waiter.done():  # skip the expired and the cancelled
+                self.holder = successor
+                waiter.set_result(None)
+                return
+
+
 class LoopConnection(aiosqlite.Connection):
     """aiosqlite's connection: reads on the loop, one hand-off per write, none for an empty
-    commit."""
+    commit, and writes in turn with the process's other connections to the same file."""
 
     # Whether SQLite had a transaction open after the last statement. Unknown counts as open.
     _open_transaction = True
+    # The file's write turn (set by loop_connector); None writes without one.
+    write_turn: WriteTurn | None = None
 
     def on_loop(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run ``function(sqlite3_connection, *args)`` here, on the event loop's thread."""
@@ -137,9 +218,20 @@ class LoopConnection(aiosqlite.Connection):
         finally:
             self._open_transaction = connection.in_transaction
 
+    async def take_write_turn(self) -> None:
+        """Wait for the file's write turn, unless this connection holds it already."""
+        turn = self.write_turn
+        if turn is not None and turn.holder is not self:
+            await turn.take(self)
+
     async def in_thread(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Run ``function(sqlite3_connection, *args)`` in the connection's thread."""
+        """Run ``function(sqlite3_connection, *args)`` in the connection's thread.
+
+        A write turn this connection holds is given back as soon as SQLite says no
+        transaction is open (after a commit, a rollback, a statement that opened none).
+        """
         connection = self._conn
+        turn = self.write_turn
         hand_off: Callable[..., Awaitable[tuple[Any, bool]]] = self._execute
         try:
             result, self._open_transaction = await hand_off(
@@ -148,6 +240,9 @@ class LoopConnection(aiosqlite.Connection):
         except BaseException:
             self._open_transaction = True  # a failed statement may have begun one
             raise
+        finally:
+            if turn is not None and not self._open_transaction:
+                turn.give_back(self)
         return result
 
     def cursor(self) -> LoopCursor:  # type: ignore[override]
@@ -162,6 +257,14 @@ class LoopConnection(aiosqlite.Connection):
         if self._open_transaction:
             await self.in_thread(sqlite3.Connection.rollback)
 
+    async def close(self) -> None:
+        # Closing ends any transaction (SQLite rolls it back): the turn goes with it.
+        try:
+            await super().close()
+        finally:
+            if self.write_turn is not None:
+                self.write_turn.give_back(self)
+
 
 def _with_transaction_state(
     connection: sqlite3.Connection, call: Callable[[], Any]
@@ -175,9 +278,15 @@ def loop_connector(url: str | URL) -> Callable[[], Awaitable[LoopConnection]]:
     # The dialect's own reading of the URL: the absolute file name and any sqlite3 options.
     args, kwargs = parsed.get_dialect()().create_connect_args(parsed)
     kwargs["check_same_thread"] = False  # see the module's docstring
+    # One write turn for the engine's connections to this file (module docstring); made on
+    # first connect, inside the event loop the engine serves.
+    turns: list[WriteTurn] = []
 
     async def connect() -> LoopConnection:
         connection = LoopConnection(partial(sqlite3.connect, *args, **kwargs), _ITER_CHUNK_SIZE)
+        if not turns:
+            turns.append(WriteTurn())
+        connection.write_turn = turns[0]
         # As SQLAlchemy's dialect does: a connection nobody closed must not keep the process
         # alive at exit.
         connection._thread.daemon = True

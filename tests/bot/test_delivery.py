@@ -93,16 +93,18 @@ async def test_redis_ledger_leases_renews_releases_and_completes(
 
 
 def _other_worker(harness: Harness) -> UpdateLedger:
-    """A second worker's ledger on the same store as the harness's dispatcher."""
+    """Who else may hold an update: with Redis, a second worker's ledger on the same store;
+    without it (one process answers), the dispatcher's own ledger, as a second delivery of an
+    update already in hand meets it."""
+    ledger = next(
+        m.ledger for m in harness.dp.update.outer_middleware if isinstance(m, DedupeMiddleware)
+    )
     redis = harness.deps.redis
     if redis is None:
-        return DatabaseLedger(harness.deps.session_factory)
-    prefix = next(
-        m.ledger.prefix  # type: ignore[attr-defined]
-        for m in harness.dp.update.outer_middleware
-        if isinstance(m, DedupeMiddleware)
-    )
-    return RedisLedger(redis, prefix=prefix)
+        assert isinstance(ledger, DatabaseLedger)
+        return ledger
+    assert isinstance(ledger, RedisLedger)
+    return RedisLedger(redis, prefix=ledger.prefix)
 
 
 async def test_an_update_is_done_after_its_commit_and_dropped_when_repeated(

@@ -178,7 +178,7 @@ async def test_a_writer_waiting_for_the_lock_does_not_stop_the_loop(engine: Asyn
         await first.execute(insert(things).values(name="first"))  # holds the write lock
         waiting = asyncio.create_task(second.execute(insert(things).values(name="second")))
         await asyncio.sleep(0.3)
-        assert not waiting.done()  # SQLite's busy handler waits, in the connection's thread
+        assert not waiting.done()  # it waits for the write turn (services/db/sqlite.py)
         before = ticks
         await asyncio.sleep(0.1)
         assert ticks > before  # … while the loop goes on

@@ -253,13 +253,6 @@ async def test_reza_uncovered_asks_why_and_when_it_stopped(client: SandboxClient
     assert "شرکت ساختمانی البرز بنا" in last
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«خب چجوری اضافش کنم؟» right after «no wife registered» loses the wife: the bot asks "
-        "«which family member?» instead of giving a wife's conditions"
-    ),
-)
 async def test_reza_asks_about_a_wife_he_has_not_registered(client: SandboxClient) -> None:
     chat = await verified(client, REZA, "رضا")
     wife = (await chat.say("خانمم بیمه درمانی داره؟")).text
@@ -282,13 +275,6 @@ async def test_adding_parents_before_verification(client: SandboxClient) -> None
     assert "پسر تا پیش از ۲۰ سالگی" in son
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«هم سابقه کلمو بگو هم ببین دخترم بیمه داره» (two requests joined by هم … هم) answers "
-        "the total record only, not the daughter"
-    ),
-)
 async def test_two_questions_total_record_and_the_daughter(client: SandboxClient) -> None:
     chat = await verified(client, MARYAM, "مریم")
     both = (await chat.say("هم سابقه کلمو بگو هم ببین دخترم بیمه داره")).text
@@ -309,13 +295,6 @@ async def test_zahra_voluntary_cover_until_and_last_paid_month(client: SandboxCl
     assert LAST_RECORD in last and month(this_month()) in last
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«علی چرا نداره؟» after a question about Sara says Sara is covered and there is nothing "
-        "to explain: the named son is ignored"
-    ),
-)
 async def test_family_list_with_arabic_indic_digits(client: SandboxClient) -> None:
     chat = await person(client, "مریم")
     asked = await chat.say("لیست کسایی که زیر بیمه منن رو میخوام")

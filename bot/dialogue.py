@@ -189,7 +189,20 @@ _TOTAL = _words(
 )
 # The topic such a word turns a weakly read follow-up to.
 RELATED_WORDS: Final = {"last_contribution": (_TOTAL, "insurance_record")}
-_OTHER = _words(r"اون یکی", r"آن یکی", r"اونیکی", r"بقیه", r"اون یکی ها", r"بقیشون")
+_OTHER = _words(
+    r"اون یکی",
+    r"آن یکی",
+    r"اونیکی",
+    r"بقیه",
+    r"اون یکی ها",
+    r"بقیشون",
+    r"یکی دیگه",
+    r"یکی دیگر",
+    r"یه نفر دیگه",
+    r"کس دیگه",
+    r"کسی دیگه",
+    r"یه کس دیگه",
+)
 # Words of a follow-up: «… چی؟», «… رو هم», «… باشه چی؟», «پس …», «و …» at the start.
 _CUE = _words(r"چی", r"چطور", r"چه طور", r"هم", r"باشه", r"پس", r"اگه", r"اگر")
 
@@ -307,7 +320,11 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
         or (cue and understanding.confidence < WEAK_CONFIDENCE)
     )
     relation = topic.entities.get("relation")
-    if "relation" not in new and relation not in (None, SELF, DEPENDANTS):
+    if (
+        "relation" not in new
+        and relation not in (None, SELF, DEPENDANTS)
+        and not _OTHER.search(plain)  # «یکی دیگه رو هم اضافه کنم»: not the same one
+    ):
         # «خب چجوری اضافش کنم؟» after «no wife on file»: adding that relative.
         if understanding.intent in NEEDS_RELATION and not understanding.unsure:
             return _with_entities(

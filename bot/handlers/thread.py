@@ -221,10 +221,10 @@ def read_step(message: Message, context: UpdateContext) -> tuple[str, Understand
     if looks_like_answer is None:
         # A description takes any text; the contact step's text goes on to the intents.
         return "", None
-    if asks_what_now(text):
-        return "help", None
     if is_task(understanding):
         return "request", understanding
+    if asks_what_now(text):
+        return "help", None
     if step in _BUTTON_STEPS:
         return "", None
     if len(text.split()) <= _ANSWER_WORDS and step != "Verification:national_id":

@@ -42,6 +42,10 @@ def lead(template: str) -> str:
         "ye soal dashtam",
         "میشه یه سوال بپرسم؟",
         "سلام وقت بخیر، سوالی داشتم",
+        "ببخشید، یه سوال",
+        "سلام خسته نباشید، یه سوال از خدمتتون داشتم",
+        "میخواستم بپرسم",
+        "یه کمکی میخواستم",
     ],
 )
 async def test_a_question_announced_is_invited(harness: Harness, announce: str) -> None:
@@ -144,7 +148,9 @@ async def test_thanks_and_goodbye_at_once_is_a_goodbye(harness: Harness, bye: st
 
 
 # --- «what now?» on a step ----------------------------------------------------------------------
-@pytest.mark.parametrize("what_now", ["پس الان باید چیکار کنم؟", "الان چیکار کنم؟", "چه باید کرد؟"])
+@pytest.mark.parametrize(
+    "what_now", ["پس الان باید چیکار کنم؟", "الان چیکار کنم؟", "چه باید کرد؟"]
+)
 async def test_what_now_after_a_mismatch_is_the_branch(harness: Harness, what_now: str) -> None:
     chat = harness.chat()
     await chat.share_contact(HASSAN[1])  # a father's phone, the daughter's national ID
@@ -251,7 +257,11 @@ async def test_how_to_add_the_father_just_asked_about(harness: Harness) -> None:
     chat = await verified(harness, MARYAM)
     assert "ثبت نشده" in chat.joined(await chat.send("پدرم بیمه داره؟"))
     text = chat.joined(await chat.send("چجوری اضافش کنم؟"))
-    assert "پدر" in text and "۶۰" in text and texts.ASK_DEPENDANT_RELATION not in text
+    assert lead(texts.DEPENDANT_CONDITIONS["father"]) in text and "۶۰" in text
+    assert texts.ASK_DEPENDANT_RELATION not in text
+    # «someone else» is not the father again.
+    text = chat.joined(await chat.send("میخوام یکی دیگه رو هم اضافه کنم"))
+    assert lead(texts.DEPENDANT_CONDITIONS["father"]) not in text
     # Nobody asked about before: which relative.
     chat = await verified(harness, MARYAM)
     text = chat.joined(await chat.send("چجوری اضافش کنم؟"))

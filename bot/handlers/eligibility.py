@@ -68,11 +68,11 @@ async def check_eligibility(
         rows = tuple(r for r in rows if r.relation in named)
         if not rows:
             # The thread stays here: «بچه‌هام چی؟» next asks about the children.
-            await remember_rows(dialogue, settings, rows, asked, result.rows)
+            await remember_rows(dialogue, settings, rows, asked, result.family)
             raise NoSuchDependant(asked or "")
     rows = named_rows(rows, understanding.text)
     await reply.raw(render_result(reply, settings, result, rows))
-    await remember_rows(dialogue, settings, rows, asked, result.rows)
+    await remember_rows(dialogue, settings, rows, asked, result.family)
 
 
 async def remember_rows(
@@ -80,20 +80,19 @@ async def remember_rows(
     settings: Settings,
     rows: tuple[EligibilityRow, ...],
     asked: str | None,
-    family: tuple[EligibilityRow, ...],
+    family: tuple[tuple[str, Relation], ...],
 ) -> None:
     """Keep the rows just shown, for «تا کی؟», «چرا؟», «خودم چی؟» (``bot.handlers.thread``),
     and the first names of the family the inquiry found, for «علی چرا نداره؟»
-    (``bot.dialogue``; with the names kept from the answers before, as an inquiry about one
-    relative finds that one only)."""
+    (``bot.dialogue``; with the names kept from the answers before)."""
     son_age = fmt.digits(settings.config.dependants.son_age_limit_years)
     topic = await dialogue.topic()
     kept = topic.answer.get("family") if topic is not None else None
     names = dict(kept) if isinstance(kept, dict) else {}
-    for row in family:
-        word = _relation_word(row.relation)
+    for first_name, relation in family:
+        word = _relation_word(relation)
         if word:
-            names[row.first_name] = word
+            names[first_name] = word
     await dialogue.remember(
         ELIGIBILITY,
         {"relation": asked} if asked else {},
@@ -101,11 +100,9 @@ async def remember_rows(
     )
 
 
-def _relation_word(relation: Relation | None) -> str:
+def _relation_word(relation: Relation) -> str:
     """The relation entity's word that names ``relation`` alone, or the pair it is in
-    (a wife or a husband: «spouse»); "" for the insured."""
-    if relation is None:
-        return ""
+    (a wife or a husband: «spouse»)."""
     words = [w for w, named in RELATION_WORDS.items() if relation in named]
     return min(words, key=lambda w: len(RELATION_WORDS[w]), default="")
 

@@ -241,6 +241,11 @@ async def test_a_family_member_named_by_first_name(harness: Harness) -> None:
     assert "سارا رضایی (دختر)" in text and "علی" not in text
     text = chat.joined(await chat.send("علی تا کی داره؟"))
     assert "علی رضایی (پسر)" in text and "سارا" not in text
+    # After an answer about one child only, the other is known by name too.
+    chat = await verified(harness, MARYAM)
+    assert "سارا رضایی (دختر)" in chat.joined(await chat.send("دخترم بیمه داره؟"))
+    text = chat.joined(await chat.send("علی تا کی داره؟"))
+    assert "علی رضایی (پسر)" in text and "سارا" not in text
 
 
 # --- «how do I add them?» after an answer about a relative -------------------------------------------

@@ -14,14 +14,16 @@ continue it), for ``dialogue.memory_minutes``. The rules, all here:
   shown; a weak reading whose runner-up is a related topic («کلش چند سال میشه؟» after the last
   record) for that topic. Whatever the NLU read, «حالا چیکار کنم؟» after someone was found not
   covered asks for the way back, and «از کجا باید اقدام کنم؟» for the topic's path.
-- ``status_question``: «شوهرم هم زیر بیمه منه؟» read as adding a relative asks whether he is
-  covered.
+  A family member named by first name («علی چرا نداره؟») after an eligibility answer is that
+  relative; «کلش چقدر میشه؟» after the last record is the total; «چجوری اضافش کنم؟» (adding,
+  nobody named) after an answer about a relative adds that relative.
+- ``bot.acts`` reads what a message does besides naming a task (a question announced, a
+  status asked in a rule's words, a typed yes/no, «هم … هم …»).
 - ``request_parts``: a message of several requests («… فعاله؟ آخرین پرداختم کی بوده؟») is cut at
-  question marks, line breaks, «همچنین», «و» and (clauses all read surely) commas; it is
+  question marks, line breaks, «همچنین», «هم … هم», «و» and (clauses all read surely) commas; it is
   several requests only when each part is understood confidently as a different task (up to
   ``dialogue.max_requests_per_message``).
-- ``is_exit``: the words that leave a flow as /cancel does («انصراف», «بیخیال», «نه ممنون» …),
-  and the "never mind" words at the edge of a short message («ولش کن، بعدا»).
+- ``is_exit`` (in ``bot.acts``, named here too): the words that leave a flow as /cancel does.
 
 ``Dialogue`` is the per-update view of the FSM data: one read at most (shared with the count of
 misunderstood messages), and a write only when the remembered topic changed.
@@ -37,8 +39,11 @@ from typing import Any, Final
 
 from aiogram.fsm.context import FSMContext
 
+from bot.acts import ANNOUNCE, correlative_parts
+from bot.acts import EXIT_INTENTS as EXIT_INTENTS  # re-exported: the flows' exits
+from bot.acts import is_exit as is_exit
+from bot.acts import plain as _plain
 from bot.nlu import OUT_OF_SCOPE, Understanding
-from persian import normalize
 from persian.jalali import previous_jalali_month
 
 # The FSM data key of the remembered topic (flows keep their own keys beside it).
@@ -79,6 +84,9 @@ RELATED_TOPICS: Final = {
 }
 # The runner-up must reach this confidence to be taken.
 MIN_RUNNER_UP: Final = 0.25
+# Intents that ask «which relative?» when none is named: right after an answer about one, it is
+# that one («خب چجوری اضافش کنم؟» after «no wife on file»).
+NEEDS_RELATION: Final = frozenset({"add_dependent"})
 
 # A follow-up is short: a longer message is a request of its own, for the NLU to read.
 MAX_FOLLOW_UP_WORDS: Final = 7
@@ -91,7 +99,7 @@ WEAK_CONFIDENCE: Final = 0.6
 # Intents a bare follow-up word tends to be mistaken for: they do not end the thread.
 _WEAK_INTENTS: Final = frozenset({OUT_OF_SCOPE, "help", "affirm", "deny"})
 # Intents that are no task: a part of a message that is only these is not a request of its own.
-SMALLTALK: Final = frozenset({"greet", "thanks", "goodbye", "affirm", "deny", "help"})
+SMALLTALK: Final = frozenset({"greet", "thanks", "goodbye", "affirm", "deny", "help", ANNOUNCE})
 # The entities a follow-up may bring (the NLU's; ``amount`` and ``month`` in rials and
 # Jalali "YYYY-MM").
 FOLLOW_UP_ENTITIES: Final = frozenset({"relation", "amount", "month", "ticket_id"})
@@ -139,19 +147,6 @@ _NEXT_STEP = _words(
     r"راهش چیه",
     r"chikar konam",
 )
-# Whether a relative IS covered now («شوهرم هم زیر بیمه منه؟», «مادرم زیر پوشش من هست؟»),
-# which the NLU may read as adding one: present-tense "is under my cover" …
-_IS_COVERED = _words(
-    r"زیر (?:بیمه|پوشش|بیمه ی|پوشش بیمه)(?: من| خودم)?(?:ه|هست|هستن|است|اند|ان)",
-    r"زیر (?:بیمه|پوشش|بیمه ی)(?: (?:منه|خودمه|منن|مان))",
-    r"تحت پوشش(?: من| خودم)?(?:ه| هست| هستن| است| منه)",
-    r"بیمه (?:داره|دارن|دارند|دارد|هست|هستن)",
-    r"پوشش (?:داره|دارن|دارد)",
-)
-# … without the words of wanting to add one («ببرم», «اضافه», «میتونه … باشه», «شرایط»).
-_ADDING = re.compile(
-    r"اضافه|ببرم|بیارم|بیارمش|ثبت|شرایط|میتونه|می تونه|میتونم|می تونم|می شه|میشه|چطور|باشه"
-)
 # Where or how to apply for what was just explained («از کجا باید اقدام کنم؟ حضوری باید برم؟»
 # after the conditions for adding a son): the topic's own path (``TOPIC_PATHS``), which the NLU
 # reads as registering on the portal.
@@ -173,58 +168,43 @@ TOPIC_PATHS: Final = {
 _SELF = _words(r"خودم", r"خود من", r"خودمو", r"خودم رو", r"khodam")
 # Everyone of the family at once («هر دوتاشون تا کی؟», «همشون چی؟»): the dependants.
 _ALL = _words(r"هر ?دو(?:تا|تاشون|شون)?", r"همشون", r"همه شون", r"هر سه تاشون")
-_OTHER = _words(r"اون یکی", r"آن یکی", r"اونیکی", r"بقیه", r"اون یکی ها", r"بقیشون")
+# Adding someone («اضافش کنم», «ببرمش زیر بیمه»), read weakly by the NLU.
+_ADD = re.compile(r"(?<!\S)(?:اضاف\S*|ببرمش|بیارمش|ثبتش)(?!\S)")
+# The whole of a record («کلش چقدر میشه؟», «جمعش چند سال؟» after the last month of record).
+_TOTAL = _words(
+    r"کل",
+    r"کلش",
+    r"کلا",
+    r"جمعش",
+    r"جمعا",
+    r"مجموع",
+    r"مجموعش",
+    r"روی هم(?: رفته)?",
+    r"رو هم(?: رفته)?",
+    r"همش",
+    r"همه ش",
+    r"از اول",
+    r"kolesh",
+    r"jamesh",
+)
+# The topic such a word turns a weakly read follow-up to.
+RELATED_WORDS: Final = {"last_contribution": (_TOTAL, "insurance_record")}
+_OTHER = _words(
+    r"اون یکی",
+    r"آن یکی",
+    r"اونیکی",
+    r"بقیه",
+    r"اون یکی ها",
+    r"بقیشون",
+    r"یکی دیگه",
+    r"یکی دیگر",
+    r"یه نفر دیگه",
+    r"کس دیگه",
+    r"کسی دیگه",
+    r"یه کس دیگه",
+)
 # Words of a follow-up: «… چی؟», «… رو هم», «… باشه چی؟», «پس …», «و …» at the start.
 _CUE = _words(r"چی", r"چطور", r"چه طور", r"هم", r"باشه", r"پس", r"اگه", r"اگر")
-
-_EXITS: Final = frozenset(
-    {
-        "انصراف",
-        "لغو",
-        "بیخیال",
-        "بی خیال",
-        "ولش کن",
-        "نمیخوام",
-        "نمی خوام",
-        "نمیخواهم",
-        "نمی خواهم",
-        "نه ممنون",
-        "نه مرسی",
-        "نه متشکرم",
-        "نه، ممنون",
-        "منصرف شدم",
-        "کنسل",
-        "cancel",
-    }
-)
-# "Never mind" words: they leave a flow also with a word or two beside them, at either edge of
-# a short message («ولش کن، بعدا», «بعدا حساب میکنم، ولش کن», «بیخیال دیگه»). Verbs and
-# adverbs only: «لغو» and «انصراف» are nouns too («لغو قرارداد» may describe a complaint), so
-# they leave only as the whole message (``_EXITS``).
-_NEVER_MIND: Final = (
-    "ولش کن",
-    "ول کن",
-    "بیخیال",
-    "بی خیال",
-    "بعدا",
-    "بعداً",
-    "فعلا نه",
-    "یه وقت دیگه",
-    "یه روز دیگه",
-    "منصرف شدم",
-)
-# «نمیخوام» leaves only as the whole message (``_EXITS``): beside another word it is often the
-# answer to the step («عکس نمیخوام», «نمیخوام بفرستم» at the attachment step: no photo), not a
-# wish to drop the complaint.
-# At most this many words in all: a longer message is a sentence (a complaint's description
-# may quote «ولش کن»), read by the step as any other text.
-MAX_NEVER_MIND_WORDS: Final = 5
-_NEVER_MIND_EDGE = re.compile(
-    r"^(?:" + "|".join(_NEVER_MIND) + r")(?:\s|$)|(?:^|\s)(?:" + "|".join(_NEVER_MIND) + r")$"
-)
-_DIGIT = re.compile(r"\d")
-# Intents that end a flow when they are the whole message: a goodbye or a thanks.
-EXIT_INTENTS: Final = frozenset({"goodbye", "thanks"})
 
 # Where a message of several requests is cut: question marks, line breaks, «همچنین», and
 # «و» between two words (tried last: it also joins the parts of one request).
@@ -237,28 +217,6 @@ _HARD_SPLIT = re.compile(r"[?؟\n]+|(?:^|\s)همچنین(?:\s|$)|(?:^|\s)(?:و )
 _COMMA_SPLIT = re.compile(r"[،,]+")
 SURE_COMMA_PART: Final = 0.88
 _AND_SPLIT = re.compile(r"\s+و\s+")
-
-
-def _plain(text: str) -> str:
-    plain = normalize(text, zwnj_as_space=True)
-    plain = re.sub(r"[?؟!.,،:;«»\"']+", " ", plain)
-    return " ".join(plain.lower().split())
-
-
-def is_exit(text: str) -> bool:
-    """Whether ``text`` asks to leave the flow in progress («انصراف», «بیخیال», «نه ممنون» …).
-
-    An exit word as the whole message, or a "never mind" word (``_NEVER_MIND``) opening or
-    closing a short message without digits («ولش کن اصلا», «بعدا حساب میکنم، ولش کن»).
-    """
-    plain = _plain(text)
-    if plain in _EXITS or plain.removeprefix("نه ").strip() in _EXITS:
-        return True
-    return (
-        len(plain.split()) <= MAX_NEVER_MIND_WORDS
-        and not _DIGIT.search(plain)
-        and bool(_NEVER_MIND_EDGE.search(plain))
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,19 +319,35 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
         # «پسرم چی؟» reads weakly as "add a dependant": a cue word with a weak reading
         or (cue and understanding.confidence < WEAK_CONFIDENCE)
     )
+    relation = topic.entities.get("relation")
+    if (
+        "relation" not in new
+        and relation not in (None, SELF, DEPENDANTS)
+        and not _OTHER.search(plain)  # «یکی دیگه رو هم اضافه کنم»: not the same one
+    ):
+        # «خب چجوری اضافش کنم؟» after «no wife on file»: adding that relative.
+        if understanding.intent in NEEDS_RELATION and not understanding.unsure:
+            return _with_entities(
+                understanding, understanding.intent, {"relation": relation}, SAME
+            )
+        if weak and _ADD.search(plain):
+            return _with_entities(understanding, "add_dependent", {"relation": relation}, SAME)
     shifted = _shifted_month(plain, topic)
     if shifted and "month" not in new:
         # Whatever the NLU read: a month relative to the one shown names nothing else.
         return _with_entities(understanding, topic.intent, {**new, "month": shifted}, SAME)
     if topic.intent == ELIGIBILITY and not new:
-        named = _person_named(plain)
+        # «علی چرا نداره؟»: a first name of the family the last answer came from.
+        named = _person_named(plain) or _member_named(plain, topic)
         sure_otherwise = understanding.confidence >= SURE_OTHERWISE
         if named and (weak or not sure_otherwise or understanding.intent == ELIGIBILITY):
             return _with_entities(understanding, ELIGIBILITY, {"relation": named}, SAME)
     if not weak and understanding.intent != topic.intent:
         return None
     if weak and not new:
-        related = _related_runner_up(understanding, topic.intent)
+        related = _related_runner_up(understanding, topic.intent) or _related_word(
+            plain, topic.intent
+        )
         if related is not None:
             return _with_entities(understanding, related, {}, SAME)
     if topic.intent == ELIGIBILITY and not new:
@@ -440,6 +414,25 @@ def _person_named(plain: str) -> str:
     return ""
 
 
+def _member_named(plain: str, topic: Topic) -> str:
+    """The relation of a family member a message names by first name (the topic's
+    ``family``: first name → relation word), or ""."""
+    family = topic.answer.get("family")
+    if not isinstance(family, Mapping):
+        return ""
+    words = set(plain.split())
+    for name, relation in family.items():
+        if _plain(str(name)) in words and isinstance(relation, str):
+            return relation
+    return ""
+
+
+def _related_word(plain: str, topic: str) -> str | None:
+    """The topic a word of ``RELATED_WORDS`` turns a follow-up of ``topic`` to, if any."""
+    pattern, related = RELATED_WORDS.get(topic, (None, ""))
+    return related if pattern is not None and pattern.search(plain) else None
+
+
 def _related_runner_up(understanding: Understanding, topic: str) -> str | None:
     """A topic close to ``topic`` that the NLU ranked next to its weak reading, if any."""
     related = RELATED_TOPICS.get(topic, ())
@@ -447,25 +440,6 @@ def _related_runner_up(understanding: Understanding, topic: str) -> str | None:
         if intent in related and confidence >= MIN_RUNNER_UP:
             return intent
     return None
-
-
-def status_question(understanding: Understanding) -> Understanding | None:
-    """«شوهرم هم زیر بیمه منه؟» read as adding a relative is asking whether they are covered:
-    the eligibility of that relative (None when the reading stands)."""
-    if understanding.intent != "add_dependent" or understanding.from_menu:
-        return None
-    relation = understanding.entity("relation")
-    plain = _plain(understanding.text)
-    if relation is None or not _IS_COVERED.search(plain) or _ADDING.search(plain):
-        return None
-    return replace(
-        understanding,
-        intent=ELIGIBILITY,
-        confidence=1.0,
-        ambiguous=False,
-        fallback=False,
-        entities=({"entity": "relation", "value": relation},),
-    )
 
 
 def _comma_requests(
@@ -508,6 +482,10 @@ def request_parts(
     found: list[Understanding] = []
     for piece in pieces:
         if not piece:
+            continue
+        correlated = [understand(p) for p in correlative_parts(piece)]
+        if len(correlated) >= 2 and all(map(is_task, correlated)):
+            found.extend(correlated)  # «هم سابقه کلمو بگو هم ببین دخترم بیمه داره»
             continue
         clauses = _comma_requests(piece, understand, is_task)
         if clauses:

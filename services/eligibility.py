@@ -96,6 +96,9 @@ class EligibilityResult:
     inquired_at: dt.datetime
     national_id: str
     rows: tuple[EligibilityRow, ...]
+    # Every dependant on file, (first name, relation), whoever was asked about: a follow-up
+    # may name one («علی چی؟» after an answer about the daughter).
+    family: tuple[tuple[str, Relation], ...] = ()
 
 
 class EligibilityService:
@@ -173,6 +176,7 @@ class EligibilityService:
             inquired_at=now,
             national_id=national_id,
             rows=tuple(rows),
+            family=tuple((d.first_name, d.relation) for d in household.dependants),
         )
 
     async def _main_row(self, person: RegistryPerson, today: dt.date) -> EligibilityRow:

@@ -29,6 +29,7 @@ from aiogram.filters import BaseFilter
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot import texts
+from bot.acts import announces_question, settled_closing, status_question
 from bot.dialogue import (
     ELIGIBILITY,
     LEANING,
@@ -37,7 +38,6 @@ from bot.dialogue import (
     Dialogue,
     follow_up,
     request_parts,
-    status_question,
 )
 from bot.filters import inline
 from bot.keyboards import DependantRequest, IntentPick
@@ -201,7 +201,13 @@ class UnderstandMiddleware(BaseMiddleware):
                 is_task=is_task,
             )
         if not parts:
-            understanding = status_question(understanding) or understanding
+            # What the message does, when its words mislead the NLU (``bot.acts``).
+            understanding = (
+                status_question(understanding)
+                or announces_question(understanding)
+                or settled_closing(understanding)
+                or understanding
+            )
         if not parts and may_follow_up(understanding):
             understanding = follow_up(understanding, await dialogue.topic()) or understanding
         context["understanding"] = parts[0] if parts else understanding
@@ -283,6 +289,8 @@ def may_hold_several(text: str) -> bool:
         or "," in stripped
         or "همچنین" in stripped
         or " و " in stripped
+        # «هم X هم Y» (bot.acts.correlative_parts).
+        or stripped.startswith("هم ")
     )
 
 

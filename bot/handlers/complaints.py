@@ -17,11 +17,12 @@ from aiogram.types import CallbackQuery, Message
 
 from bot import formatting as fmt
 from bot import keyboards, texts
+from bot.acts import typed_no
 from bot.deps import Services
 from bot.filters import inline
 from bot.handlers.common import FREE_TEXT, InputProblem, Intent
 from bot.keyboards import CategoryPick, Confirm, SkipAttachment, TicketPick
-from bot.nlu import Understanding
+from bot.nlu import Understander, Understanding
 from bot.reply import Reply
 from persian import mask_national_id
 from services.enums import TicketCategory
@@ -146,8 +147,30 @@ async def on_confirm(
     reply: Reply,
 ) -> None:
     """File the ticket (or drop it) and give its tracking code and due date."""
+    await _decide(callback_data.yes, state, services, chat_user, reply)
+
+
+async def on_confirm_typed(
+    message: Message,
+    understander: Understander,
+    state: FSMContext,
+    services: Services,
+    chat_user: ChatUserInfo,
+    reply: Reply,
+) -> None:
+    """Take a typed no («نه نمیخوام ثبت بشه») as the no button; else ask for a button (a yes stays a
+    button: filing is not undone)."""
+    if typed_no(understander(message.text or "")):
+        await _decide(False, state, services, chat_user, reply)
+        return
+    await reply(texts.PLEASE_USE_BUTTONS)
+
+
+async def _decide(
+    yes: bool, state: FSMContext, services: Services, chat_user: ChatUserInfo, reply: Reply
+) -> None:
     form = await state.get_data()
-    if not callback_data.yes:
+    if not yes:
         await state.clear()
         await reply(texts.TICKET_CANCELLED, keyboard=keyboards.main_menu())
         return
@@ -163,11 +186,6 @@ async def on_confirm(
         due=fmt.date_long(ticket.due_date),
         keyboard=keyboards.main_menu(),
     )
-
-
-async def on_use_buttons(message: Message, reply: Reply) -> None:
-    """Ask for a button press where only buttons answer the question."""
-    await reply(texts.PLEASE_USE_BUTTONS)
 
 
 # --- tracking --------------------------------------------------------------------------
@@ -311,5 +329,5 @@ def build_steps() -> Router:
     router.callback_query.register(
         on_confirm, StateFilter(ComplaintForm.confirm), Confirm.filter(F.flow == "tkt")
     )
-    router.message.register(on_use_buttons, StateFilter(ComplaintForm.confirm), FREE_TEXT)
+    router.message.register(on_confirm_typed, StateFilter(ComplaintForm.confirm), FREE_TEXT)
     return router

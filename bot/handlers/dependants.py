@@ -32,11 +32,12 @@ from aiogram.types import CallbackQuery, Message
 
 from bot import formatting as fmt
 from bot import keyboards, texts
+from bot.acts import typed_no
 from bot.deps import Services
 from bot.filters import inline
 from bot.handlers.common import DEPENDANT_REQUEST, FREE_TEXT, PERSONAL, InputProblem, Intent
 from bot.keyboards import Confirm, DependantDocs, RelationPick, SendDocuments
-from bot.nlu import Understanding
+from bot.nlu import Understander, Understanding
 from bot.reply import Reply
 from persian import InvalidNationalId, normalize_national_id, parse_jalali
 from services.clock import Clock
@@ -160,8 +161,30 @@ async def on_confirm(
     reply: Reply,
 ) -> None:
     """Record the request (or drop it) and say what happens next."""
+    await _decide(callback_data.yes, state, services, chat_user, reply)
+
+
+async def on_confirm_typed(
+    message: Message,
+    understander: Understander,
+    state: FSMContext,
+    services: Services,
+    chat_user: ChatUserInfo,
+    reply: Reply,
+) -> None:
+    """Take a typed no («نه، ثبت نکن») as the no button; else ask for a button (a yes stays a
+    button: filing is not undone)."""
+    if typed_no(understander(message.text or "")):
+        await _decide(False, state, services, chat_user, reply)
+        return
+    await on_use_buttons(message, reply)
+
+
+async def _decide(
+    yes: bool, state: FSMContext, services: Services, chat_user: ChatUserInfo, reply: Reply
+) -> None:
     form = await state.get_data()
-    if not callback_data.yes:
+    if not yes:
         await state.clear()
         await reply(texts.DEPENDANT_CANCELLED, keyboard=keyboards.main_menu())
         return
@@ -408,7 +431,7 @@ def build_steps() -> Router:
     router.callback_query.register(
         on_confirm, StateFilter(DependantForm.confirm), Confirm.filter(F.flow == "dep")
     )
-    router.message.register(on_use_buttons, StateFilter(DependantForm.confirm), FREE_TEXT)
+    router.message.register(on_confirm_typed, StateFilter(DependantForm.confirm), FREE_TEXT)
     documents = StateFilter(DependantForm.documents)
     router.message.register(on_document, documents, inline(F.photo | F.document))
     router.callback_query.register(on_documents_button, documents, DependantDocs.filter())

@@ -20,7 +20,7 @@ from bot.nlu import Understanding
 from bot.reply import Reply
 from persian import normalize
 from services.eligibility import EligibilityResult, EligibilityRow, NextStep, NotCoveredReason
-from services.enums import relations_named
+from services.enums import RELATION_WORDS, Relation, relations_named
 from services.errors import NoSuchDependant
 from services.identity import ChatUserInfo
 from services.settings import Settings
@@ -50,7 +50,7 @@ async def check_eligibility(
                 result = await services.eligibility.inquire(chat_user)
     except NoSuchDependant:
         # The thread stays here: «بچه‌هام چی؟» next asks about the children.
-        await remember_rows(dialogue, settings, (), asked)
+        await remember_rows(dialogue, settings, (), asked, ())
         raise
     rows = result.rows
     if asked in (SELF, DEPENDANTS):
@@ -68,23 +68,43 @@ async def check_eligibility(
         rows = tuple(r for r in rows if r.relation in named)
         if not rows:
             # The thread stays here: «بچه‌هام چی؟» next asks about the children.
-            await remember_rows(dialogue, settings, rows, asked)
+            await remember_rows(dialogue, settings, rows, asked, result.family)
             raise NoSuchDependant(asked or "")
     rows = named_rows(rows, understanding.text)
     await reply.raw(render_result(reply, settings, result, rows))
-    await remember_rows(dialogue, settings, rows, asked)
+    await remember_rows(dialogue, settings, rows, asked, result.family)
 
 
 async def remember_rows(
-    dialogue: Dialogue, settings: Settings, rows: tuple[EligibilityRow, ...], asked: str | None
+    dialogue: Dialogue,
+    settings: Settings,
+    rows: tuple[EligibilityRow, ...],
+    asked: str | None,
+    family: tuple[tuple[str, Relation], ...],
 ) -> None:
-    """Keep the rows just shown, for «تا کی؟», «چرا؟», «خودم چی؟» (``bot.handlers.thread``)."""
+    """Keep the rows just shown, for «تا کی؟», «چرا؟», «خودم چی؟» (``bot.handlers.thread``),
+    and the first names of the family the inquiry found, for «علی چرا نداره؟»
+    (``bot.dialogue``; with the names kept from the answers before)."""
     son_age = fmt.digits(settings.config.dependants.son_age_limit_years)
+    topic = await dialogue.topic()
+    kept = topic.answer.get("family") if topic is not None else None
+    names = dict(kept) if isinstance(kept, dict) else {}
+    for first_name, relation in family:
+        word = _relation_word(relation)
+        if word:
+            names[first_name] = word
     await dialogue.remember(
         ELIGIBILITY,
         {"relation": asked} if asked else {},
-        {"rows": [_remembered(row, son_age) for row in rows]},
+        {"rows": [_remembered(row, son_age) for row in rows], "family": names},
     )
+
+
+def _relation_word(relation: Relation) -> str:
+    """The relation entity's word that names ``relation`` alone, or the pair it is in
+    (a wife or a husband: «spouse»)."""
+    words = [w for w, named in RELATION_WORDS.items() if relation in named]
+    return min(words, key=lambda w: len(RELATION_WORDS[w]), default="")
 
 
 def _remembered(row: EligibilityRow, son_age: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from bot import formatting as fmt
 from bot import keyboards, texts
 from bot.handlers.common import InputProblem
-from bot.handlers.verification import Verification
+from bot.handlers.verification import MISMATCH_KEY, Verification
 from bot.reply import Reply
 from services import errors as e
 from services.metrics import metrics
@@ -85,6 +85,9 @@ async def _mismatch(err: e.IdentityMismatch, reply: Reply, state: Any, event: Er
     text = reply.render.text(template, instruction=texts.MISMATCH_INSTRUCTION)
     text += "\n" + reply.render.text(texts.ATTEMPTS_LEFT, left=fmt.digits(err.attempts_left))
     await reply.raw(text)
+    if state is not None:
+        # «پس الان باید چیکار کنم؟» next gets the instruction again (bot.handlers.thread).
+        await state.update_data(**{MISMATCH_KEY: True})
 
 
 async def _locked(

@@ -44,7 +44,7 @@ async def family_list(
     text += reply.render.text(texts.FAMILY_ADD_OFFER)
     await reply.raw(text, keyboard=keyboards.add_dependant())
     # An eligibility answer about them: «تا کی؟», «پسرم چرا نداره؟», «خودم چی؟» follow it.
-    await remember_rows(dialogue, settings, rows, None)
+    await remember_rows(dialogue, settings, rows, None, result.family)
 
 
 def build_router() -> Router:

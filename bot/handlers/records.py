@@ -34,15 +34,17 @@ async def last_contribution(
     reply: Reply,
 ) -> None:
     """Show the newest month of record, and say so when it is overdue; or the month asked
-    («ماه قبلش چی؟» after it: ``bot.dialogue`` names that month)."""
+    («ماه قبلش چی؟» after it: ``bot.dialogue`` names that month), as the newest when it is
+    («بیمه ماه پیش منو رد کرده؟» when last month is the last on record)."""
     asked = understanding.entity("month")
-    if asked is not None:
-        year, month = resolve_month(asked, clock.today())
-        await month_record(reply, services, chat_user, year, month)
-        await dialogue.remember("last_contribution", answer={"month": f"{year}-{month:02d}"})
-        return
     async with reply.typing():
         last = await services.contributions.last_record(chat_user)
+    if asked is not None:
+        year, month = resolve_month(asked, clock.today())
+        if (year, month) != (last.year, last.month):
+            await month_record(reply, services, chat_user, year, month)
+            await dialogue.remember("last_contribution", answer={"month": f"{year}-{month:02d}"})
+            return
     render = reply.render
     text = render.text(
         texts.LAST_RECORD,

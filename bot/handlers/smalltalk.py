@@ -10,6 +10,7 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards, texts
+from bot.acts import ANNOUNCE
 from bot.deps import Services
 from bot.dialogue import Dialogue
 from bot.handlers.common import Intent, Unsure, note_missed
@@ -35,6 +36,11 @@ async def thanks(message: Message, reply: Reply) -> None:
 async def goodbye(message: Message, reply: Reply) -> None:
     """Say goodbye."""
     await reply(texts.GOODBYE)
+
+
+async def announced(message: Message, reply: Reply) -> None:
+    """Invite the question announced («یه سوال داشتم»)."""
+    await reply(texts.ASK_THE_QUESTION)
 
 
 async def help_(event: Message | CallbackQuery, reply: Reply) -> None:
@@ -94,6 +100,7 @@ def build_router() -> Router:
     router.message.register(thanks, Intent("thanks"))
     router.message.register(goodbye, Intent("goodbye"))
     router.message.register(help_, Intent("help"))
+    router.message.register(announced, Intent(ANNOUNCE))
     router.callback_query.register(help_, Intent("help"))
     router.message.register(affirm, Intent("affirm"))
     # «نه، ممنون» under a dependant's conditions is a "deny" button.

@@ -25,6 +25,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot import formatting as fmt
 from bot import keyboards, texts
+from bot.acts import asks_for_person, asks_what_now, settled_closing
 from bot.dialogue import (
     COVER_NEXT,
     COVER_UNTIL,
@@ -36,7 +37,7 @@ from bot.dialogue import (
 )
 from bot.handlers.common import PERSONAL, Intent, is_free_text, is_task
 from bot.handlers.dependants import DependantForm, leave_documents
-from bot.handlers.verification import PersonalGate, ask_to_verify, kept_request
+from bot.handlers.verification import MISMATCH_KEY, PersonalGate, ask_to_verify, kept_request
 from bot.handlers.voluntary import names_a_wage
 from bot.keyboards import Resume
 from bot.nlu import Understanding
@@ -196,7 +197,8 @@ _BUTTON_STEPS: Final = frozenset(
 def read_step(message: Message, context: UpdateContext) -> tuple[str, Understanding | None]:
     """What a message inside a flow step is, when it is no answer to it.
 
-    ("exit", None), ("request", what was asked) or ("again", None); ("", None) for a message
+    ("exit", None), ("request", what was asked), ("help", None) for «پس الان باید چیکار کنم؟»
+    or ("again", None); ("", None) for a message
     the step's own handlers take (what looks like the answer, a button step's text, a short
     wrong answer they explain).
     """
@@ -210,17 +212,19 @@ def read_step(message: Message, context: UpdateContext) -> tuple[str, Understand
     if looks_like_answer is not None and looks_like_answer(text):
         return "", None
     understanding = context["understander"](text)
-    if (
-        not understanding.unsure
-        and understanding.intent in EXIT_INTENTS
-        and len(text.split()) <= _EXIT_WORDS
-    ):
+    closing = settled_closing(understanding) or understanding
+    if not closing.unsure and closing.intent in EXIT_INTENTS and len(text.split()) <= _EXIT_WORDS:
         return "exit", None
+    if asks_for_person(understanding):
+        # «نمیخوام بنویسم، میخوام با یه آدم حرف بزنم» even where any text is the answer.
+        return "request", understanding
     if looks_like_answer is None:
         # A description takes any text; the contact step's text goes on to the intents.
         return "", None
     if is_task(understanding):
         return "request", understanding
+    if asks_what_now(text):
+        return "help", None
     if step in _BUTTON_STEPS:
         return "", None
     if len(text.split()) <= _ANSWER_WORDS and step != "Verification:national_id":
@@ -259,6 +263,15 @@ async def ask_step(step: str, state: FSMContext, reply: Reply, *, lead: str = ""
     await reply.raw(question, keyboard=keyboard)
 
 
+async def step_help(step: str, state: FSMContext, reply: Reply) -> None:
+    """«پس الان باید چیکار کنم؟» on a step: what it needs; after a mismatch of the mobile and
+    the national ID, the branch instruction again (the step stays for another national ID)."""
+    if step == "Verification:national_id" and (await state.get_data()).get(MISMATCH_KEY):
+        await reply(texts.MISMATCH_WHAT_NOW, instruction=texts.MISMATCH_INSTRUCTION)
+        return
+    await ask_step(step, state, reply, lead=texts.STEP_HELP_LEAD)
+
+
 class StepGuard(BaseMiddleware):
     """Outer middleware of the flow steps: an exit, a request or a sentence inside a flow.
 
@@ -291,6 +304,8 @@ class StepGuard(BaseMiddleware):
         elif reading == "exit":
             await state.clear()
             await reply(texts.FLOW_LEFT, keyboard=keyboards.main_menu())
+        elif reading == "help":
+            await step_help(step, state, reply)
         elif reading == "again" or understanding is None:
             await ask_step(step, state, reply, lead=texts.STEP_NOT_AN_ANSWER)
         else:
@@ -315,6 +330,8 @@ class StepGuard(BaseMiddleware):
             await ask_to_verify((understanding,), state, user, context["clock"], reply)
             return
         await self.gate.answer(event, data, understanding)
+        if await state.get_state() is None:
+            return  # the answer ended the flow (a hand-over to a person): nothing to resume
         await reply(texts.RESUME_OFFER, keyboard=keyboards.resume(step))
 
 

@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 _DIGITS_RUN: Final = re.compile(r"\d[\d\s\-_.]*\d|\d")
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+# The FSM data key set when the registry refused the mobile for the national ID typed (the
+# step's help then repeats the branch instruction).
+MISMATCH_KEY: Final = "verify_mismatch"
 
 
 class Verification(StatesGroup):

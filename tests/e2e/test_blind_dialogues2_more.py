@@ -64,13 +64,6 @@ async def test_two_requests_with_arabic_letters_before_verifying(client: Sandbox
     assert "خدانگهدار" in bye or "خواهش می‌کنم" in bye
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«kheili mamnoon, khodahafez» (Finglish thanks and goodbye) gets «did you mean …?» "
-        "instead of a goodbye"
-    ),
-)
 async def test_finglish_on_bale_shows_no_markup(client: SandboxClient) -> None:
     user = await client.create_user("زهرا")
     chat = Person(client, int(user["id"]), "bale")
@@ -91,13 +84,6 @@ async def test_finglish_on_bale_shows_no_markup(client: SandboxClient) -> None:
         assert not HTML_TAG.search(shown), shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«پس الان باید چیکار کنم؟» right after the mismatch gets «not an answer to this "
-        "question, type your national ID» instead of the branch instruction again"
-    ),
-)
 async def test_a_borrowed_phone_is_a_mismatch(client: SandboxClient) -> None:
     chat = await person(client, "مریم")
     asked = await chat.say("گوشی بابامه، میخوام بیمه خودمو ببینم فعاله یا نه")
@@ -111,12 +97,6 @@ async def test_a_borrowed_phone_is_a_mismatch(client: SandboxClient) -> None:
     assert "۱۴۲۰" in contact and OUT_OF_SCOPE not in contact
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«یه سوال داشتم» (I have a question) is refused as out of scope instead of «بفرمایید»"
-    ),
-)
 async def test_a_question_announced_before_it_is_asked(client: SandboxClient) -> None:
     chat = await person(client, "مریم")
     hello = (await chat.say("سلام وقتتون بخیر")).text
@@ -131,13 +111,6 @@ async def test_a_question_announced_before_it_is_asked(client: SandboxClient) ->
     assert COVERED in text and "علی" not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«نه نمیخوام ثبت بشه» at the complaint's confirmation gets «please use the buttons or "
-        "/cancel» instead of cancelling"
-    ),
-)
 async def test_a_complaint_told_too_briefly_then_not_sent(client: SandboxClient) -> None:
     chat = await verified(client, MARYAM, "مریم")
     asked = (await chat.say("از بیمارستان طرف قرارداد شکایت دارم")).text
@@ -155,13 +128,6 @@ async def test_a_complaint_told_too_briefly_then_not_sent(client: SandboxClient)
     assert not re.search(r"۱۴۲۰-[۰-۹]{6}", dropped)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«اصلا نمیخوام بنویسم، میخوام با یه آدم حرف بزنم» at the complaint's description step is "
-        "taken as the complaint's description (the attachment step follows), no handoff"
-    ),
-)
 async def test_a_person_asked_for_in_the_middle_of_a_complaint(client: SandboxClient) -> None:
     chat = await verified(client, ZAHRA, "زهرا")
     asked = (await chat.say("میخوام شکایت ثبت کنم")).text

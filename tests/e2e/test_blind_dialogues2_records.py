@@ -60,13 +60,6 @@ def back(months: int) -> tuple[int, int]:
 # --- records --------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«ماه قبلش چی؟ اونم رد شده؟» right after the last record (last month) shows last "
-        "month again, not the month before it"
-    ),
-)
 async def test_story_then_did_my_employer_pay_this_month(client: SandboxClient) -> None:
     chat = await person(client, "مریم")
     asked = await chat.say(
@@ -98,13 +91,6 @@ async def test_finglish_total_record_with_a_latin_national_id(client: SandboxCli
     assert LAST_RECORD in last and month(reza_last) in last
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«پس با این حساب دفترچه‌م اعتبار نداره دیگه؟» from a verified Reza gets the general "
-        "booklet-renewal text instead of his own status («حمایت درمانی ندارد»)"
-    ),
-)
 async def test_national_id_with_dashes_keeps_the_question(client: SandboxClient) -> None:
     chat = await person(client, "رضا")
     asked = await chat.say("آخرین سابقه بیمه من چیه؟")
@@ -187,13 +173,6 @@ async def test_this_months_pension_is_not_paid_yet(client: SandboxClient) -> Non
     assert "فاطمه کریمی" in wife and COVERED in wife
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«من که بازنشسته‌ام دفترچه‌م اعتبار داره؟» from a verified pensioner gets a general "
-        "knowledge-base answer instead of his own status and end date"
-    ),
-)
 async def test_pensioner_asks_for_his_record_then_the_slip(client: SandboxClient) -> None:
     chat = await verified(client, HASSAN, "حسن")
     record = (await chat.say("سابقه بیمه‌ام چقدره؟")).text
@@ -204,13 +183,6 @@ async def test_pensioner_asks_for_his_record_then_the_slip(client: SandboxClient
     assert "حسن کریمی (خودتان)" in cover and COVERED in cover
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "«کلش چقدر میشه؟» right after the last record (asking for the total record) is "
-        "answered as out of scope"
-    ),
-)
 async def test_a_worker_asks_for_a_payslip(client: SandboxClient) -> None:
     chat = await verified(client, MARYAM, "مریم")
     slip = (await chat.say("فیش حقوقیمو میخوام")).text

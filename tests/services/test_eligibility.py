@@ -80,6 +80,8 @@ async def test_relation_filter_answers_for_the_son(
 ) -> None:
     result = await _inquire(session, db_settings, clock, MARYAM_NID, who=Relation.SON)
     assert [row.national_id for row in result.rows] == [ALI_NID]
+    # The whole family by first name, whoever was asked about (a follow-up may name one).
+    assert set(result.family) == {("سارا", Relation.DAUGHTER), ("علی", Relation.SON)}
     only_me = await EligibilityService(session, db_settings, clock).inquire(
         (await _user_id(session, MARYAM_NID)), "self"
     )

@@ -83,8 +83,13 @@ class NluSettings(BaseModel):
     # `python -m nlu tune`: folds of the cross-validation on the training data, and the bar the
     # threshold must meet there (out-of-scope lines rejected, in-domain lines wrongly rejected).
     tune_folds: int = Field(5, ge=2)
+    # The cross-validation is repeated with this many shuffles (seeds random_state, +1, …) and
+    # the values are chosen on all the repeats' rows together: one shuffle's choice moves with it.
+    tune_repeats: int = Field(3, ge=1)
     tune_min_oos_rejection: float = Field(0.97, ge=0, le=1)
     tune_max_false_rejection: float = Field(0.02, ge=0, le=1)
+    # A value counts as meeting the two bounds above only with this much to spare on each.
+    tune_bound_margin: float = Field(0.005, ge=0, le=0.5)
     # The ambiguity margin flags at most this share of correct in-domain answers.
     tune_max_ambiguous_correct: float = Field(0.03, ge=0, le=1)
     # `python -m nlu lint`: the least examples per intent, and the longest line the bot reads.
@@ -135,6 +140,8 @@ class NluSettings(BaseModel):
                 "tail_min_message_words",
                 "ranking_length",
                 "tune_folds",
+                "tune_repeats",
+                "tune_bound_margin",
                 "tune_min_oos_rejection",
                 "tune_max_false_rejection",
                 "tune_max_ambiguous_correct",

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from nlu import NluSettings
 from nlu.training_data import Example
-from nlu.tune import OutOfFold, choose, choose_tail_weight, margin_figures, threshold_figures
+from nlu.tune import (
+    OutOfFold,
+    ThresholdFigures,
+    bound_cost,
+    choose,
+    choose_tail_weight,
+    margin_figures,
+    meets_bounds,
+    predictions,
+    threshold_figures,
+)
 
 LABELS = ["check_eligibility", "out_of_scope", "track_ticket"]
 
@@ -53,9 +64,46 @@ def test_choose_meets_the_bounds_with_the_best_in_domain_accuracy() -> None:
     assert result.rule.startswith("best in-domain accuracy")
     strict = choose(oof, settings.model_copy(update={"tune_max_false_rejection": 0.0}))
     assert strict.rule.startswith("NO value meets both bounds")
-    # Equal weight to both: 100 % rejected and 99 % kept beats 96 % rejected and 100 % kept.
-    assert strict.at_threshold.oos_rejection == 1.0
-    assert strict.at_threshold.false_rejection == 0.01
+    # Each error weighed by its bound: with no wrongly rejected line allowed (0.1 % at the
+    # least), 1 % wrongly rejected costs 10 and 4 % let through 4/3: the second wins.
+    assert strict.at_threshold.oos_rejection == 0.96
+    assert strict.at_threshold.false_rejection == 0.0
+    assert strict.threshold < 0.46
+
+
+def test_bounds_need_their_margin_and_the_cost_weighs_each_error_by_its_bound() -> None:
+    settings = NluSettings(
+        tune_min_oos_rejection=0.97, tune_max_false_rejection=0.02, tune_bound_margin=0.005
+    )
+    just = ThresholdFigures(0.3, 0.97, 0.97, 0.97, 0.02)
+    spare = ThresholdFigures(0.3, 0.97, 0.97, 0.975, 0.015)
+    assert not meets_bounds(just, settings)
+    assert meets_bounds(spare, settings)
+    assert meets_bounds(just, settings.model_copy(update={"tune_bound_margin": 0.0}))
+    # 3 % let through is one unit, 2 % wrongly rejected another: a wrongly rejected line weighs
+    # 1.5 times a line let through.
+    assert bound_cost(just, settings) == pytest.approx(2.0)
+    one_more_missed = ThresholdFigures(0.3, 0.97, 0.97, 0.96, 0.02)
+    one_more_rejected = ThresholdFigures(0.3, 0.97, 0.97, 0.97, 0.03)
+    assert bound_cost(one_more_rejected, settings) - bound_cost(just, settings) == pytest.approx(
+        1.5 * (bound_cost(one_more_missed, settings) - bound_cost(just, settings))
+    )
+
+
+def test_the_fast_replay_counts_what_the_predictions_say() -> None:
+    rng = np.random.default_rng(3)
+    proba = rng.dirichlet([0.5, 0.5, 0.5], size=300)
+    gold = rng.choice(LABELS, size=300)
+    oof = OutOfFold([Example(f"l{i}", str(g)) for i, g in enumerate(gold)], LABELS, proba)
+    oof.gate = rng.random(300)
+    for threshold, gate in [(0.0, 0.0), (0.4, 0.0), (0.5, 0.3), (0.9, 0.8)]:
+        predicted = predictions(oof, threshold, gate)
+        f = threshold_figures(oof, threshold, gate)
+        oos = gold == "out_of_scope"
+        assert f.accuracy == pytest.approx(np.mean(predicted == gold))
+        assert f.in_domain_accuracy == pytest.approx(np.mean(predicted[~oos] == gold[~oos]))
+        assert f.oos_rejection == pytest.approx(np.mean(predicted[oos] == "out_of_scope"))
+        assert f.false_rejection == pytest.approx(np.mean(predicted[~oos] == "out_of_scope"))
 
 
 def test_the_margin_asks_about_few_right_answers() -> None:

@@ -90,6 +90,10 @@ class NluSettings(BaseModel):
     tune_max_false_rejection: float = Field(0.02, ge=0, le=1)
     # A value counts as meeting the two bounds above only with this much to spare on each.
     tune_bound_margin: float = Field(0.005, ge=0, le=0.5)
+    # The accuracy bar: where no value meets the two bounds, tune weighs each kind of error by
+    # what its bar allows (nlu.tune.bound_cost), an in-domain line answered with another intent
+    # by 1 − this.
+    tune_min_accuracy: float = Field(0.95, ge=0, le=1)
     # The ambiguity margin flags at most this share of correct in-domain answers.
     tune_max_ambiguous_correct: float = Field(0.03, ge=0, le=1)
     # `python -m nlu lint`: the least examples per intent, and the longest line the bot reads.
@@ -142,6 +146,7 @@ class NluSettings(BaseModel):
                 "tune_folds",
                 "tune_repeats",
                 "tune_bound_margin",
+                "tune_min_accuracy",
                 "tune_min_oos_rejection",
                 "tune_max_false_rejection",
                 "tune_max_ambiguous_correct",

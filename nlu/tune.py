@@ -11,9 +11,10 @@ decision rule of :func:`nlu.model.decide` is replayed on those rows for every ca
 - ``out_of_scope_threshold``: the value with the best in-domain accuracy among those that
   reject at least ``tune_min_oos_rejection`` of the out-of-scope lines and wrongly reject at most
   ``tune_max_false_rejection`` of the in-domain ones, each with ``tune_bound_margin`` to spare;
-  when none does, the value with the fewest errors weighed by those two bounds (see
-  :func:`bound_cost`: with bounds of 97 % and 2 %, a wrongly rejected in-domain line counts
-  1.5 times an out-of-scope line let through), and the report says so;
+  when none does, the value with the fewest errors weighed by the bars (see
+  :func:`bound_cost`: with bars of 97 %, 2 % and an accuracy of 0.95, a wrongly rejected
+  in-domain line counts 1.5 times an out-of-scope line let through and 2.5 times an in-domain
+  line answered with the wrong intent), and the report says so;
 - ``gate_threshold`` (when the model has an in-domain / out-of-scope gate): chosen together
   with ``out_of_scope_threshold``, on every pair of values, by the same rule;
 - ``ambiguity_margin``: the largest value that makes the bot ask "did you mean …?" for at most
@@ -245,13 +246,17 @@ def meets_bounds(f: ThresholdFigures, settings: NluSettings) -> bool:
 
 
 def bound_cost(f: ThresholdFigures, settings: NluSettings) -> float:
-    """The errors the two bounds count, each in units of what its bound allows: the share of
-    out-of-scope lines let through over 1 − ``tune_min_oos_rejection``, plus the share of
-    in-domain lines wrongly rejected over ``tune_max_false_rejection`` (0.1 % at the least).
-    Where no value meets both, the smallest sum is the nearest to both, neither bound
-    sacrificed to the other: at 97 % and 2 % a wrongly rejected line weighs 1.5 let through."""
+    """The errors the bars count, each in units of what its bar allows: the share of
+    out-of-scope lines let through over 1 − ``tune_min_oos_rejection``, the share of in-domain
+    lines wrongly rejected over ``tune_max_false_rejection``, and the share answered with
+    another intent over 1 − ``tune_min_accuracy`` (each allowance 0.1 % at the least). Where
+    no value meets the bounds, the smallest sum is the nearest to all of them, no bar
+    sacrificed to another: at 97 %, 2 % and 0.95 a wrongly rejected line weighs 1.5 let
+    through and 2.5 answered with the wrong intent."""
     missed = (1 - f.oos_rejection) / max(1 - settings.tune_min_oos_rejection, 0.001)
-    return missed + f.false_rejection / max(settings.tune_max_false_rejection, 0.001)
+    rejected = f.false_rejection / max(settings.tune_max_false_rejection, 0.001)
+    misrouted = max(1 - f.in_domain_accuracy - f.false_rejection, 0.0)
+    return missed + rejected + misrouted / max(1 - settings.tune_min_accuracy, 0.001)
 
 
 def predictions(

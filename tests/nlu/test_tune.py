@@ -80,11 +80,14 @@ def test_bounds_need_their_margin_and_the_cost_weighs_each_error_by_its_bound() 
     assert not meets_bounds(just, settings)
     assert meets_bounds(spare, settings)
     assert meets_bounds(just, settings.model_copy(update={"tune_bound_margin": 0.0}))
-    # 3 % let through is one unit, 2 % wrongly rejected another: a wrongly rejected line weighs
-    # 1.5 times a line let through.
-    assert bound_cost(just, settings) == pytest.approx(2.0)
+    # 3 % let through is one unit, 2 % wrongly rejected another, and 1 % answered with the
+    # wrong intent a fifth of one (5 % allowed by an accuracy of 0.95): a wrongly rejected
+    # line weighs 1.5 times a line let through and 2.5 times a misrouted one.
+    assert bound_cost(just, settings) == pytest.approx(2.2)
+    misrouted = ThresholdFigures(0.3, 0.96, 0.96, 0.97, 0.02)
+    assert bound_cost(misrouted, settings) - bound_cost(just, settings) == pytest.approx(0.2)
     one_more_missed = ThresholdFigures(0.3, 0.97, 0.97, 0.96, 0.02)
-    one_more_rejected = ThresholdFigures(0.3, 0.97, 0.97, 0.97, 0.03)
+    one_more_rejected = ThresholdFigures(0.3, 0.96, 0.96, 0.97, 0.03)
     assert bound_cost(one_more_rejected, settings) - bound_cost(just, settings) == pytest.approx(
         1.5 * (bound_cost(one_more_missed, settings) - bound_cost(just, settings))
     )

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from nlu import NluSettings
-from nlu.training_data import Example
+from nlu.training_data import Example, load_training_data
 from nlu.tune import (
     OutOfFold,
     ThresholdFigures,
     bound_cost,
     choose,
     choose_tail_weight,
+    cross_validated_proba,
     margin_figures,
     meets_bounds,
     predictions,
@@ -170,3 +173,30 @@ def test_the_tail_weight_is_chosen_by_the_same_rule_and_none_unless_it_earns_it(
     # Tails that change nothing leave the weight at 0.
     oof.tail_proba = oof.proba.copy()
     assert choose_tail_weight(oof, settings, (0.0, 0.35))[0] == 0.0
+
+
+def test_repeated_cross_validation_pools_every_line_once_per_shuffle(
+    small_data_dir: Path,
+) -> None:
+    settings = NluSettings(calibration_folds=2, char_ngram_max=3)
+    data = load_training_data([small_data_dir])
+    oof = cross_validated_proba(data, settings, folds=3, repeats=2)
+    n = len(data.examples)
+    assert oof.repeats == 2 and len(oof.train_seconds) == 6
+    assert oof.proba.shape == (2 * n, len(oof.labels))
+    assert oof.gate is not None and oof.gate.shape == (2 * n,)
+    assert [e.text for e in oof.examples[n:]] == [e.text for e in data.examples]
+    # Another shuffle: the second half was scored by models trained on other folds.
+    assert not np.allclose(oof.proba[:n], oof.proba[n:])
+    # The pooled figures are the mean of each shuffle's.
+    halves = [
+        threshold_figures(
+            OutOfFold(oof.examples[i : i + n], oof.labels, oof.proba[i : i + n]), 0.3
+        )
+        for i in (0, n)
+    ]
+    pooled = threshold_figures(oof, 0.3)
+    assert pooled.accuracy == pytest.approx((halves[0].accuracy + halves[1].accuracy) / 2)
+    assert pooled.false_rejection == pytest.approx(
+        (halves[0].false_rejection + halves[1].false_rejection) / 2
+    )

@@ -116,10 +116,10 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         unknown = set(args.compare) - set(VARIANTS)
         if unknown:
             raise SystemExit(f"unknown variants {sorted(unknown)}; known: {sorted(VARIANTS)}")
-        results = compare(data, settings, args.compare or None, args.folds)
+        results = compare(data, settings, args.compare or None, args.folds, args.repeats)
         out.write(format_comparison(results) + "\n")
         return 0
-    oof = cross_validated_proba(data, settings, args.folds)
+    oof = cross_validated_proba(data, settings, args.folds, args.repeats)
     weight, by_weight = choose_tail_weight(oof, settings)
     result = dict(by_weight)[weight]
     out.write(format_result(result, oof.blended(weight), settings) + "\n\n")
@@ -182,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="choose the out-of-scope threshold and ambiguity margin by cross-validation",
     )
     tune.add_argument("--folds", type=int, help="folds (default: nlu.tune_folds in config)")
+    tune.add_argument(
+        "--repeats",
+        type=int,
+        help="cross-validations with other shuffles, pooled (default: nlu.tune_repeats)",
+    )
     tune.add_argument(
         "--compare",
         nargs="*",

@@ -63,7 +63,7 @@ class NluSettings(BaseModel):
     gate_tamin_files: tuple[str, ...] = ("tamin_rules.yml",)
     # Below this gate probability of being in-domain a message is out_of_scope, whatever the
     # intent classifier's confidence (0 turns the gate off at answer time).
-    gate_threshold: float = Field(0.29, ge=0, le=1)
+    gate_threshold: float = Field(0.03, ge=0, le=1)
     # Share of domain examples added again behind a greeting («سلام، …»), see nlu.model.
     greeting_augmentation: float = Field(0.3, ge=0, le=1)
     # A long message's end (nlu.features.tail_text: its last clauses, at least tail_min_words
@@ -74,17 +74,26 @@ class NluSettings(BaseModel):
     tail_min_words: int = Field(4, ge=1)
     tail_min_message_words: int = Field(8, ge=2)
     # Below this top confidence the message is treated as out_of_scope.
-    out_of_scope_threshold: float = Field(0.33, ge=0, le=1)
+    out_of_scope_threshold: float = Field(0.23, ge=0, le=1)
     # When the top two intents are closer than this, the result is flagged ambiguous.
-    ambiguity_margin: float = Field(0.15, ge=0, le=1)
+    ambiguity_margin: float = Field(0.16, ge=0, le=1)
     # How many intents intent_ranking lists (Rasa's ranking_length).
     ranking_length: int = Field(10, ge=1)
     random_state: int = 42
     # `python -m nlu tune`: folds of the cross-validation on the training data, and the bar the
     # threshold must meet there (out-of-scope lines rejected, in-domain lines wrongly rejected).
     tune_folds: int = Field(5, ge=2)
+    # The cross-validation is repeated with this many shuffles (seeds random_state, +1, …) and
+    # the values are chosen on all the repeats' rows together: one shuffle's choice moves with it.
+    tune_repeats: int = Field(5, ge=1)
     tune_min_oos_rejection: float = Field(0.97, ge=0, le=1)
     tune_max_false_rejection: float = Field(0.02, ge=0, le=1)
+    # A value counts as meeting the two bounds above only with this much to spare on each.
+    tune_bound_margin: float = Field(0.005, ge=0, le=0.5)
+    # The accuracy bar: where no value meets the two bounds, tune weighs each kind of error by
+    # what its bar allows (nlu.tune.bound_cost), an in-domain line answered with another intent
+    # by 1 − this.
+    tune_min_accuracy: float = Field(0.95, ge=0, le=1)
     # The ambiguity margin flags at most this share of correct in-domain answers.
     tune_max_ambiguous_correct: float = Field(0.03, ge=0, le=1)
     # `python -m nlu lint`: the least examples per intent, and the longest line the bot reads.
@@ -135,6 +144,9 @@ class NluSettings(BaseModel):
                 "tail_min_message_words",
                 "ranking_length",
                 "tune_folds",
+                "tune_repeats",
+                "tune_bound_margin",
+                "tune_min_accuracy",
                 "tune_min_oos_rejection",
                 "tune_max_false_rejection",
                 "tune_max_ambiguous_correct",

@@ -126,10 +126,12 @@ def test_tune_prints_the_figures_and_the_chosen_values(
         f"nlu:\n  data: [{small_data_dir}]\n  calibration_folds: 2\n  char_ngram_max: 3\n",
         encoding="utf-8",
     )
-    done = run_cli("tune", "--config", str(config), "--folds", "3")
+    done = run_cli("tune", "--config", str(config), "--folds", "3", "--repeats", "2")
     assert done.returncode == 0, done.stderr.decode()
     stdout = done.stdout.decode("utf-8")
     assert "cross-validation: 3 folds" in stdout
+    # Two shuffles pooled: the lines counted once, the folds trained twice.
+    assert "repeated with 2 shuffles" in stdout
     assert re.search(r"^out_of_scope_threshold: 0\.\d\d ", stdout, re.MULTILINE)
     assert re.search(r"^ambiguity_margin: 0\.\d\d ", stdout, re.MULTILINE)
     # The gate's threshold, chosen with the intent threshold: one table each, and the margin's.

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from nlu import NluSettings
-from nlu.training_data import Example
-from nlu.tune import OutOfFold, choose, choose_tail_weight, margin_figures, threshold_figures
+from nlu.training_data import Example, load_training_data
+from nlu.tune import (
+    OutOfFold,
+    ThresholdFigures,
+    bound_cost,
+    choose,
+    choose_tail_weight,
+    cross_validated_proba,
+    margin_figures,
+    meets_bounds,
+    predictions,
+    threshold_figures,
+)
 
 LABELS = ["check_eligibility", "out_of_scope", "track_ticket"]
 
@@ -53,9 +67,49 @@ def test_choose_meets_the_bounds_with_the_best_in_domain_accuracy() -> None:
     assert result.rule.startswith("best in-domain accuracy")
     strict = choose(oof, settings.model_copy(update={"tune_max_false_rejection": 0.0}))
     assert strict.rule.startswith("NO value meets both bounds")
-    # Equal weight to both: 100 % rejected and 99 % kept beats 96 % rejected and 100 % kept.
-    assert strict.at_threshold.oos_rejection == 1.0
-    assert strict.at_threshold.false_rejection == 0.01
+    # Each error weighed by its bound: with no wrongly rejected line allowed (0.1 % at the
+    # least), 1 % wrongly rejected costs 10 and 4 % let through 4/3: the second wins.
+    assert strict.at_threshold.oos_rejection == 0.96
+    assert strict.at_threshold.false_rejection == 0.0
+    assert strict.threshold < 0.46
+
+
+def test_bounds_need_their_margin_and_the_cost_weighs_each_error_by_its_bound() -> None:
+    settings = NluSettings(
+        tune_min_oos_rejection=0.97, tune_max_false_rejection=0.02, tune_bound_margin=0.005
+    )
+    just = ThresholdFigures(0.3, 0.97, 0.97, 0.97, 0.02)
+    spare = ThresholdFigures(0.3, 0.97, 0.97, 0.975, 0.015)
+    assert not meets_bounds(just, settings)
+    assert meets_bounds(spare, settings)
+    assert meets_bounds(just, settings.model_copy(update={"tune_bound_margin": 0.0}))
+    # 3 % let through is one unit, 2 % wrongly rejected another, and 1 % answered with the
+    # wrong intent a fifth of one (5 % allowed by an accuracy of 0.95): a wrongly rejected
+    # line weighs 1.5 times a line let through and 2.5 times a misrouted one.
+    assert bound_cost(just, settings) == pytest.approx(2.2)
+    misrouted = ThresholdFigures(0.3, 0.96, 0.96, 0.97, 0.02)
+    assert bound_cost(misrouted, settings) - bound_cost(just, settings) == pytest.approx(0.2)
+    one_more_missed = ThresholdFigures(0.3, 0.97, 0.97, 0.96, 0.02)
+    one_more_rejected = ThresholdFigures(0.3, 0.96, 0.96, 0.97, 0.03)
+    assert bound_cost(one_more_rejected, settings) - bound_cost(just, settings) == pytest.approx(
+        1.5 * (bound_cost(one_more_missed, settings) - bound_cost(just, settings))
+    )
+
+
+def test_the_fast_replay_counts_what_the_predictions_say() -> None:
+    rng = np.random.default_rng(3)
+    proba = rng.dirichlet([0.5, 0.5, 0.5], size=300)
+    gold = rng.choice(LABELS, size=300)
+    oof = OutOfFold([Example(f"l{i}", str(g)) for i, g in enumerate(gold)], LABELS, proba)
+    oof.gate = rng.random(300)
+    for threshold, gate in [(0.0, 0.0), (0.4, 0.0), (0.5, 0.3), (0.9, 0.8)]:
+        predicted = predictions(oof, threshold, gate)
+        f = threshold_figures(oof, threshold, gate)
+        oos = gold == "out_of_scope"
+        assert f.accuracy == pytest.approx(np.mean(predicted == gold))
+        assert f.in_domain_accuracy == pytest.approx(np.mean(predicted[~oos] == gold[~oos]))
+        assert f.oos_rejection == pytest.approx(np.mean(predicted[oos] == "out_of_scope"))
+        assert f.false_rejection == pytest.approx(np.mean(predicted[~oos] == "out_of_scope"))
 
 
 def test_the_margin_asks_about_few_right_answers() -> None:
@@ -119,3 +173,30 @@ def test_the_tail_weight_is_chosen_by_the_same_rule_and_none_unless_it_earns_it(
     # Tails that change nothing leave the weight at 0.
     oof.tail_proba = oof.proba.copy()
     assert choose_tail_weight(oof, settings, (0.0, 0.35))[0] == 0.0
+
+
+def test_repeated_cross_validation_pools_every_line_once_per_shuffle(
+    small_data_dir: Path,
+) -> None:
+    settings = NluSettings(calibration_folds=2, char_ngram_max=3)
+    data = load_training_data([small_data_dir])
+    oof = cross_validated_proba(data, settings, folds=3, repeats=2)
+    n = len(data.examples)
+    assert oof.repeats == 2 and len(oof.train_seconds) == 6
+    assert oof.proba.shape == (2 * n, len(oof.labels))
+    assert oof.gate is not None and oof.gate.shape == (2 * n,)
+    assert [e.text for e in oof.examples[n:]] == [e.text for e in data.examples]
+    # Another shuffle: the second half was scored by models trained on other folds.
+    assert not np.allclose(oof.proba[:n], oof.proba[n:])
+    # The pooled figures are the mean of each shuffle's.
+    halves = [
+        threshold_figures(
+            OutOfFold(oof.examples[i : i + n], oof.labels, oof.proba[i : i + n]), 0.3
+        )
+        for i in (0, n)
+    ]
+    pooled = threshold_figures(oof, 0.3)
+    assert pooled.accuracy == pytest.approx((halves[0].accuracy + halves[1].accuracy) / 2)
+    assert pooled.false_rejection == pytest.approx(
+        (halves[0].false_rejection + halves[1].false_rejection) / 2
+    )

@@ -272,6 +272,9 @@ def settled_closing(understanding: Understanding) -> Understanding | None:
 MAX_CHOICE_WORDS: Final = 6
 # The NLU's «no» must be this sure.
 SURE_NO: Final = 0.75
+# A plain no as the whole message is a no whatever the NLU's confidence: «خیر» also ends «شب
+# بخیر», so the model gives it to goodbye in part (0.73 deny against 0.25 goodbye).
+PLAIN_NOS: Final = frozenset({"نه", "خیر", "نخیر", "نع", "no", "na", "nah", "nope"})
 
 
 def typed_no(understanding: Understanding) -> bool:
@@ -283,6 +286,8 @@ def typed_no(understanding: Understanding) -> bool:
     button).
     """
     words = plain(understanding.text).split()
+    if len(words) == 1 and words[0] in PLAIN_NOS:
+        return True
     return (
         0 < len(words) <= MAX_CHOICE_WORDS
         and not understanding.unsure

@@ -75,7 +75,9 @@ async def to_ticket_confirmation(chat: ChatDriver) -> None:
     await chat.click(texts.BTN_SKIP_ATTACHMENT)
 
 
-@pytest.mark.parametrize("no", ["نه ثبت نکن", "خیر", "نه پشیمون شدم", "نه نمیخوام ثبت بشه"])
+@pytest.mark.parametrize(
+    "no", ["نه ثبت نکن", "خیر", "نخیر", "نه پشیمون شدم", "نه نمیخوام ثبت بشه"]
+)
 async def test_a_typed_no_drops_the_complaint(harness: Harness, no: str) -> None:
     chat = await verified(harness, MARYAM)
     await to_ticket_confirmation(chat)

@@ -53,7 +53,7 @@ from console.app import create_console_app
 from console.http_guard import server_config
 from console.probes import add_probes, create_probe_app
 from console.server import ConsoleServer
-from services.clock import SystemClock
+from services.clock import product_clock
 from services.db import create_engine, create_session_factory, upgrade_database
 from services.knowledge.store import KnowledgeStore
 from services.notices import NoticeScheduler
@@ -369,7 +369,7 @@ class Stack:
         self.knowledge = knowledge
         self.engine = create_engine(settings)
         self.session_factory = create_session_factory(self.engine)
-        self.clock = SystemClock()
+        self.clock = product_clock(settings)
         self.redis = build_redis(settings) if with_redis else None
         self.bots: list[PlatformBot] = list(build_bots(settings)) if with_bots else []
         self.supervisor = Supervisor()

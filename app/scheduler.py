@@ -14,7 +14,7 @@ import logging
 
 from app.log_setup import configure_logging
 from app.run import _stop_on_signals
-from services.clock import SystemClock
+from services.clock import product_clock
 from services.db import create_engine, create_session_factory
 from services.db.migrate import require_schema_at_head
 from services.notices import NoticeScheduler
@@ -31,7 +31,9 @@ async def run_scheduler(settings: Settings, *, once: bool = False) -> int:
     await require_schema_at_head(settings)
     engine = create_engine(settings)
     try:
-        scheduler = NoticeScheduler(create_session_factory(engine), settings, SystemClock())
+        scheduler = NoticeScheduler(
+            create_session_factory(engine), settings, product_clock(settings)
+        )
         if once:
             await scheduler.scan()
             sent = await scheduler.release()

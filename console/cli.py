@@ -48,7 +48,7 @@ def _password(from_stdin: bool) -> str:
 async def run_agents_command(settings: Settings, args: argparse.Namespace) -> int:
     """Run one ``agents`` subcommand; return the exit code."""
     from services.agents import AgentService
-    from services.clock import SystemClock
+    from services.clock import product_clock
     from services.db import create_engine, create_session_factory, upgrade_database
     from services.errors import DomainError
 
@@ -57,7 +57,7 @@ async def run_agents_command(settings: Settings, args: argparse.Namespace) -> in
     try:
         # The command is this session's unit of work: committed when it ends.
         async with create_session_factory(engine)() as session, session.begin():
-            agents = AgentService(session, settings, SystemClock())
+            agents = AgentService(session, settings, product_clock(settings))
             command = args.agents_command
             try:
                 if command == "add":

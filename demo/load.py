@@ -15,7 +15,7 @@ from demo.personas import PERSONA_NOTES, UNKNOWN_MOBILE, load_personas
 from demo.rows import fix_sequences
 from demo.synthetic import DEFAULT_SEED, load_synthetic
 from services.agents import AgentPublic, AgentRole, AgentService
-from services.clock import Clock, SystemClock
+from services.clock import Clock, product_clock
 from services.db.engine import create_engine
 from services.db.migrate import upgrade_database
 from services.db.models import (
@@ -123,14 +123,16 @@ async def run_demo_data(
         print("--people must be zero or more")
         return 2
     await upgrade_database(settings)
+    # One clock for the whole load: the product's (TAMIN_CLOCK_START when the tests set it).
+    clock = clock or product_clock(settings)
     engine = create_engine(settings)
     try:
-        summary = await load_demo_data(engine, settings, clock or SystemClock(), people, seed)
+        summary = await load_demo_data(engine, settings, clock, people, seed)
         from services.db.engine import create_session_factory
 
         async with create_session_factory(engine)() as session, session.begin():
-            await ensure_demo_agents(AgentService(session, settings, clock or SystemClock()))
-            await ensure_demo_catalogue(session, clock or SystemClock())
+            await ensure_demo_agents(AgentService(session, settings, clock))
+            await ensure_demo_catalogue(session, clock)
     finally:
         await engine.dispose()
     print(render_summary(summary))

@@ -9,7 +9,8 @@ likewise, the bot's buffered intent-log writer). A refusal commits what was reco
 
 - :mod:`services.settings` — the one settings object (``config.yml`` + environment), every
   section typed;
-- :mod:`services.clock` — ``Clock``, ``SystemClock``, ``FixedClock`` (Asia/Tehran);
+- :mod:`services.clock` — ``Clock``, ``SystemClock``, ``FixedClock``, ``StartedClock`` and
+  ``product_clock`` (Asia/Tehran; ``TAMIN_CLOCK_START`` for the sandbox and tests);
 - :mod:`services.enums`, :mod:`services.errors` — the closed vocabularies and the refusals;
 - :mod:`services.common` — tracking codes, audit entries, chat users, reads outside a
   transaction;

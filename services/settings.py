@@ -11,9 +11,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.clock import clock_moment
 from services.knowledge.config import KnowledgeConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -350,6 +359,30 @@ class EnvSettings(BaseSettings):
     # "json": one JSON object per log line (for a log shipper), scrubbed like the text lines.
     tamin_log_format: Literal["text", "json"] = "text"
     tamin_config: Path = DEFAULT_CONFIG_PATH
+    # For the sandbox and tests only (refused beside a bot token): the moment this process's
+    # clock starts at, running on from there (services/clock.py). ISO 8601; a naive value is
+    # Tehran time, a bare date 10:00 that day.
+    tamin_clock_start: dt.datetime | None = None
+
+    @field_validator("tamin_clock_start", mode="before")
+    @classmethod
+    def _clock_moment(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, str | dt.date):
+            return clock_moment(value)
+        return value
+
+    @model_validator(mode="after")
+    def _no_shifted_clock_for_real_users(self) -> EnvSettings:
+        if self.tamin_clock_start is not None and (
+            self.telegram_bot_token is not None or self.bale_bot_token is not None
+        ):
+            raise ValueError(
+                "TAMIN_CLOCK_START is for the sandbox and tests only: unset it, or the bot "
+                "tokens, so that real users never get dates from a shifted clock"
+            )
+        return self
 
     @field_validator("sandbox_port", mode="before")
     @classmethod

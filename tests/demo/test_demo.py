@@ -23,8 +23,8 @@ from demo import (
     synthetic_national_id,
 )
 from persian import validate_national_id
-from persian.jalali import age_in_years
-from services.clock import FixedClock
+from persian.jalali import age_in_years, jalali_month_end, to_jalali
+from services.clock import TEHRAN, FixedClock
 from services.db.models import (
     ContributionMonth,
     Dependant,
@@ -155,3 +155,35 @@ async def test_run_demo_data_command(
     out = capsys.readouterr().out
     assert "people 9" in out and MARYAM_NID in out and "09121234567" in out
     assert await run_demo_data(db_settings, people=-1) == 2
+
+
+@pytest.mark.parametrize(
+    ("moment", "day"),
+    [
+        # 23:59 in Tehran: the data of Wednesday, 1403/05/31.
+        (dt.datetime(2024, 8, 21, 20, 29, tzinfo=dt.UTC), dt.date(2024, 8, 21)),
+        # 00:01 in Tehran, still Wednesday in UTC: the data of Thursday, 1403/06/01.
+        (dt.datetime(2024, 8, 21, 20, 31, tzinfo=dt.UTC), dt.date(2024, 8, 22)),
+    ],
+    ids=["just-before-tehran-midnight", "just-after-tehran-midnight"],
+)
+async def test_the_command_loads_the_day_of_the_products_clock_in_tehran(
+    db_settings: Settings,
+    engine: AsyncEngine,
+    capsys: pytest.CaptureFixture[str],
+    moment: dt.datetime,
+    day: dt.date,
+) -> None:
+    # `tamin-bot demo-data` as the end-to-end tests start it: no clock given, the settings'
+    # TAMIN_CLOCK_START, the same the bot process then runs on.
+    env = db_settings.env.model_copy(update={"tamin_clock_start": moment.astimezone(TEHRAN)})
+    assert await run_demo_data(db_settings.model_copy(update={"env": env})) == 0
+    assert f"for {day.isoformat()}" in capsys.readouterr().out
+    people = await _people(engine)
+    pensioner_days = db_settings.config.eligibility.pensioner_coverage_days
+    assert people[HASAN_NID].coverage_until == day + dt.timedelta(days=pensioner_days)
+    # Zahra's contract is paid through the Jalali month of that day, plus the grace.
+    grace = db_settings.config.eligibility.grace_days_after_last_paid_month
+    assert people[ZAHRA_NID].coverage_until == jalali_month_end(
+        *to_jalali(day)[:2]
+    ) + dt.timedelta(days=grace)

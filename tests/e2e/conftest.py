@@ -6,10 +6,18 @@ temporary ``config.yml`` (the project's, plus a ``sandbox:`` section on a free p
 console port. Tests drive it through :class:`sandbox.SandboxClient` over real HTTP, each with a
 fresh sandbox user. The process is always stopped by the fixture's finaliser, and its stderr is
 printed under every failed test.
+
+Both commands run on one clock (``TAMIN_CLOCK_START``, services/clock.py): 10:00 Tehran time on
+:func:`product_today`, the Tehran date when the session began, from which the clock runs on. The
+demo data is a snapshot of its day (Hassan's cover runs 365 days from it), so the tests compute
+what they expect from that same day, never from the machine's date: a run begun just before
+Tehran's midnight once loaded the data on one day and checked it on the next.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import os
 import re
 import socket
@@ -25,6 +33,7 @@ import yaml
 
 from nlu import NluModel
 from sandbox import SandboxClient
+from services.clock import BARE_DATE_TIME, TEHRAN
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TAMIN_BOT = PROJECT_ROOT / ".venv" / "bin" / "tamin-bot"
@@ -37,6 +46,17 @@ REZA = ("2739897952", "09351112233")
 HASSAN = ("3486477986", "09131112233")
 ZAHRA = ("8332279291", "09191234567")
 NOBODY_MOBILE = "09390000000"
+
+
+@functools.cache
+def product_today() -> dt.date:
+    """The day the product lives on in this session (its clock's date, Tehran's)."""
+    return dt.datetime.now(TEHRAN).date()
+
+
+def product_clock_start() -> dt.datetime:
+    """Where the product's clock starts: 10:00 on :func:`product_today`, hours from midnight."""
+    return dt.datetime.combine(product_today(), BARE_DATE_TIME, TEHRAN)
 
 
 def free_port() -> int:
@@ -62,6 +82,8 @@ class RunningProduct:
     stderr_path: Path
     # The agents' console (printed by `tamin-bot run`).
     console_url: str = ""
+    # The day the demo data was computed for (printed by `tamin-bot demo-data`).
+    demo_day: dt.date | None = None
 
     def stderr_tail(self) -> str:
         try:
@@ -98,6 +120,7 @@ def product_env(tmp: Path, *, sandbox_port: int, console_port: int) -> dict[str,
         PORT=str(console_port),
         NO_PROXY="127.0.0.1,localhost",
         PYTHONUNBUFFERED="1",
+        TAMIN_CLOCK_START=product_clock_start().isoformat(),
     )
     return env
 
@@ -115,12 +138,14 @@ def start_product(tmp: Path) -> RunningProduct:
     )
     if demo.returncode != 0:
         raise RuntimeError(f"demo-data failed:\n{demo.stderr.decode(errors='replace')[-4000:]}")
+    loaded = re.search(r"Demo data loaded in .* for (\d{4}-\d{2}-\d{2})", demo.stdout.decode())
     stdout_path, stderr_path = tmp / "run.out", tmp / "run.err"
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         process = subprocess.Popen(
             [*tamin_bot_command(), "run"], cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err
         )
     product = RunningProduct(process, "", "", stdout_path, stderr_path)
+    product.demo_day = dt.date.fromisoformat(loaded.group(1)) if loaded else None
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         printed = stdout_path.read_text(encoding="utf-8", errors="replace")

@@ -4,15 +4,13 @@ tracking a dependant request by its code, a named month's payslip, an amount in 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import re
 
 import pytest
 
 from persian.jalali import JALALI_MONTHS, previous_jalali_month, to_jalali
 from sandbox import SandboxClient
-from services.clock import TEHRAN
-from tests.e2e.conftest import HASSAN, MARYAM, REZA
+from tests.e2e.conftest import HASSAN, MARYAM, REZA, product_today
 from tests.e2e.test_dialogues import (
     BTN_START_DEPENDANT_REQUEST,
     BTN_VOLUNTARY_ESTIMATE,
@@ -75,8 +73,8 @@ async def test_a_dependant_request_is_tracked_by_its_code(client: SandboxClient)
 
 async def test_the_payslip_of_a_named_month(client: SandboxClient) -> None:
     chat = await verified_chat(client, HASSAN, "حسن")
-    # The demo gives Hassan the payslips of the six months before this one.
-    year, month, _ = to_jalali(dt.datetime.now(TEHRAN).date())
+    # The demo gives Hassan the payslips of the six months before the product's.
+    year, month, _ = to_jalali(product_today())
     three_back = previous_jalali_month(year, month, 3)
     text = (await chat.say("فیش سه ماه پیش")).text
     assert f"فیش مستمری {month_name(*three_back)}" in text

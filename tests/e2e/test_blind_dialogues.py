@@ -5,7 +5,7 @@ Persian, Arabic-Indic and Latin digits, Finglish, elderly politeness, a story be
 question; follow-ups that lean on the previous turn, two questions in one message, topic
 switches inside a flow, anger, out-of-scope questions between domain ones, rule questions with
 a follow-up, verification edge cases. Every expectation comes from the demo personas' registry
-rows (``demo/personas.py``: computed from today, as the product computes them), ``config.yml``,
+rows (``demo/personas.py``: computed from the product's today, tests/e2e/conftest.py), ``config.yml``,
 the text catalogue (``bot/texts.py``) and the knowledge base, never from what the bot happened
 to say. A turn the bot gets wrong keeps its test, marked ``xfail(strict=True)`` with the reason.
 The personal and family dialogues are here; rules, out of scope, handoff and verification are
@@ -34,9 +34,8 @@ from persian.jalali import (
 from persian.money import format_rial
 from sandbox import SandboxClient
 from sandbox.client import Reaction
-from services.clock import TEHRAN
 from services.settings import Settings
-from tests.e2e.conftest import HASSAN, MARYAM, REZA, ZAHRA
+from tests.e2e.conftest import HASSAN, MARYAM, REZA, ZAHRA, product_today
 from tests.e2e.test_dialogues import BTN_INSURANCE, BTN_YES, PERSIAN_TICKET_CODE, Chat
 
 pytestmark = pytest.mark.e2e
@@ -117,7 +116,9 @@ class Facts:
 
 
 def today_facts(settings: Settings) -> Facts:
-    today = dt.datetime.now(TEHRAN).date()
+    # The product's day, the one its demo data was loaded for; not the machine's, which may
+    # have passed Tehran's midnight since (tests/e2e/conftest.py).
+    today = product_today()
     jy, jm, _ = to_jalali(today)
     grace = dt.timedelta(days=settings.config.eligibility.grace_days_after_last_paid_month)
     last = previous_jalali_month(jy, jm)

@@ -42,8 +42,7 @@ from persian.jalali import (
 )
 from sandbox import SandboxClient
 from sandbox.client import Reaction
-from services.clock import TEHRAN
-from tests.e2e.conftest import HASSAN, MARYAM, REZA, ZAHRA
+from tests.e2e.conftest import HASSAN, MARYAM, REZA, ZAHRA, product_today
 from tests.e2e.test_dialogues import Chat, persian
 
 pytestmark = pytest.mark.e2e
@@ -78,7 +77,8 @@ def config() -> dict[str, Any]:
 
 
 def today() -> dt.date:
-    return dt.datetime.now(TEHRAN).date()
+    """The product's day, its demo data's (tests/e2e/conftest.py), not the machine's."""
+    return product_today()
 
 
 def this_month() -> tuple[int, int]:

@@ -22,7 +22,10 @@ echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy"; .venv/bin/mypy persian services nlu sandbox bot console app demo benchmarks tests
 echo "== pytest"
 set +e
-.venv/bin/python -m pytest "$@"
+# Two workers (the machine's two cores): most of the suite waits on bot processes over HTTP.
+# Tests that need a process group to themselves share one xdist group (tests/conftest.py).
+# PYTEST_WORKERS=0 runs in one process.
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
 rc=$?
 set -e
 # pytest's 5 means "no tests collected": a failure for us, never a silent pass.

@@ -16,12 +16,19 @@ then starts from empty tables (truncated before it runs), so tests are independe
 - ``nlu_model``: the real NLU model from the product's model folder (``nlu_model_dir``, shared
   with ``make run`` and the end-to-end bot process), trained at most once per session and not
   at all while the data and settings are unchanged.
+
+The suite may run on several pytest-xdist workers (``scripts/test.sh``: ``-n 2 --dist
+loadgroup``). Each worker has its own temporary folders and databases (uuid names, Redis key
+prefixes); the NLU model is trained under a file lock, so two workers never train at once; the
+modules listed in :data:`XDIST_GROUPS` keep all their tests on one worker (see there).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import fcntl
 import os
 import shutil
 import subprocess
@@ -49,6 +56,36 @@ TEST_NOW = dt.datetime(2024, 8, 3, 10, 0, tzinfo=TEHRAN)  # Saturday 1403/05/13
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
 PG_USERS = ("postgres", "root")
+
+# Modules whose tests must stay on one pytest-xdist worker: those with a module-scoped cluster
+# or proxy (split across workers, each worker would start its own), and the ones that start
+# several bot processes and kill them (one group, so they never run beside each other; the
+# cluster's escalation test missed rows when they did). Every other test is its own unit, as
+# with ``--dist load``. A run without xdist ignores this.
+XDIST_GROUPS = {
+    "tests/cluster/test_cluster.py": "processes",
+    "tests/faults/test_kill9.py": "processes",
+    "tests/cluster/test_pgbouncer.py": "pgbouncer",
+}
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` with the groups of :data:`XDIST_GROUPS`.
+
+    xdist's own loadgroup reads ``xdist_group`` marks and renames the node ids to group them,
+    which does nothing with pytest 9.2 (a node id is no longer an attribute one can set): the
+    marked tests were spread over both workers. This names the groups by module path instead.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist: untyped
+        def _split_scope(self, nodeid: str) -> str:
+            return XDIST_GROUPS.get(nodeid.split("::", 1)[0], nodeid)
+
+    return ModuleGroupScheduling(config, log)
 
 
 def with_config(settings: Settings, section: str, **values: Any) -> Settings:
@@ -133,9 +170,23 @@ def nlu_model_dir(settings: Settings) -> Path:
     return NluSettings.from_section(settings.config.nlu).model_path
 
 
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` among this machine's processes (pytest-xdist workers)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def nlu_model(settings: Settings, nlu_model_dir: Path) -> NluModel:
-    return load_or_train(settings.config.nlu, nlu_model_dir)
+    # Under the lock, the second worker loads what the first trained instead of training too.
+    with _file_lock(nlu_model_dir.with_name(f".{nlu_model_dir.name}.lock")):
+        return load_or_train(settings.config.nlu, nlu_model_dir)
 
 
 @pytest.fixture(

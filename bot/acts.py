@@ -331,6 +331,28 @@ def asks_what_now(text: str) -> bool:
     return len(words.split()) <= MAX_WHAT_NOW_WORDS and bool(_WHAT_NOW.search(words))
 
 
+# --- the wait, asked while queued for a person -------------------------------------------------
+# «حالا تا کی باید منتظر بمونم؟», «نوبتم کیه؟», «چقدر دیگه طول میکشه؟», «کی وصل میشم؟».
+_WAIT = _words(
+    r"منتظر (?:بمونم|بمانم|باشم|بشینم)",
+    r"تا کی (?:باید )?(?:صبر|منتظر)",
+    r"نوبت(?:م|ـم| من)",
+    r"چقدر (?:دیگه|دیگر) ?(?:طول|مونده|باید)",
+    r"چقد (?:دیگه|طول)",
+    r"کی (?:وصل|جواب|نوبت)",
+    r"(?:کی|چه وقت) (?:یکی|کارشناس|اپراتور) (?:جواب|میاد|وصل)",
+    r"ta key (?:sabr|montazer)",
+    r"nobatam",
+)
+MAX_WAIT_WORDS: Final = 10
+
+
+def asks_about_the_wait(text: str) -> bool:
+    """Whether a short message asks how long until a person answers (while queued)."""
+    words = plain(text)
+    return len(words.split()) <= MAX_WAIT_WORDS and bool(_WAIT.search(words))
+
+
 # --- «هم X هم Y» -------------------------------------------------------------------------------
 _CORRELATIVE = re.compile(r"(?:^|\s)هم\s")
 

@@ -39,7 +39,7 @@ from typing import Any, Final
 
 from aiogram.fsm.context import FSMContext
 
-from bot.acts import ANNOUNCE, correlative_parts
+from bot.acts import ANNOUNCE, asks_about_the_wait, correlative_parts
 from bot.acts import EXIT_INTENTS as EXIT_INTENTS  # re-exported: the flows' exits
 from bot.acts import is_exit as is_exit
 from bot.acts import plain as _plain
@@ -376,6 +376,10 @@ def _question_on_answer(
     Whatever the NLU read (registering on the portal, filing a complaint): these words ask
     about the answer just given. Up to ``MAX_QUESTION_ON_ANSWER_WORDS`` words.
     """
+    ticket = topic.entities.get("ticket_id")
+    if topic.intent == "track_ticket" and ticket and asks_about_the_wait(plain):
+        # «حالا تا کی باید منتظر بمونم؟» right after a ticket was filed: that ticket's due date.
+        return _with_entities(understanding, "track_ticket", {"ticket_id": ticket}, SAME)
     path = TOPIC_PATHS.get(topic.intent)
     if path and _WHERE_TO_APPLY.search(plain):
         return _with_entities(understanding, TOPIC_PATH, {"entry": path}, PATH)

@@ -13,11 +13,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.deps import Services
+from bot.dialogue import Dialogue
 from bot.handlers.common import Intent
 from bot.handlers.relay import hand_over
 from bot.nlu import Understanding
 from bot.reply import Reply
 from services.enums import HandoffReason
+from services.handoff import Ticketed
 from services.identity import ChatUserInfo
 
 
@@ -28,9 +30,14 @@ async def human_agent(
     chat_user: ChatUserInfo,
     state: FSMContext,
     reply: Reply,
+    dialogue: Dialogue,
 ) -> None:
-    """Escalate to a person: queued with a place and a wait, or a ticket when nobody can."""
-    await hand_over(
+    """Escalate to a person: queued with a place and a wait, or a ticket when nobody can.
+
+    A ticket is remembered as the conversation's topic: «حالا تا کی باید منتظر بمونم؟» next is
+    about it (``bot.dialogue``: its status and due date).
+    """
+    outcome = await hand_over(
         services=services,
         reply=reply,
         state=state,
@@ -41,6 +48,8 @@ async def human_agent(
         # What the user wrote goes into the ticket; a menu button's label says nothing more.
         user_text=None if understanding.from_menu else understanding.text or None,
     )
+    if isinstance(outcome, Ticketed):
+        await dialogue.remember("track_ticket", {"ticket_id": outcome.tracking_code})
 
 
 def build_router() -> Router:

@@ -42,6 +42,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import formatting as fmt
 from bot import keyboards, texts
+from bot.acts import asks_about_the_wait
 from bot.deps import Services
 from bot.filters import inline
 from bot.keyboards import SatisfactionVote
@@ -277,6 +278,18 @@ async def on_message_in_handoff(
         content=content,
     )
     if handoff.status is ConversationStatus.QUEUED:
+        if kind is MessageKind.TEXT and asks_about_the_wait(message.text or ""):
+            # «حالا تا کی باید منتظر بمونم؟»: the place and the wait now, not a rule's answer.
+            standing = await service.standing(handoff.id)
+            if isinstance(standing, Queued):
+                await reply(
+                    texts.HANDOFF_STILL_QUEUED,
+                    position=fmt.digits(standing.position),
+                    wait=fmt.digits(standing.wait_minutes),
+                    button=texts.BTN_BACK_TO_BOT,
+                    keyboard=keyboards.back_to_bot(),
+                )
+                return
         # Queued, not yet with an agent: the bot keeps answering (the next routers).
         raise SkipHandler()
     if file_id is not None and content is None and size is not None and size > limit:

@@ -53,6 +53,12 @@ _DIGIT_RUN: Final = re.compile(r"\d+")
 _ANSWER_WORDS: Final = 3
 # A goodbye or a thanks leaves a flow only as a message of its own, not inside a description.
 _EXIT_WORDS: Final = 4
+# A request leaves a step only when the NLU is surer of it than of everything else together: a
+# weaker reading on a step is more likely about the step («الان کدومشو بفرستم؟» at the
+# documents step read 0.45 contact_info, 0.28 out of scope), and the step's own answer says
+# what it needs. Out of a flow the NLU's threshold (config.yml, chosen by cross-validation for
+# "in scope at all") is the bar.
+_STEP_REQUEST_CONFIDENCE: Final = 0.5
 
 
 # --- follow-ups on the last eligibility answer ------------------------------------------
@@ -221,7 +227,7 @@ def read_step(message: Message, context: UpdateContext) -> tuple[str, Understand
     if looks_like_answer is None:
         # A description takes any text; the contact step's text goes on to the intents.
         return "", None
-    if is_task(understanding):
+    if is_task(understanding) and understanding.confidence >= _STEP_REQUEST_CONFIDENCE:
         return "request", understanding
     if asks_what_now(text):
         return "help", None

@@ -29,13 +29,14 @@ does not wake when the lock is freed. With the pool's dozens of connections writ
 transactions (the update ledger's lease, the handler's commit) most of them slept while the
 lock stood free: 84 % of the bot's samples were in that sleep, the lease's ``INSERT`` waited
 235 ms on average (p99 2.4 s) for a lock held 0.2 ms, and the assistant ran at 0.09 of the
-echo bot. So the connections of one file in one process queue for a :class:`WriteTurn`
-(an ``asyncio.Lock``, first come first served, woken the instant it is free): a connection
-takes the turn before its first statement that is not a read, and gives it back the moment
-SQLite says its transaction is closed (after the commit or rollback, or at once after a
-statement that opened none, a ``PRAGMA``). SQLite's busy handler is left for what the turn
-cannot see: other processes on the same file (the CLI, a console run on its own). A turn not
-had within the busy timeout fails as SQLite itself would, ``database is locked``.
+echo bot. So the connections of one engine (the process's one engine on the file: ``tamin-bot
+run`` serves the bot, the console and the sender from it) queue for a :class:`WriteTurn`, first
+come first served, handed to the next waiter the instant it is given back: a connection takes
+the turn before its first statement that is not a read, and gives it back the moment SQLite
+says its transaction is closed (after the commit or rollback; a ``PRAGMA`` takes no turn).
+SQLite's busy handler is left for what the turn cannot see: other processes and engines on
+the same file (the CLI, a console run on its own). A turn not had within the busy timeout
+fails as SQLite itself would, ``database is locked``.
 
 Written here because no library offers it: aiosqlite's API is one hand-off per call and
 SQLAlchemy's adapter is written against that API. It relies on aiosqlite's ``_execute``,

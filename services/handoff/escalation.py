@@ -182,6 +182,17 @@ class EscalationService(HandoffBase):
         await self._session.flush()
         return Ticketed(conversation.id, info.tracking_code, info.due_date, because, next_opening)
 
+    async def standing(self, conversation_id: int) -> EscalationOutcome | None:
+        """Where a handed-over chat stands now (its place and wait in the queue, or its
+        agent), for a user who asks while waiting; None when it is gone."""
+        conversation = await self._session.get(Conversation, conversation_id)
+        if conversation is None or conversation.status not in (
+            ConversationStatus.QUEUED.value,
+            ConversationStatus.OPEN.value,
+        ):
+            return None
+        return await self._current_outcome(conversation)
+
     async def _current_outcome(self, conversation: Conversation) -> EscalationOutcome:
         if conversation.status == ConversationStatus.OPEN.value:
             name = None

@@ -185,6 +185,26 @@ async def test_the_transcript_has_the_messages_just_before_the_escalation(
     assert "۱۴۲۰" in answer["text"] and "<b>" not in answer["text"]
 
 
+@pytest.mark.parametrize(
+    "question", ["حالا تا کی باید منتظر بمونم؟", "نوبتم کیه؟", "چقدر دیگه طول میکشه؟"]
+)
+async def test_asked_about_the_wait_while_queued_the_bot_gives_the_place_and_wait(
+    harness: Harness, agent_factory: AgentFactory, session: AsyncSession, question: str
+) -> None:
+    await agent_factory("sara")
+    chat = await verified_chat(harness)
+    await chat.send(ASK_HUMAN)
+    await chat.send(question)
+    [answer] = sent(chat)
+    assert "شما در صف گفتگو با کارشناس ۱۴۲۰ هستید" in answer and "نوبت شما: ۱" in answer
+    # The question is kept for the agent as any other message.
+    conversation = await the_conversation(session, chat)
+    assert await user_messages(session, conversation.id) == [question]
+    # A question with «تا کی» about something else is the bot's as usual.
+    await chat.send("بیمه‌ام تا کی اعتبار داره؟")
+    assert any("حمایت درمانی دارد" in t for t in sent(chat))
+
+
 async def test_leaving_the_queue_and_the_agent(
     harness: Harness,
     agent_factory: AgentFactory,
@@ -230,6 +250,20 @@ async def test_outside_hours_and_nobody_online_file_a_ticket(
     [text] = sent(other)
     assert "خارج از ساعت پاسخ‌گویی" in text
     assert "(کارشناسان از ۱۳ مرداد ۱۴۰۳ ۰۸:۰۰ پاسخ‌گو هستند)" in text
+
+
+@pytest.mark.parametrize("question", ["حالا تا کی باید منتظر بمونم؟", "تا کی باید صبر کنم؟"])
+async def test_asked_about_the_wait_after_a_ticket_the_bot_gives_its_due_date(
+    harness: Harness, question: str
+) -> None:
+    chat = await verified_chat(harness)
+    await chat.send(ASK_HUMAN)  # nobody online: a ticket
+    [filed] = sent(chat)
+    code = re.search(r"۱۴۲۰-[۰-۹]{6}", filed)
+    assert code is not None
+    await chat.send(question)
+    answer = "\n".join(sent(chat))
+    assert code.group(0) in answer and "موعد پاسخ" in answer, answer
 
 
 async def test_an_escalation_as_a_first_message_is_not_held_by_sqlite_s_write_lock(

@@ -23,6 +23,7 @@ what they do, on the normalised text (``plain``), so the bot answers that:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 from typing import Final
@@ -36,6 +37,9 @@ ANNOUNCE: Final = "announce_question"
 ELIGIBILITY: Final = "check_eligibility"
 
 
+# Cached: the rules here and the dialogue's follow-ups each read the same message (two to four
+# normalisations of every message, about 20 µs each); the last few texts are enough.
+@functools.lru_cache(maxsize=64)
 def plain(text: str) -> str:
     """Normalised, half-spaces as spaces, punctuation dropped, lower case, single spaces."""
     text = normalize(text, zwnj_as_space=True)
@@ -325,13 +329,18 @@ _WHAT_NOW = _words(
 MAX_WHAT_NOW_WORDS: Final = 8
 
 
+def _short_and_says(text: str, pattern: re.Pattern[str], most_words: int) -> bool:
+    """Whether ``text`` has at most ``most_words`` words and says ``pattern``."""
+    words = plain(text)
+    return len(words.split()) <= most_words and bool(pattern.search(words))
+
+
 def asks_what_now(text: str) -> bool:
     """«پس الان باید چیکار کنم؟»: how to go on from here, a short question."""
-    words = plain(text)
-    return len(words.split()) <= MAX_WHAT_NOW_WORDS and bool(_WHAT_NOW.search(words))
+    return _short_and_says(text, _WHAT_NOW, MAX_WHAT_NOW_WORDS)
 
 
-# --- the wait, asked while queued for a person -------------------------------------------------
+# --- the wait for a person, asked while queued or after a ticket --------------------------------
 # «حالا تا کی باید منتظر بمونم؟», «نوبتم کیه؟», «چقدر دیگه طول میکشه؟», «کی وصل میشم؟».
 _WAIT = _words(
     r"منتظر (?:بمونم|بمانم|باشم|بشینم)",
@@ -348,9 +357,9 @@ MAX_WAIT_WORDS: Final = 10
 
 
 def asks_about_the_wait(text: str) -> bool:
-    """Whether a short message asks how long until a person answers (while queued)."""
-    words = plain(text)
-    return len(words.split()) <= MAX_WAIT_WORDS and bool(_WAIT.search(words))
+    """Whether a short message asks how long until a person answers (queued, or after a
+    ticket)."""
+    return _short_and_says(text, _WAIT, MAX_WAIT_WORDS)
 
 
 # --- «هم X هم Y» -------------------------------------------------------------------------------

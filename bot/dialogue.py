@@ -377,7 +377,7 @@ def _question_on_answer(
     about the answer just given. Up to ``MAX_QUESTION_ON_ANSWER_WORDS`` words.
     """
     ticket = topic.entities.get("ticket_id")
-    if topic.intent == "track_ticket" and ticket and asks_about_the_wait(plain):
+    if topic.intent == "track_ticket" and ticket and asks_about_the_wait(understanding.text):
         # «حالا تا کی باید منتظر بمونم؟» right after a ticket was filed: that ticket's due date.
         return _with_entities(understanding, "track_ticket", {"ticket_id": ticket}, SAME)
     path = TOPIC_PATHS.get(topic.intent)

@@ -262,7 +262,7 @@ def build_dispatcher(
         # Durable either way (issue 17, finding 2): Redis when configured, else the database.
         bot_config = deps.settings.config.bot
         ledger = (
-            DatabaseLedger(deps.session_factory, lease_seconds=bot_config.update_lease_seconds)
+            DatabaseLedger(deps.session_factory)
             if batcher is None
             else RedisLedger(
                 batcher,

@@ -159,19 +159,22 @@ def cross_validated_proba(
     ]
     if len(runs) == 1:
         return runs[0]
-    gates = [r.gate for r in runs]
-    tail_gates = [r.tail_gate for r in runs]
-    tails = [r.tail_proba for r in runs]
     return OutOfFold(
         [e for r in runs for e in r.examples],
         runs[0].labels,
         np.concatenate([r.proba for r in runs]),
         [s for r in runs for s in r.train_seconds],
-        None if any(g is None for g in gates) else np.concatenate(gates),  # type: ignore[arg-type]
-        None if any(t is None for t in tails) else np.concatenate(tails),  # type: ignore[arg-type]
-        None if any(g is None for g in tail_gates) else np.concatenate(tail_gates),  # type: ignore[arg-type]
+        _pooled([r.gate for r in runs]),
+        _pooled([r.tail_proba for r in runs]),
+        _pooled([r.tail_gate for r in runs]),
         repeats=len(runs),
     )
+
+
+def _pooled(parts: list[np.ndarray[Any, Any] | None]) -> np.ndarray[Any, Any] | None:
+    """The repeats' arrays end to end; None when a repeat has none (no gate, no tail)."""
+    present = [p for p in parts if p is not None]
+    return np.concatenate(present) if len(present) == len(parts) else None
 
 
 def _one_cross_validation(

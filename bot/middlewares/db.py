@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deps import ServicesFactory
 from bot.middlewares.dedupe import Lease
-from services.db.session_hooks import ON_ROLLBACK
+from services.db.session_hooks import ON_ROLLBACK, has_work
 from services.errors import DomainError
 
 # The session of the update being handled, for what must join its transaction from outside the
@@ -78,9 +78,9 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         lease: Lease | None = data.get("update_lease")
         marked = lease is not None and await lease.complete_in(session)
         # Nothing begun and nothing pending (an update that only read: its reads ran
-        # outside any transaction, services.common.read): no commit to make, and the
-        # session's empty one cost CPU on every such update.
-        if marked or session.in_transaction() or session.new or session.dirty or session.deleted:
+        # outside any transaction, services.common.read; a done mark written here begins
+        # one): no commit to make, and the session's empty one cost CPU on every such update.
+        if has_work(session):
             await session.commit()
         if marked and lease is not None:
             lease.done = True

@@ -64,6 +64,7 @@ from bot.redis_batch import RedisBatcher
 from bot.send_ledger import UpdateScope, current_update
 from services.common import read
 from services.db.delivery_models import DONE, IN_PROGRESS, ProcessedUpdate
+from services.db.session_hooks import has_work
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,9 @@ class Lease:
 
 
 class UpdateLedger(Protocol):
-    lease_seconds: float
+    @property
+    def lease_seconds(self) -> float | None:
+        """How long a lease lasts unless renewed; None: as long as its process (no renewal)."""
 
     async def take(self, platform: str, update_id: int) -> Lease | Seen:
         """Take the update (a lease), or say why not."""
@@ -285,15 +288,16 @@ class DatabaseLedger:
     bot by polling (README, issue 19).
     """
 
+    # The leases live as long as this process: nothing expires, nothing is renewed.
+    lease_seconds: None = None
+
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
         *,
-        lease_seconds: float = DEFAULT_LEASE_SECONDS,
         now: Callable[[], dt.datetime] = _utcnow,
     ) -> None:
         self.session_factory = session_factory
-        self.lease_seconds = lease_seconds  # the renewal timer's period; nothing expires here
         self.now = now
         bind = session_factory.kw.get("bind")
         self._dialect = bind.dialect.name if bind is not None else "sqlite"
@@ -345,7 +349,7 @@ class DatabaseLedger:
         return lease
 
     async def renew(self, lease: Lease) -> None:
-        """Nothing to renew: the lease lives as long as this process."""
+        """Never called (``lease_seconds`` is None): the lease lives as long as this process."""
 
     async def release(self, lease: Lease) -> None:
         self.settled(lease)
@@ -362,7 +366,7 @@ class DatabaseLedger:
             self.settled(lease)
 
     async def complete_in(self, lease: Lease, session: AsyncSession) -> bool:
-        if not (session.in_transaction() or session.new or session.dirty or session.deleted):
+        if not has_work(session):
             return False  # the update wrote nothing: its mark goes with the others' (complete)
         await session.execute(self.mark_statement([self._mark_row(lease)]))
         return True
@@ -468,7 +472,8 @@ class DedupeMiddleware(BaseMiddleware):
             return BUSY
         assert isinstance(lease, Lease)
         data["update_lease"] = lease
-        renewer = _Renewer(self.ledger, lease)
+        period = self.ledger.lease_seconds
+        renewer = None if period is None else _Renewer(self.ledger, lease, period / 3)
         # The handler's sends are recorded under this update (bot.send_ledger): a re-run after
         # a kill does not send again what this attempt sent.
         scope = current_update.set(UpdateScope(platform, event.update_id))
@@ -476,7 +481,8 @@ class DedupeMiddleware(BaseMiddleware):
             result = await handler(event, data)
         except BaseException:
             current_update.reset(scope)
-            renewer.cancel()
+            if renewer is not None:
+                renewer.cancel()
             if not lease.done:
                 # Failed (or cancelled at shutdown): its next delivery is handled afresh.
                 await asyncio.shield(self._release(lease))
@@ -484,7 +490,8 @@ class DedupeMiddleware(BaseMiddleware):
                 self.ledger.settled(lease)
             raise
         current_update.reset(scope)
-        renewer.cancel()
+        if renewer is not None:
+            renewer.cancel()
         if not lease.done:
             # Not written in the handler's transaction (a Redis ledger, an update that wrote
             # nothing, a throttled one): marked now, after any commit.
@@ -508,11 +515,12 @@ class _Renewer:
     timer costs a heap entry where a task costs a coroutine and two scheduler steps.
     """
 
-    __slots__ = ("_handle", "_lease", "_ledger", "_stopped", "_task")
+    __slots__ = ("_handle", "_lease", "_ledger", "_period", "_stopped", "_task")
 
-    def __init__(self, ledger: UpdateLedger, lease: Lease) -> None:
+    def __init__(self, ledger: UpdateLedger, lease: Lease, period: float) -> None:
         self._ledger = ledger
         self._lease = lease
+        self._period = period
         self._task: asyncio.Task[None] | None = None
         self._handle: asyncio.TimerHandle | None = None
         self._stopped = False
@@ -522,7 +530,7 @@ class _Renewer:
         if self._stopped:  # a renewal that finished after cancel(): no further one
             return
         loop = asyncio.get_running_loop()
-        self._handle = loop.call_later(self._ledger.lease_seconds / 3, self._fire)
+        self._handle = loop.call_later(self._period, self._fire)
 
     def _fire(self) -> None:
         if not self._stopped:

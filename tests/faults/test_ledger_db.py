@@ -56,7 +56,7 @@ async def test_a_lease_is_held_in_the_process_and_the_mark_commits_with_the_upda
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     wall = Wall()
-    ledger = DatabaseLedger(session_factory, lease_seconds=10, now=wall)
+    ledger = DatabaseLedger(session_factory, now=wall)
     lease = await ledger.take("telegram", 1)
     assert isinstance(lease, Lease)
     # A second delivery while it is in hand is busy; another platform's id is another update.

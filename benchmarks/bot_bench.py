@@ -51,6 +51,7 @@ from benchmarks.bot_load import (
     ECHO_WORKLOAD,
     FIXED_RATE,
     FIXED_SECONDS,
+    ONLY,
     PER_USER,
     PERSONAS,
     PROJECT_ROOT,
@@ -292,67 +293,83 @@ async def bench(workdir: Path) -> int:
             ECHO_TOKEN,
         ]
         # The assistant by polling (the console takes PORT), beside the echo bot by polling.
-        polling_env = {**bot_env, "PORT": str(free_port())}
-        with (
-            running(spawn("tamin-polling", tamin_argv("run"), polling_env, workdir)) as proc,
-            running(spawn("echo-polling", echo_argv, env, workdir)) as echo_proc,
-        ):
-            await wait_started(proc, server.world, DEMO_TELEGRAM_TOKEN, webhook=False)
-            await wait_started(echo_proc, server.world, ECHO_TOKEN, webhook=False)
-            started = time.monotonic()
-            retried = await verify_users(tamin, users)
-            print(
-                f"{len(users)} chat users verified through the bot in"
-                f" {time.monotonic() - started:.1f} s ({retried} needed a second try)",
-                flush=True,
-            )
-            counts = await calibrate(tamin, users, WORKLOAD)
-            print(f"replies per update (persona, text): {sorted(set(counts.values()))}")
-            subject = Subject("assistant, polling", tamin, proc, WORKLOAD, counts)
-            echo_subject = Subject(
-                "echo bot, polling", echo, echo_proc, ECHO_WORKLOAD, echo_counts
-            )
-            mine, theirs, ratios["tamin-polling"] = await paired_saturation(subject, echo_subject)
-            results["tamin-polling"] = [mine, *await fixed_and_burst(subject, burst=True)]
-            results["echo-polling"] = [theirs, *await fixed_and_burst(echo_subject, burst=False)]
+        if "tamin-polling" in ONLY:
+            polling_env = {**bot_env, "PORT": str(free_port())}
+            with (
+                running(spawn("tamin-polling", tamin_argv("run"), polling_env, workdir)) as proc,
+                running(spawn("echo-polling", echo_argv, env, workdir)) as echo_proc,
+            ):
+                await wait_started(proc, server.world, DEMO_TELEGRAM_TOKEN, webhook=False)
+                await wait_started(echo_proc, server.world, ECHO_TOKEN, webhook=False)
+                started = time.monotonic()
+                retried = await verify_users(tamin, users)
+                print(
+                    f"{len(users)} chat users verified through the bot in"
+                    f" {time.monotonic() - started:.1f} s ({retried} needed a second try)",
+                    flush=True,
+                )
+                counts = await calibrate(tamin, users, WORKLOAD)
+                print(f"replies per update (persona, text): {sorted(set(counts.values()))}")
+                subject = Subject("assistant, polling", tamin, proc, WORKLOAD, counts)
+                echo_subject = Subject(
+                    "echo bot, polling", echo, echo_proc, ECHO_WORKLOAD, echo_counts
+                )
+                mine, theirs, ratios["tamin-polling"] = await paired_saturation(
+                    subject, echo_subject
+                )
+                results["tamin-polling"] = [mine, *await fixed_and_burst(subject, burst=True)]
+                results["echo-polling"] = [
+                    theirs,
+                    *await fixed_and_burst(echo_subject, burst=False),
+                ]
         # By webhook: the assistant's ASGI app on PORT (the console on PORT + 1), and the echo
         # bot's on a port of its own.
-        port = free_port(pair=True)
-        webhook_env = {
-            **bot_env,
-            "PORT": str(port),
-            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-            "WEBHOOK_SECRET": "bench-webhook-secret-0123456789",
-        }
-        webhook_argv = [*echo_argv, "--webhook-port", str(free_port())]
-        with (
-            running(spawn("tamin-webhook", tamin_argv("run"), webhook_env, workdir)) as proc,
-            running(spawn("echo-webhook", webhook_argv, env, workdir)) as echo_proc,
-        ):
-            await wait_started(proc, server.world, DEMO_TELEGRAM_TOKEN, webhook=True)
-            await wait_started(echo_proc, server.world, ECHO_TOKEN, webhook=True)
-            subject = Subject("assistant, webhook", tamin, proc, WORKLOAD, counts)
-            echo_subject = Subject(
-                "echo bot, webhook", echo, echo_proc, ECHO_WORKLOAD, echo_counts
-            )
-            mine, theirs, ratios["tamin-webhook"] = await paired_saturation(subject, echo_subject)
-            # The burst runs once, in the default (polling) mode, to keep the run short.
-            results["tamin-webhook"] = [mine, *await fixed_and_burst(subject, burst=False)]
-            results["echo-webhook"] = [theirs, *await fixed_and_burst(echo_subject, burst=False)]
-        with running(spawn("echo-polling-2", echo_argv, env, workdir)) as echo_proc:
-            await wait_started(echo_proc, server.world, ECHO_TOKEN, webhook=False)
-            echo_subject = Subject(
-                "echo bot, polling", echo, echo_proc, ECHO_WORKLOAD, echo_counts
-            )
-            # The production stack by webhook is paired with the echo bot by webhook.
-            echo_webhook = EchoWebhook(
-                [*echo_argv, "--webhook-port", str(free_port())], env, echo, echo_counts
-            )
-            stack_results, stack_ratios = await production_stack(
-                tamin, bot_env, counts, workdir, echo_subject, echo_webhook
-            )
-            results.update(stack_results)
-            ratios.update(stack_ratios)
+        if "tamin-webhook" in ONLY:
+            port = free_port(pair=True)
+            webhook_env = {
+                **bot_env,
+                "PORT": str(port),
+                "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+                "WEBHOOK_SECRET": "bench-webhook-secret-0123456789",
+            }
+            webhook_argv = [*echo_argv, "--webhook-port", str(free_port())]
+            with (
+                running(spawn("tamin-webhook", tamin_argv("run"), webhook_env, workdir)) as proc,
+                running(spawn("echo-webhook", webhook_argv, env, workdir)) as echo_proc,
+            ):
+                await wait_started(proc, server.world, DEMO_TELEGRAM_TOKEN, webhook=True)
+                await wait_started(echo_proc, server.world, ECHO_TOKEN, webhook=True)
+                if not counts:  # the polling run, which verifies and calibrates, was left out
+                    await verify_users(tamin, users)
+                    counts = await calibrate(tamin, users, WORKLOAD)
+                subject = Subject("assistant, webhook", tamin, proc, WORKLOAD, counts)
+                echo_subject = Subject(
+                    "echo bot, webhook", echo, echo_proc, ECHO_WORKLOAD, echo_counts
+                )
+                mine, theirs, ratios["tamin-webhook"] = await paired_saturation(
+                    subject, echo_subject
+                )
+                # The burst runs once, in the default (polling) mode, to keep the run short.
+                results["tamin-webhook"] = [mine, *await fixed_and_burst(subject, burst=False)]
+                results["echo-webhook"] = [
+                    theirs,
+                    *await fixed_and_burst(echo_subject, burst=False),
+                ]
+        if any(key.startswith("tamin-pg") for key in ONLY):
+            with running(spawn("echo-polling-2", echo_argv, env, workdir)) as echo_proc:
+                await wait_started(echo_proc, server.world, ECHO_TOKEN, webhook=False)
+                echo_subject = Subject(
+                    "echo bot, polling", echo, echo_proc, ECHO_WORKLOAD, echo_counts
+                )
+                # The production stack by webhook is paired with the echo bot by webhook.
+                echo_webhook = EchoWebhook(
+                    [*echo_argv, "--webhook-port", str(free_port())], env, echo, echo_counts
+                )
+                stack_results, stack_ratios = await production_stack(
+                    tamin, bot_env, counts, workdir, echo_subject, echo_webhook
+                )
+                results.update(stack_results)
+                ratios.update(stack_ratios)
     finally:
         await server.stop()
     print_summary(results, ratios)
@@ -411,7 +428,7 @@ async def production_stack(
             stacks.append(
                 ("tamin-pg-redis-webhook", "assistant, PostgreSQL + Redis, webhook", REDIS_URL)
             )
-    for key, label, redis_url in stacks:
+    for key, label, redis_url in [stack for stack in stacks if stack[0] in ONLY]:
         webhook = key.endswith("-webhook")
         name = f"tamin_bot_bench_{os.getpid()}_{key.replace('-', '_')}"
         await pg_admin(user, f'CREATE DATABASE "{name}"')
@@ -455,6 +472,8 @@ async def production_stack(
                         echo_webhook.counts,
                     )
                 await verify_users(load, load.users)
+                if not counts:  # no SQLite run before this one calibrated the replies
+                    counts.update(await calibrate(load, load.users, WORKLOAD))
                 subject = Subject(label, load, proc, WORKLOAD, counts)
                 mine, theirs, ratios[key] = await paired_saturation(subject, partner)
                 results[key] = [mine, *await fixed_and_burst(subject, burst=False)]

@@ -45,6 +45,21 @@ VERIFY_CONCURRENCY = 40
 # runs at once (other work trees on a shared machine) do not drop each other's updates as
 # duplicates.
 REDIS_URL = os.environ.get("BOT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+# The configurations to run (all by default): a comma-separated subset of these keys, for a
+# profile of one of them (``BOT_BENCH_ONLY=tamin-pg``) without the half hour of the others.
+CONFIGURATIONS = (
+    "tamin-polling",
+    "tamin-webhook",
+    "tamin-pg",
+    "tamin-pg-redis",
+    "tamin-pg-redis-webhook",
+)
+ONLY = (
+    tuple(key.strip() for key in os.environ.get("BOT_BENCH_ONLY", "").split(",") if key.strip())
+    or CONFIGURATIONS
+)
+if unknown := set(ONLY) - set(CONFIGURATIONS):
+    raise SystemExit(f"BOT_BENCH_ONLY: unknown configurations {sorted(unknown)}")
 
 ECHO_TOKEN = "7100001:bench-echo-token-000000000000"
 PERSONAS = (

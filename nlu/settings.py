@@ -75,6 +75,10 @@ class NluSettings(BaseModel):
     tail_min_message_words: int = Field(8, ge=2)
     # Below this top confidence the message is treated as out_of_scope.
     out_of_scope_threshold: float = Field(0.22, ge=0, le=1)
+    # The out_of_scope class is ranked with this much taken off its probability
+    # (nlu.model.decide): an intent behind it by less is answered, if it passes the threshold
+    # and the gate. Chosen by `python -m nlu tune` with the thresholds; 0 turns it off.
+    out_of_scope_bias: float = Field(0.0, ge=0, le=1)
     # When the top two intents are closer than this, the result is flagged ambiguous.
     ambiguity_margin: float = Field(0.15, ge=0, le=1)
     # How many intents intent_ranking lists (Rasa's ranking_length).
@@ -137,6 +141,7 @@ class NluSettings(BaseModel):
                 "model_dir",
                 "data",
                 "out_of_scope_threshold",
+                "out_of_scope_bias",
                 "gate_threshold",
                 "ambiguity_margin",
                 "tail_weight",

@@ -136,6 +136,9 @@ def test_tune_prints_the_figures_and_the_chosen_values(
     assert re.search(r"^ambiguity_margin: 0\.\d\d ", stdout, re.MULTILINE)
     # The gate's threshold, chosen with the intent threshold: one table each, and the margin's.
     assert re.search(r"^gate_threshold: 0\.\d\d$", stdout, re.MULTILINE)
+    # The out_of_scope bias, chosen with them, and the figures without it.
+    assert re.search(r"^out_of_scope_bias: 0\.\d\d$", stdout, re.MULTILINE)
+    assert "without the bias: tail" in stdout
     assert "gate thresholds at intent threshold" in stdout
     # Three tables (thresholds, gate thresholds, margins) and the tail weights'.
     assert stdout.count("<- chosen") == 4

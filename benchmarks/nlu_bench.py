@@ -167,14 +167,21 @@ def _cross_validated(data: Any, settings: Any) -> None:
     # The rows the configured model answers with: a long message's blended with its tail's.
     oof = cross_validated_proba(data, settings).blended(settings.tail_weight)
     # The gate's threshold counts only when the model has a gate (oof.gate is None otherwise).
-    at = threshold_figures(oof, settings.out_of_scope_threshold, settings.gate_threshold)
+    at = threshold_figures(
+        oof, settings.out_of_scope_threshold, settings.gate_threshold, settings.out_of_scope_bias
+    )
     margin = margin_figures(
-        oof, settings.out_of_scope_threshold, settings.ambiguity_margin, settings.gate_threshold
+        oof,
+        settings.out_of_scope_threshold,
+        settings.ambiguity_margin,
+        settings.gate_threshold,
+        settings.out_of_scope_bias,
     )
     print(
         f"cross-validated ({len(oof.train_seconds)} folds, {time.perf_counter() - started:.0f} s) "
         f"at threshold {settings.out_of_scope_threshold}, gate threshold "
-        f"{settings.gate_threshold if oof.gate is not None else 'none'} and margin "
+        f"{settings.gate_threshold if oof.gate is not None else 'none'}, out_of_scope bias "
+        f"{settings.out_of_scope_bias} and margin "
         f"{settings.ambiguity_margin}:"
     )
     print(f"  intent accuracy               {at.accuracy:.4f}")

@@ -5,7 +5,8 @@
   of Rasa's ``/model/parse`` answer;
 - ``evaluate`` scores the model on the held-out split and the blind set, side by side, and
   writes Rasa-like reports and a confusion-matrix PNG per set;
-- ``tune`` chooses the out-of-scope threshold, the gate's threshold and the ambiguity margin by
+- ``tune`` chooses the out-of-scope threshold, the gate's threshold, the out-of-scope bias and the
+  ambiguity margin by
   cross-validation on the training data (``--compare``: model variants side by side);
 - ``lint`` checks the training data (duplicates across intents, intents under their minimum,
   over-long lines, lines of a test set);
@@ -101,6 +102,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     from nlu.training_data import load_training_data
     from nlu.tune import (
         VARIANTS,
+        bound_cost,
         choose_tail_weight,
         compare,
         cross_validated_proba,
@@ -125,6 +127,16 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     out.write(format_result(result, oof.blended(weight), settings) + "\n\n")
     out.write(format_tail_weights(by_weight, weight) + "\n")
     out.write(f"tail_weight: {weight:.2f}\n")
+    # The same choice without the out_of_scope bias, to show what it earns.
+    plain, plain_by_weight = choose_tail_weight(oof, settings, biases=(0.0,))
+    f = dict(plain_by_weight)[plain].at_threshold
+    out.write(
+        f"without the bias: tail {plain:.2f}, threshold {f.threshold:.2f}, gate "
+        f"{f.gate_threshold:.2f}: accuracy {f.accuracy:.4f}, in-domain "
+        f"{f.in_domain_accuracy:.4f}, rejected {f.oos_rejection:.4f}, wrongly "
+        f"{f.false_rejection:.4f}, cost {bound_cost(f, settings):.3f} (with it: "
+        f"{bound_cost(result.at_threshold, settings):.3f})\n"
+    )
     return 0
 
 

@@ -130,28 +130,40 @@ def decide(
     gate: np.ndarray[Any, Any] | None = None,
     gate_threshold: float = 0.0,
     order: np.ndarray[Any, Any] | None = None,
+    out_of_scope_bias: float = 0.0,
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """The decision on rows of intent probabilities, shared by parsing and ``nlu tune``.
 
     Returns, per row, the best column, its probability, whether the row falls back to
     out_of_scope (a best intent other than out_of_scope below ``threshold``, or a gate
     probability of being in-domain below ``gate_threshold``) and whether it is ambiguous (not a
-    fallback, and the best two closer than ``margin``). ``order``: the rows' columns already
-    sorted by falling probability (``nlu tune`` replays thousands of thresholds on one table).
+    fallback, and the best two closer than ``margin``).
+
+    ``out_of_scope_bias``: the out_of_scope column is ranked with this much taken off its
+    probability, so an intent behind it by less than the bias is the best column (and must
+    still pass ``threshold`` and the gate, on its own probability); the margin is measured on
+    the same ranking, so such an intent is ambiguous unless it leads the discounted
+    out_of_scope by ``margin``. ``order``: the rows' columns already sorted by falling
+    discounted probability (``nlu tune`` replays thousands of thresholds on one table).
     """
+    ranked = proba
+    if out_of_scope_bias:
+        ranked = proba.copy()
+        ranked[:, oos_column] -= out_of_scope_bias
     if order is None:
-        order = np.argsort(-proba, axis=1, kind="stable")
+        order = np.argsort(-ranked, axis=1, kind="stable")
     rows = np.arange(proba.shape[0])
     top = order[:, 0]
     top_p = proba[rows, top]
-    second_p = proba[rows, order[:, 1]] if proba.shape[1] > 1 else np.zeros_like(top_p)
+    top_r = ranked[rows, top]
+    second_r = ranked[rows, order[:, 1]] if proba.shape[1] > 1 else np.zeros_like(top_r)
     in_domain = top != oos_column
     fallback = in_domain & (top_p < threshold)
     if gate is not None:
         # Either model may reject: the intent model when unsure which intent, the gate when the
         # message is unlike anything Tamin (both thresholds chosen together by `nlu tune`).
         fallback |= in_domain & (gate < gate_threshold)
-    ambiguous = in_domain & ~fallback & (top_p - second_p < margin)
+    ambiguous = in_domain & ~fallback & (top_r - second_r < margin)
     return top, top_p, fallback, ambiguous
 
 
@@ -373,6 +385,7 @@ class NluModel:
             settings.ambiguity_margin,
             np.asarray([in_domain]),
             settings.gate_threshold,
+            out_of_scope_bias=settings.out_of_scope_bias,
         )
         fallback, ambiguous = bool(fallbacks[0]), bool(ambiguities[0])
         if fallback:

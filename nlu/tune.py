@@ -17,6 +17,9 @@ decision rule of :func:`nlu.model.decide` is replayed on those rows for every ca
   line answered with the wrong intent), and the report says so;
 - ``gate_threshold`` (when the model has an in-domain / out-of-scope gate): chosen together
   with ``out_of_scope_threshold``, on every pair of values, by the same rule;
+- ``out_of_scope_bias`` (how much out_of_scope's probability is discounted when it outranks
+  every intent, :func:`nlu.model.decide`): chosen together with the two thresholds, on every
+  triple of values, by the same rule (the first of the best, so 0 unless it earns something);
 - ``ambiguity_margin``: the largest value that makes the bot ask "did you mean …?" for at most
   ``tune_max_ambiguous_correct`` of the answers it had right; the report shows how many wrong
   answers it turns into that question instead.
@@ -45,6 +48,7 @@ TAIL_WEIGHTS: Final = (0.0, 0.2, 0.35, 0.5)
 THRESHOLDS: Final = tuple(round(x * 0.01, 2) for x in range(0, 96))
 GATE_THRESHOLDS: Final = tuple(round(x * 0.01, 2) for x in range(0, 100))
 MARGINS: Final = tuple(round(x * 0.01, 2) for x in range(0, 61))
+BIASES: Final = tuple(round(x * 0.02, 2) for x in range(0, 21))
 
 
 @dataclass
@@ -64,6 +68,7 @@ class OutOfFold:
     repeats: int = 1
     _order: np.ndarray[Any, Any] | None = field(default=None, repr=False)
     _fast: tuple[np.ndarray[Any, Any], ...] | None = field(default=None, repr=False)
+    _biased_orders: dict[float, np.ndarray[Any, Any]] = field(default_factory=dict, repr=False)
 
     def blended(self, tail_weight: float) -> OutOfFold:
         """The rows a model with this ``tail_weight`` answers with (nlu.model.blend)."""
@@ -92,18 +97,45 @@ class OutOfFold:
             self._order = np.argsort(-self.proba, axis=1, kind="stable")
         return self._order
 
-    def replay_arrays(self) -> tuple[np.ndarray[Any, Any], ...]:
+    def order_for(self, bias: float) -> np.ndarray[Any, Any]:
+        """:attr:`order` with out_of_scope's probability discounted by ``bias``
+        (:func:`nlu.model.decide`)."""
+        if not bias:
+            return self.order
+        if bias not in self._biased_orders:
+            ranked = self.proba.copy()
+            ranked[:, self.labels.index(OUT_OF_SCOPE)] -= bias
+            self._biased_orders[bias] = np.argsort(-ranked, axis=1, kind="stable")
+        return self._biased_orders[bias]
+
+    def replay_arrays(self, bias: float = 0.0) -> tuple[np.ndarray[Any, Any], ...]:
         """Per row, once for all the thresholds replayed: the best column's probability,
         whether that column is an intent, whether it is the gold one, whether the gold is
-        out_of_scope, and the gate's probability (1 without a gate)."""
+        out_of_scope, and the gate's probability (1 without a gate); the best column as
+        :func:`nlu.model.decide` ranks it with out_of_scope discounted by ``bias``."""
         if self._fast is None:
-            top = self.order[:, 0]
-            top_p = self.proba[np.arange(len(top)), top]
             oos_column = self.labels.index(OUT_OF_SCOPE)
+            rows = np.arange(len(self.proba))
+            # The best intent: the first column other than out_of_scope in the ranking (the
+            # bias moves out_of_scope only, so the intents keep their order).
+            order = self.order
+            first_intent = np.where(order[:, 0] != oos_column, order[:, 0], order[:, 1])
             gold = np.asarray([self.labels.index(e.intent) for e in self.examples])
-            self._fast = (top_p, top != oos_column, top == gold, gold == oos_column)
-        gate = self.gate if self.gate is not None else np.ones(len(self._fast[0]))
-        return (*self._fast, gate)
+            self._fast = (
+                self.proba[rows, first_intent],
+                self.proba[:, oos_column],
+                first_intent == gold,
+                gold == oos_column,
+                np.asarray(first_intent < oos_column),
+            )
+        intent_p, oos_p, intent_right, oos, intent_first = self._fast
+        # decide's ranking: the intent wins when above the discounted out_of_scope, or equal
+        # and in an earlier column (a stable sort).
+        discounted = oos_p - bias if bias else oos_p
+        in_domain = (intent_p > discounted) | ((intent_p == discounted) & intent_first)
+        top_p = np.where(in_domain, intent_p, oos_p)
+        gate = self.gate if self.gate is not None else np.ones(len(intent_p))
+        return top_p, in_domain, in_domain & intent_right, oos, gate
 
 
 @dataclass(frozen=True)
@@ -114,6 +146,7 @@ class ThresholdFigures:
     oos_rejection: float
     false_rejection: float
     gate_threshold: float = 0.0
+    out_of_scope_bias: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -143,6 +176,10 @@ class TuneResult:
     # Out-of-scope lines rejected, by the data file they come from (general knowledge, hard
     # negatives, Tamin rules no intent serves, …): (share, lines).
     oos_by_kind: dict[str, tuple[float, int]] = field(default_factory=dict)
+    # The discount of out_of_scope's probability chosen with the thresholds, and each value
+    # tried at its own best thresholds (the first is 0: the figures without it).
+    out_of_scope_bias: float = 0.0
+    bias_table: list[ThresholdFigures] = field(default_factory=list)
 
 
 def cross_validated_proba(
@@ -222,21 +259,49 @@ def _one_cross_validation(
 
 
 def threshold_figures(
-    oof: OutOfFold, threshold: float, gate_threshold: float = 0.0
+    oof: OutOfFold, threshold: float, gate_threshold: float = 0.0, bias: float = 0.0
 ) -> ThresholdFigures:
     """:func:`nlu.model.decide`'s answers at these values, counted (without its margin, which
     changes no answer): the same figures as comparing :func:`predictions` with the gold."""
-    top_p, in_domain, right_column, oos, gate = oof.replay_arrays()
-    rejected = ~in_domain | (top_p < threshold) | (gate < gate_threshold)
-    right = np.where(oos, rejected, right_column & ~rejected)
-    return ThresholdFigures(
-        threshold=threshold,
-        accuracy=float(np.mean(right)),
-        in_domain_accuracy=float(np.mean(right[~oos])) if (~oos).any() else 1.0,
-        oos_rejection=float(np.mean(rejected[oos])) if oos.any() else 1.0,
-        false_rejection=float(np.mean(rejected[~oos])) if (~oos).any() else 0.0,
-        gate_threshold=gate_threshold,
-    )
+    return threshold_grid(oof, (threshold,), gate_threshold, bias)[0]
+
+
+def threshold_grid(
+    oof: OutOfFold, thresholds: Sequence[float], gate_threshold: float = 0.0, bias: float = 0.0
+) -> list[ThresholdFigures]:
+    """:func:`threshold_figures` at every threshold of ``thresholds`` at once: a row the
+    threshold alone rejects is one whose answered probability is below it, so each figure is
+    a count of sorted probabilities (the grid of ``tune`` is 100 times larger with the gate's
+    and 21 times with the bias's values)."""
+    top_p, in_domain, right_column, oos, gate = oof.replay_arrays(bias)
+    n_oos, n_in = int(oos.sum()), int((~oos).sum())
+    # Rejected whatever the threshold: out_of_scope ranked first, or the gate's doubt.
+    always = ~in_domain | (gate < gate_threshold)
+    t = np.asarray(thresholds, dtype=np.float64)
+
+    def below(mask: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Per threshold, the rows of ``mask`` (not rejected otherwise) it rejects."""
+        counted: np.ndarray[Any, Any] = np.searchsorted(np.sort(top_p[mask]), t, side="left")
+        return counted
+
+    oos_rejected = int((always & oos).sum()) + below(~always & oos)
+    in_rejected = int((always & ~oos).sum()) + below(~always & ~oos)
+    right_kept = int((~always & ~oos & right_column).sum()) - below(~always & ~oos & right_column)
+    figures = []
+    for i, threshold in enumerate(thresholds):
+        oos_r, in_r, kept = int(oos_rejected[i]), int(in_rejected[i]), int(right_kept[i])
+        figures.append(
+            ThresholdFigures(
+                threshold=threshold,
+                accuracy=(oos_r + kept) / len(top_p),
+                in_domain_accuracy=kept / n_in if n_in else 1.0,
+                oos_rejection=oos_r / n_oos if n_oos else 1.0,
+                false_rejection=in_r / n_in if n_in else 0.0,
+                gate_threshold=gate_threshold,
+                out_of_scope_bias=bias,
+            )
+        )
+    return figures
 
 
 def meets_bounds(f: ThresholdFigures, settings: NluSettings) -> bool:
@@ -263,7 +328,7 @@ def bound_cost(f: ThresholdFigures, settings: NluSettings) -> float:
 
 
 def predictions(
-    oof: OutOfFold, threshold: float, gate_threshold: float = 0.0
+    oof: OutOfFold, threshold: float, gate_threshold: float = 0.0, bias: float = 0.0
 ) -> np.ndarray[Any, Any]:
     top, _, fallback, _ = decide(
         oof.proba,
@@ -272,7 +337,8 @@ def predictions(
         0.0,
         oof.gate,
         gate_threshold,
-        oof.order,
+        oof.order_for(bias),
+        bias,
     )
     predicted = np.asarray(oof.labels, dtype=object)[top]
     predicted[fallback] = OUT_OF_SCOPE
@@ -281,7 +347,11 @@ def predictions(
 
 
 def margin_figures(
-    oof: OutOfFold, threshold: float, margin: float, gate_threshold: float = 0.0
+    oof: OutOfFold,
+    threshold: float,
+    margin: float,
+    gate_threshold: float = 0.0,
+    bias: float = 0.0,
 ) -> MarginFigures:
     top, _, fallback, ambiguous = decide(
         oof.proba,
@@ -290,7 +360,8 @@ def margin_figures(
         margin,
         oof.gate,
         gate_threshold,
-        oof.order,
+        oof.order_for(bias),
+        bias,
     )
     gold = oof.gold
     predicted = np.asarray(oof.labels)[top]
@@ -304,12 +375,27 @@ def margin_figures(
     )
 
 
-def choose(oof: OutOfFold, settings: NluSettings) -> TuneResult:
-    """Choose the threshold, then the margin at that threshold (see the module docstring)."""
+def _figure_key(f: ThresholdFigures, settings: NluSettings) -> tuple[bool, float, float]:
+    """:func:`choose`'s order of candidates (the largest is the best): meeting the bounds, then
+    in-domain accuracy among those that do and the weighed errors among those that do not."""
+    feasible = meets_bounds(f, settings)
+    if feasible:
+        return True, f.in_domain_accuracy, f.oos_rejection
+    return False, -bound_cost(f, settings), f.in_domain_accuracy
+
+
+def choose(oof: OutOfFold, settings: NluSettings, biases: Sequence[float] = BIASES) -> TuneResult:
+    """Choose the thresholds and the bias, then the margin at them (see the module docstring)."""
     from sklearn.metrics import f1_score
 
     gates = GATE_THRESHOLDS if oof.gate is not None else (0.0,)
-    grid = [threshold_figures(oof, t, g) for g in gates for t in THRESHOLDS]
+    biases = tuple(biases) or (0.0,)
+    grid = [f for b in biases for g in gates for f in threshold_grid(oof, THRESHOLDS, g, b)]
+    # Each bias at its own best thresholds (max keeps the first of equals: the lower bias).
+    bias_table = [
+        max((f for f in grid if f.out_of_scope_bias == b), key=lambda f: _figure_key(f, settings))
+        for b in biases
+    ]
     feasible = [f for f in grid if meets_bounds(f, settings)]
     bounds = (
         f">= {settings.tune_min_oos_rejection:.0%} rejected and "
@@ -325,15 +411,17 @@ def choose(oof: OutOfFold, settings: NluSettings) -> TuneResult:
             f"NO value meets both bounds ({bounds}); the fewest errors weighed by the bounds "
             f"(cost {bound_cost(best, settings):.3f})"
         )
+    bias = best.out_of_scope_bias
     # The table shown: every intent threshold at the chosen gate threshold, and every gate
-    # threshold at the chosen intent threshold.
+    # threshold at the chosen intent threshold (both at the chosen bias).
+    grid = [f for f in grid if f.out_of_scope_bias == bias]
     table = [f for f in grid if f.gate_threshold == best.gate_threshold]
     gate_table = [f for f in grid if f.threshold == best.threshold] if oof.gate is not None else []
-    margins = [margin_figures(oof, best.threshold, m, best.gate_threshold) for m in MARGINS]
+    margins = [margin_figures(oof, best.threshold, m, best.gate_threshold, bias) for m in MARGINS]
     allowed = [m for m in margins if m.correct_asked <= settings.tune_max_ambiguous_correct]
     chosen_margin = max(allowed, key=lambda m: m.margin) if allowed else margins[0]
 
-    predicted = predictions(oof, best.threshold, best.gate_threshold)
+    predicted = predictions(oof, best.threshold, best.gate_threshold, bias)
     gold = oof.gold
     by_style: dict[str, list[bool]] = {}
     for example, p in zip(oof.examples, predicted, strict=True):
@@ -371,6 +459,8 @@ def choose(oof: OutOfFold, settings: NluSettings) -> TuneResult:
         confusions=[(g, p, n, first[(g, p)]) for (g, p), n in pairs.most_common(12)],
         intent_recall=recall,
         oos_by_kind={k: (sum(h) / len(h), len(h)) for k, h in sorted(by_kind.items())},
+        out_of_scope_bias=bias,
+        bias_table=bias_table,
     )
 
 
@@ -382,11 +472,14 @@ def _rule_key(result: TuneResult, settings: NluSettings) -> tuple[bool, float]:
 
 
 def choose_tail_weight(
-    oof: OutOfFold, settings: NluSettings, weights: Sequence[float] = TAIL_WEIGHTS
+    oof: OutOfFold,
+    settings: NluSettings,
+    weights: Sequence[float] = TAIL_WEIGHTS,
+    biases: Sequence[float] = BIASES,
 ) -> tuple[float, list[tuple[float, TuneResult]]]:
     """The tail weight whose own thresholds score best by :func:`choose`'s rule, and each
     weight's result (the first weight wins a tie: no tail unless it earns something)."""
-    results = [(w, choose(oof.blended(w), settings)) for w in weights]
+    results = [(w, choose(oof.blended(w), settings, biases)) for w in weights]
     best = max(results, key=lambda wr: _rule_key(wr[1], settings))
     return best[0], results
 
@@ -396,7 +489,7 @@ def format_tail_weights(results: Sequence[tuple[float, TuneResult]], chosen: flo
     lines = [
         "tail weights (a long message's last clauses against the whole; each at its own "
         "thresholds):",
-        f"{'tail':>6}{'thr':>6}{'gate':>6}{'accuracy':>10}{'in-dom':>8}{'reject':>8}"
+        f"{'tail':>6}{'thr':>6}{'gate':>6}{'bias':>6}{'accuracy':>10}{'in-dom':>8}{'reject':>8}"
         f"{'wrongly':>9}{'long':>8}{'long*':>8}{'elderly':>9}",
     ]
     for weight, r in results:
@@ -404,7 +497,8 @@ def format_tail_weights(results: Sequence[tuple[float, TuneResult]], chosen: flo
         styles = [_style_figure(r, s) for s in ("long", "long*", "elderly")]
         mark = "  <- chosen" if weight == chosen else ""
         lines.append(
-            f"{weight:>6.2f}{r.threshold:>6.2f}{r.gate_threshold:>6.2f}{f.accuracy:>10.4f}"
+            f"{weight:>6.2f}{r.threshold:>6.2f}{r.gate_threshold:>6.2f}"
+            f"{r.out_of_scope_bias:>6.2f}{f.accuracy:>10.4f}"
             f"{f.in_domain_accuracy:>8.4f}{f.oos_rejection:>8.4f}{f.false_rejection:>9.4f}"
             + "".join(f"{x:>8.4f}" for x in styles[:2])
             + f"{styles[2]:>9.4f}{mark}"
@@ -447,6 +541,21 @@ def format_result(result: TuneResult, oof: OutOfFold, settings: NluSettings) -> 
                     f"{f.gate_threshold:>10.2f}{f.accuracy:>10.4f}{f.in_domain_accuracy:>11.4f}"
                     f"{f.oos_rejection:>10.4f}{f.false_rejection:>9.4f}{mark}"
                 )
+    if len(result.bias_table) > 1:
+        lines += [
+            "",
+            "out_of_scope_bias (out_of_scope's probability discounted when it outranks every "
+            "intent), each at its own thresholds:",
+            f"{'bias':>10}{'thr':>6}{'gate':>6}{'accuracy':>10}{'in-domain':>11}{'rejected':>10}"
+            f"{'wrongly':>9}{'cost':>8}",
+        ]
+        for f in result.bias_table:
+            mark = "  <- chosen" if f.out_of_scope_bias == result.out_of_scope_bias else ""
+            lines.append(
+                f"{f.out_of_scope_bias:>10.2f}{f.threshold:>6.2f}{f.gate_threshold:>6.2f}"
+                f"{f.accuracy:>10.4f}{f.in_domain_accuracy:>11.4f}{f.oos_rejection:>10.4f}"
+                f"{f.false_rejection:>9.4f}{bound_cost(f, settings):>8.3f}{mark}"
+            )
     lines += ["", f"{'margin':>10}{'right asked':>13}{'wrong asked':>13}"]
     shown_m = {round(x * 0.05, 2) for x in range(13)} | {result.margin}
     for m in result.margins:
@@ -462,6 +571,7 @@ def format_result(result: TuneResult, oof: OutOfFold, settings: NluSettings) -> 
         f"wrongly rejected {f.false_rejection:.4f}, macro-F1 {result.macro_f1:.4f})",
         f"gate_threshold: {result.gate_threshold:.2f}"
         + ("" if oof.gate is not None else "  (no gate in this model)"),
+        f"out_of_scope_bias: {result.out_of_scope_bias:.2f}",
         f"ambiguity_margin: {result.margin:.2f}  (asks 'did you mean' for "
         f"{result.at_margin.correct_asked:.2%} of right answers and "
         f"{result.at_margin.wrong_asked:.2%} of wrong ones; at most "

@@ -136,9 +136,12 @@ def test_tune_prints_the_figures_and_the_chosen_values(
     assert re.search(r"^ambiguity_margin: 0\.\d\d ", stdout, re.MULTILINE)
     # The gate's threshold, chosen with the intent threshold: one table each, and the margin's.
     assert re.search(r"^gate_threshold: 0\.\d\d$", stdout, re.MULTILINE)
+    # The out_of_scope bias, chosen with them, and the figures without it.
+    assert re.search(r"^out_of_scope_bias: 0\.\d\d$", stdout, re.MULTILINE)
+    assert "without the bias: tail" in stdout
     assert "gate thresholds at intent threshold" in stdout
-    # Three tables (thresholds, gate thresholds, margins) and the tail weights'.
-    assert stdout.count("<- chosen") == 4
+    # Four tables (thresholds, gate thresholds, biases, margins) and the tail weights'.
+    assert stdout.count("<- chosen") == 5
     assert "out-of-scope lines rejected, by data file:" in stdout
     assert "tail weights (a long message's last clauses" in stdout
     assert re.search(r"^tail_weight: 0\.\d\d$", stdout, re.MULTILINE)

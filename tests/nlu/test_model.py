@@ -165,6 +165,61 @@ def test_the_gate_rejects_whatever_the_intent_confidence() -> None:
     assert without.tolist() == [False, False, False]
 
 
+def test_the_out_of_scope_bias_lets_a_close_intent_win_and_no_further() -> None:
+    from nlu.model import decide
+
+    # Columns: check_eligibility, out_of_scope, track_ticket.
+    proba = np.asarray(
+        [
+            [0.40, 0.45, 0.15],  # out_of_scope ahead by 0.05
+            [0.20, 0.70, 0.10],  # out_of_scope ahead by 0.50
+            [0.30, 0.36, 0.34],  # out_of_scope ahead of two intents, by 0.02 and 0.06
+            [0.80, 0.15, 0.05],  # an intent ahead already
+        ]
+    )
+    top, top_p, fallback, ambiguous = decide(proba, 1, 0.0, 0.0)
+    assert top.tolist() == [1, 1, 1, 0]
+    top, top_p, fallback, ambiguous = decide(proba, 1, 0.0, 0.0, out_of_scope_bias=0.1)
+    # Within the bias the best intent is answered, with its own probability; beyond it, not.
+    assert top.tolist() == [0, 1, 2, 0]
+    assert top_p.tolist() == [0.40, 0.70, 0.34, 0.80]
+    assert not fallback.any()
+    # The threshold still applies to the intent's own probability, not to the discounted rival.
+    _, _, fallback, _ = decide(proba, 1, 0.38, 0.0, out_of_scope_bias=0.1)
+    assert fallback.tolist() == [False, False, True, False]
+    # So does the gate.
+    gate = np.asarray([0.01, 0.9, 0.9, 0.9])
+    _, _, fallback, _ = decide(proba, 1, 0.0, 0.0, gate, 0.05, out_of_scope_bias=0.1)
+    assert fallback.tolist() == [True, False, False, False]
+    # The margin is measured against the discounted out_of_scope: 0.40 against 0.35 is a
+    # close call at a margin of 0.1, 0.80 against 0.05 is not.
+    _, _, _, ambiguous = decide(proba, 1, 0.0, 0.1, out_of_scope_bias=0.1)
+    assert ambiguous.tolist() == [True, False, True, False]
+
+
+def test_the_out_of_scope_bias_reaches_parse(nlu_model: NluModel) -> None:
+    text = "چرا آسمون شب سیاهه؟"
+    plain = nlu_model.parse(text)
+    assert plain.intent == OUT_OF_SCOPE and not plain.fallback
+    best_intent = next(s for s in plain.ranking if s.name != OUT_OF_SCOPE)
+    lead = plain.ranking[0].confidence - best_intent.confidence
+    biased = NluModel(
+        nlu_model.classifier,
+        nlu_model.extractor,
+        nlu_model.settings.model_copy(
+            update={
+                "out_of_scope_bias": lead + 0.01,
+                "out_of_scope_threshold": 0.0,
+                "gate_threshold": 0.0,
+            }
+        ),
+    ).parse(text)
+    assert biased.intent == best_intent.name and not biased.fallback
+    assert biased.confidence == best_intent.confidence
+    # The ranking is the model's own, out_of_scope first: the bias moves the decision only.
+    assert biased.ranking == plain.ranking
+
+
 def test_skeleton_writes_finglish_and_persian_alike() -> None:
     from nlu.features import skeleton
 
@@ -188,9 +243,21 @@ def test_the_decision_rule_is_the_one_tune_replays(nlu_model: NluModel) -> None:
     proba, gate = nlu_model.classifier.predict(texts)
     assert nlu_model.classifier.has_gate  # the configured model has one
     labels = nlu_model.labels
-    for threshold, margin, gate_threshold in ((0.0, 0.0, 0.0), (0.5, 0.2, 0.5), (0.9, 0.6, 0.9)):
+    cases = (
+        (0.0, 0.0, 0.0, 0.0),
+        (0.5, 0.2, 0.5, 0.0),
+        (0.9, 0.6, 0.9, 0.1),
+        (0.2, 0.1, 0.0, 0.3),
+    )
+    for threshold, margin, gate_threshold, bias in cases:
         top, _, fallback, ambiguous = decide(
-            proba, labels.index(OUT_OF_SCOPE), threshold, margin, gate, gate_threshold
+            proba,
+            labels.index(OUT_OF_SCOPE),
+            threshold,
+            margin,
+            gate,
+            gate_threshold,
+            out_of_scope_bias=bias,
         )
         model = NluModel(
             nlu_model.classifier,
@@ -200,6 +267,7 @@ def test_the_decision_rule_is_the_one_tune_replays(nlu_model: NluModel) -> None:
                     "out_of_scope_threshold": threshold,
                     "ambiguity_margin": margin,
                     "gate_threshold": gate_threshold,
+                    "out_of_scope_bias": bias,
                 }
             ),
         )

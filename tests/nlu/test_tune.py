@@ -20,6 +20,7 @@ from nlu.tune import (
     meets_bounds,
     predictions,
     threshold_figures,
+    threshold_grid,
 )
 
 LABELS = ["check_eligibility", "out_of_scope", "track_ticket"]
@@ -110,6 +111,57 @@ def test_the_fast_replay_counts_what_the_predictions_say() -> None:
         assert f.in_domain_accuracy == pytest.approx(np.mean(predicted[~oos] == gold[~oos]))
         assert f.oos_rejection == pytest.approx(np.mean(predicted[oos] == "out_of_scope"))
         assert f.false_rejection == pytest.approx(np.mean(predicted[~oos] == "out_of_scope"))
+
+
+def test_the_fast_replay_counts_what_the_biased_predictions_say() -> None:
+    rng = np.random.default_rng(5)
+    proba = rng.dirichlet([0.5, 0.5, 0.5], size=400)
+    proba[:50] = np.round(proba[:50], 1)  # ties, settled as decide's stable sort settles them
+    gold = rng.choice(LABELS, size=400)
+    oof = OutOfFold([Example(f"l{i}", str(g)) for i, g in enumerate(gold)], LABELS, proba)
+    oof.gate = rng.random(400)
+    oos = gold == "out_of_scope"
+    thresholds = (0.0, 0.1, 0.3, 0.5, 0.9)
+    for bias in (0.0, 0.05, 0.2, 0.5):
+        for gate in (0.0, 0.3):
+            grid = threshold_grid(oof, thresholds, gate, bias)
+            for threshold, f in zip(thresholds, grid, strict=True):
+                predicted = predictions(oof, threshold, gate, bias)
+                assert f == threshold_figures(oof, threshold, gate, bias)
+                assert f.out_of_scope_bias == bias
+                assert f.accuracy == pytest.approx(np.mean(predicted == gold))
+                assert f.in_domain_accuracy == pytest.approx(
+                    np.mean(predicted[~oos] == gold[~oos])
+                )
+                assert f.oos_rejection == pytest.approx(np.mean(predicted[oos] == "out_of_scope"))
+                assert f.false_rejection == pytest.approx(
+                    np.mean(predicted[~oos] == "out_of_scope")
+                )
+
+
+def test_the_bias_is_chosen_only_when_it_earns_something() -> None:
+    # Ten in-domain lines out_of_scope beats by 0.04, and out-of-scope lines it leads by far:
+    # a bias of 0.06 or more answers the ten and lets no out-of-scope line through.
+    rows = [("check_eligibility", [0.9, 0.05, 0.05])] * 45
+    rows += [("track_ticket", [0.1, 0.1, 0.8])] * 45
+    rows += [("track_ticket", [0.1, 0.47, 0.43])] * 10
+    rows += [("out_of_scope", [0.05, 0.9, 0.05])] * 100
+    oof = _oof(rows)
+    settings = NluSettings(tune_min_oos_rejection=0.97, tune_max_false_rejection=0.02)
+    without = choose(oof, settings, biases=(0.0,))
+    assert without.out_of_scope_bias == 0.0
+    assert without.at_threshold.false_rejection == 0.1
+    result = choose(oof, settings)
+    assert result.out_of_scope_bias == 0.06  # the first (smallest) of the best
+    assert result.at_threshold.false_rejection == 0.0
+    assert result.at_threshold.oos_rejection == 1.0
+    assert result.rule.startswith("best in-domain accuracy")
+    # Each bias at its own best thresholds, 0 first: the figures without it.
+    assert [f.out_of_scope_bias for f in result.bias_table][:4] == [0.0, 0.02, 0.04, 0.06]
+    assert result.bias_table[0] == without.at_threshold
+    # Nothing to win: the bias stays 0.
+    plain = _oof(rows[:90] + rows[100:])
+    assert choose(plain, settings).out_of_scope_bias == 0.0
 
 
 def test_the_margin_asks_about_few_right_answers() -> None:

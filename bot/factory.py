@@ -213,7 +213,10 @@ def build_fsm(
     # Across workers a Redis lock per chat, renewed while held: a killed worker's lock lapses
     # within lock_seconds (aiogram's own lasts a fixed 60 s; bot/redis_batch.py).
     return redis_storage, RenewingRedisIsolation(
-        redis, key_builder=redis_storage.key_builder, lock_seconds=lock_seconds
+        redis,
+        key_builder=redis_storage.key_builder,
+        lock_seconds=lock_seconds,
+        batcher=redis_storage.batcher,
     )
 
 

@@ -68,6 +68,7 @@ from aiogram.types import Chat, Message
 from redis.asyncio import Redis
 
 from bot.platform import platform_of
+from bot.redis_batch import RedisBatcher
 
 logger = logging.getLogger(__name__)
 
@@ -171,20 +172,35 @@ return math.floor(wait * 1000000)
 
 
 class RedisPacer:
-    """Token buckets in Redis, shared by every worker of the bot (webhook mode)."""
+    """Token buckets in Redis, shared by every worker of the bot (webhook mode).
 
-    def __init__(self, redis: Redis, rate: float, burst: int, *, prefix: str = "tamin:pace"):
+    The bucket script goes through a :class:`~bot.redis_batch.RedisBatcher`: one round trip
+    of its own per answer, it now joins the pipeline of the loop turn's other sends (issue
+    19's profile of the webhook workers).
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        rate: float,
+        burst: int,
+        *,
+        prefix: str = "tamin:pace",
+        batcher: RedisBatcher | None = None,
+    ):
         self.rate = rate
         self.burst = burst
         self.prefix = prefix
-        self._script = redis.register_script(_BUCKET_LUA)
+        self.batcher = batcher or RedisBatcher(redis)
 
     async def reserve(self, key: str) -> float:
         args = [self.rate, self.burst, 0]
-        return int(await self._script(keys=[f"{self.prefix}:{key}"], args=args)) / 1_000_000
+        waited = await self.batcher.eval(_BUCKET_LUA, [f"{self.prefix}:{key}"], args)
+        return int(waited) / 1_000_000
 
     async def hold(self, key: str, seconds: float) -> None:
-        await self._script(keys=[f"{self.prefix}:{key}"], args=[self.rate, self.burst, seconds])
+        args = [self.rate, self.burst, seconds]
+        await self.batcher.eval(_BUCKET_LUA, [f"{self.prefix}:{key}"], args)
 
 
 # Writes a text answer to the outbox, to go no sooner than the seconds given (a 429's

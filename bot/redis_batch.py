@@ -13,7 +13,10 @@ Nothing waits for a timer: a lone command goes out on the very next turn, as it 
 
 Only commands whose order among *different* callers does not matter are batched: look-ups, the
 dedupe ``SET NX``, the FSM data write, each on its own key (a chat's updates are handled
-one at a time), and the flood counter's ``INCR`` (commutative). One caller awaits each answer before its next
+one at a time), the flood counter's ``INCR`` (commutative), and the atomic ones whose
+outcome is right in either order: a chat lock's ``SET NX`` and its compare-and-delete (of
+two updates of one chat in one pipeline one gets the lock, the other tries again), the pace
+bucket's script (``bot.pacing.RedisPacer``). One caller awaits each answer before its next
 command, so its own commands keep their order. :class:`BatchedRedisStorage` is aiogram's
 ``RedisStorage`` with its two reads and its data write batched; its other writes are aiogram's.
 
@@ -26,13 +29,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Mapping
+import uuid
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, cast
 
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from redis.asyncio import Redis
-from redis.asyncio.lock import Lock
 
 from services.metrics import metrics
 
@@ -40,6 +43,25 @@ logger = logging.getLogger(__name__)
 
 # Commands per pipeline at most; the rest go in the next one, sent at once after it.
 MAX_PIPELINE = 1000
+
+# A lease (an update's, a chat's lock) is renewed or released only by its holder: another
+# worker may have taken it over since it lapsed. ARGV[1] is the holder's token.
+RENEW_IF_HELD = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+RELEASE_IF_HELD = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+# Between two tries for a chat lock another update of the chat holds (redis-py's Lock waits
+# as long).
+LOCK_RETRY_SECONDS = 0.1
 
 
 class _Command:
@@ -80,6 +102,13 @@ class RedisBatcher:
         expiry = self._enqueue("pexpire", (key, window_ms), {"nx": True})
         value, _ = await asyncio.gather(hits, expiry)
         return int(value)
+
+    async def eval(self, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """``EVAL script`` in the pipeline. Not ``EVALSHA``: a pipeline has no way to load a
+        script Redis has forgotten (a restart) before the commands that call it, and Redis
+        caches the compiled script by its digest either way; the text costs a few hundred
+        bytes on loopback."""
+        return await self._enqueue("eval", (script, len(keys), *keys, *args), {})
 
     def later(self, name: str, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
         """Queue a command for the next pipeline without waiting: its answer in the future."""
@@ -175,47 +204,71 @@ class RenewingRedisIsolation(RedisEventIsolation):
     lose its lock half-way, so the lock is renewed like the update's own lease
     (``bot.update_lease_seconds``, bot/middlewares/dedupe.py): a dead holder frees the chat
     within ``lock_seconds``, a live one keeps it as long as it works.
+
+    Its commands are redis-py's ``Lock``'s (``SET NX PX`` with a token, the compare-and-delete
+    and compare-and-expire scripts), sent through the :class:`RedisBatcher`: taking and
+    releasing a lock were two round trips of their own per update, now in the loop turn's
+    pipeline with the other updates' commands (issue 19's profile of the webhook workers).
     """
 
-    def __init__(self, redis: Redis, *, lock_seconds: float, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        lock_seconds: float,
+        batcher: RedisBatcher | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(redis, **kwargs)
         self.lock_seconds = lock_seconds
+        self.batcher = batcher or RedisBatcher(redis)
+
+    @property
+    def _lock_ms(self) -> int:
+        return int(self.lock_seconds * 1000)
 
     @contextlib.asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
         redis_key = self.key_builder.build(key, "lock")
-        lock = Lock(self.redis, redis_key, timeout=self.lock_seconds)
-        await lock.acquire()
+        token = uuid.uuid4().hex
+        # The holder may be another worker: there is nothing to wait on but Redis.
+        while not await self.batcher.set(redis_key, token, nx=True, px=self._lock_ms):  # noqa: ASYNC110
+            await asyncio.sleep(LOCK_RETRY_SECONDS)
         done = asyncio.Event()
-        renewing = asyncio.create_task(self._renew(lock, done))
+        renewing = asyncio.create_task(self._renew(redis_key, token, done))
         try:
             yield None
         finally:
-            # The event, not only the cancel, ends the renewal: a cancel that reaches it while
-            # redis-py sends the extend is lost (see _renew), and the loop would go on
-            # renewing, this exit would wait for it for ever and the chat stay locked.
+            # The event, not only the cancel, ends the renewal (see _renew).
             done.set()
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
             try:
-                await lock.release()
-            except Exception as exc:  # expired (the renewal failed): the update is done anyway
+                released = await self.batcher.eval(RELEASE_IF_HELD, [redis_key], [token])
+            except Exception as exc:  # Redis away: the lock lapses by itself
                 logger.warning("chat lock not released (%s)", type(exc).__name__)
+            else:
+                if not released:  # it lapsed (renewals failed): the update is done anyway
+                    logger.warning("chat lock not released (no longer held)")
 
-    async def _renew(self, lock: Lock, done: asyncio.Event) -> None:
+    async def _renew(self, redis_key: str, token: str, done: asyncio.Event) -> None:
         # A third of the expiry between renewals: two may fail (a Redis hiccup) before it lapses.
-        # ``done`` is read after every await. On Python 3.11 redis-py (8.x) sends each
-        # command inside ``asyncio.wait_for`` (its socket timeout), and 3.11's wait_for drops a
-        # cancellation that arrives as the send completes (CPython gh-86296, fixed in 3.12):
-        # the extend then returns normally, as if never cancelled. Cancelling alone left this
-        # loop renewing a finished update's lock for ever (the cluster kill test's stall).
+        # ``done`` is read after every await: on Python 3.11 a cancellation that reaches a task
+        # as an awaited ``wait_for`` completes is dropped (CPython gh-86296, fixed in 3.12;
+        # redis-py sends each command inside one), and a loop ended only by cancelling went on
+        # renewing a finished update's lock for ever (the cluster kill test's stall).
         while not done.is_set():
             await asyncio.sleep(self.lock_seconds / 3)
             if done.is_set():
                 return
             try:
-                await lock.extend(self.lock_seconds, replace_ttl=True)
+                renewed = await self.batcher.eval(
+                    RENEW_IF_HELD, [redis_key], [token, self._lock_ms]
+                )
             except Exception as exc:
                 if not done.is_set():
                     logger.warning("chat lock not renewed (%s)", type(exc).__name__)
+            else:
+                if not renewed and not done.is_set():
+                    logger.warning("chat lock not renewed (no longer held)")

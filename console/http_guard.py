@@ -7,9 +7,12 @@ A red-team run posted four 100 MB bodies (1.3 GB resident, the bot stalled 2.4 s
   by its ``Content-Length`` before anything is read, or as soon as the bytes received pass the
   limit; a body that takes longer than ``read_seconds`` to arrive is answered 408 and the
   connection closed. The app then gets the body in one message (bodies are small here).
-- :class:`HeadTimeoutH11`: a connection must send a complete request head within uvicorn's
-  ``timeout_keep_alive`` of opening (or of the previous response); trickling bytes no longer
-  keeps it open (uvicorn re-arms nothing until a response is complete).
+- :class:`HeadTimeoutHttpTools`: a connection must send a complete request head within
+  uvicorn's ``timeout_keep_alive`` of opening (or of the previous response); trickling bytes
+  no longer keeps it open (uvicorn re-arms nothing until a response is complete). It is
+  uvicorn's protocol on httptools, the C parser of Node's llhttp: on the webhook's hot path
+  the pure-Python h11 parser cost several times as much CPU per request (README, issue 19).
+  (It was h11's, with the same rule, until issue 19's profile of the webhook.)
 - :func:`server_config`: the uvicorn configuration with both, and ``X-Forwarded-For`` trusted
   only from the configured proxies (uvicorn's default trusts it from any client on loopback).
 """
@@ -19,9 +22,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import httptools
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 # Telegram's updates are a few kilobytes; a console form is text.
 DEFAULT_MAX_BODY = 1_000_000
@@ -100,8 +104,13 @@ async def _refuse(send: Send, status: int) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-class HeadTimeoutH11(H11Protocol):
-    """uvicorn's h11 protocol, closing a connection whose request head is late."""
+class HeadTimeoutHttpTools(HttpToolsProtocol):
+    """uvicorn's httptools protocol, closing a connection whose request head is late.
+
+    uvicorn's own stops the keep-alive clock on the first byte received; this one when the
+    parser has a complete head (``on_headers_complete``). uvicorn arms the clock again when a
+    response is complete, as before.
+    """
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -110,10 +119,23 @@ class HeadTimeoutH11(H11Protocol):
         )
 
     def data_received(self, data: bytes) -> None:
-        # Unlike uvicorn's, bytes alone do not stop the clock: only a complete request head
-        # does (handle_events unsets the timer when it has one).
-        self.conn.receive_data(data)
-        self.handle_events()
+        # uvicorn's, less its first line (``_unset_keepalive_if_required``): bytes alone do
+        # not stop the clock.
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+
+    def on_headers_complete(self) -> None:
+        self._unset_keepalive_if_required()
+        super().on_headers_complete()
 
 
 def server_config(
@@ -130,7 +152,7 @@ def server_config(
         BodyGuard(app, max_bytes=max_body, read_seconds=read_seconds),
         host=host,
         port=port,
-        http=HeadTimeoutH11,
+        http=HeadTimeoutHttpTools,
         # Forwarded headers only from the proxies named in config.yml (none: never).
         proxy_headers=bool(trusted_proxies),
         forwarded_allow_ips=list(trusted_proxies) or None,

@@ -60,7 +60,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.platform import platform_of
-from bot.redis_batch import RedisBatcher
+from bot.redis_batch import RELEASE_IF_HELD, RENEW_IF_HELD, RedisBatcher
 from bot.send_ledger import UpdateScope, current_update
 from services.common import read
 from services.db.delivery_models import DONE, IN_PROGRESS, ProcessedUpdate
@@ -181,21 +181,6 @@ class MemoryLedger:
         """Nothing kept per lease once the update is done."""
 
 
-# Renew and release only the holder's own lease (another worker may have taken it over).
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
-
 class RedisLedger:
     """The ledger every worker shares through Redis (the take joins the update's pipeline)."""
 
@@ -234,11 +219,11 @@ class RedisLedger:
 
     async def renew(self, lease: Lease) -> None:
         value = f"{IN_PROGRESS}:{lease.holder}"
-        await self.batcher.redis.eval(_RENEW, 1, self._key(lease), value, self._lease_ms)
+        await self.batcher.eval(RENEW_IF_HELD, [self._key(lease)], [value, self._lease_ms])
 
     async def release(self, lease: Lease) -> None:
         value = f"{IN_PROGRESS}:{lease.holder}"
-        await self.batcher.redis.eval(_RELEASE, 1, self._key(lease), value)
+        await self.batcher.eval(RELEASE_IF_HELD, [self._key(lease)], [value])
 
     async def complete(self, lease: Lease) -> None:
         await self.batcher.set(self._key(lease), DONE, ex=self.done_ttl)

@@ -289,15 +289,22 @@ class DatabaseLedger:
         # The updates in hand in this process, by (platform, update_id).
         self._held: dict[tuple[str, int], Lease] = {}
         self._marks = _MarkWriter(self)
-
-    def mark_statement(self, rows: list[dict[str, Any]]) -> Any:
-        """Insert done marks (an old row of a worker's lease becomes done)."""
+        # Insert done marks (an old row of a worker's lease becomes done). One statement, run
+        # with a list of rows (executemany): SQLAlchemy compiles it once. A multi-row VALUES
+        # built per batch was compiled anew for every batch size (3 % of an update's CPU on
+        # PostgreSQL by polling).
         insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        statement = insert(ProcessedUpdate).values(rows)
-        return statement.on_conflict_do_update(
+        statement = insert(ProcessedUpdate)
+        self.mark_statement = statement.on_conflict_do_update(
             index_elements=["platform", "update_id"],
             set_={"state": DONE, "done_at": statement.excluded.done_at},
         )
+
+    async def write_marks(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        """Done marks in ``session``'s transaction: SQLAlchemy Core's executemany on its
+        connection, not the ORM's bulk insert (``session.execute`` with a list of rows)."""
+        connection = await session.connection()
+        await connection.execute(self.mark_statement, rows)
 
     def _mark_row(self, lease: Lease) -> dict[str, Any]:
         now = self.now()
@@ -353,7 +360,7 @@ class DatabaseLedger:
     async def complete_in(self, lease: Lease, session: AsyncSession) -> bool:
         if not has_work(session):
             return False  # the update wrote nothing: its mark goes with the others' (complete)
-        await session.execute(self.mark_statement([self._mark_row(lease)]))
+        await self.write_marks(session, [self._mark_row(lease)])
         return True
 
     async def close(self) -> None:
@@ -411,9 +418,7 @@ class _MarkWriter:
             waiters, self._waiters = self._waiters, []
             try:
                 async with self._ledger.session_factory() as session, session.begin():
-                    await session.execute(
-                        self._ledger.mark_statement(list(self._writing.values()))
-                    )
+                    await self._ledger.write_marks(session, list(self._writing.values()))
                 self.batches += 1
             except Exception as exc:
                 logger.warning(

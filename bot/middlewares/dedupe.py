@@ -240,11 +240,12 @@ def _utcnow() -> dt.datetime:
 
 
 @functools.cache
-def _state_query() -> Select[str]:
-    """An update's state, by key (built once: the direct reads keep it compiled)."""
-    return select(ProcessedUpdate.state).where(
+def _done_query() -> Select[int]:
+    """Which of a platform's updates are done (built once; the IN list expands per call)."""
+    return select(ProcessedUpdate.update_id).where(
         ProcessedUpdate.platform == bindparam("platform"),
-        ProcessedUpdate.update_id == bindparam("update_id"),
+        ProcessedUpdate.update_id.in_(bindparam("update_ids", expanding=True)),
+        ProcessedUpdate.state == DONE,
     )
 
 
@@ -289,6 +290,7 @@ class DatabaseLedger:
         # The updates in hand in this process, by (platform, update_id).
         self._held: dict[tuple[str, int], Lease] = {}
         self._marks = _MarkWriter(self)
+        self._done_reads = _DoneReads(self)
         # Insert done marks (an old row of a worker's lease becomes done). One statement, run
         # with a list of rows (executemany): SQLAlchemy compiles it once. A multi-row VALUES
         # built per batch was compiled anew for every batch size (3 % of an update's CPU on
@@ -327,15 +329,12 @@ class DatabaseLedger:
         lease = Lease(self, platform, update_id)
         self._held[key] = lease  # before the read: a second delivery meanwhile is busy
         try:
-            async with self.session_factory() as session:
-                found = await read(
-                    session, _state_query(), {"platform": platform, "update_id": update_id}
-                )
-                row = found.first()
+            # With the other updates taken in this loop turn: one select for them all.
+            done = await self._done_reads.is_done(key)
         except BaseException:
             del self._held[key]
             raise
-        if row is not None and row[0] == DONE:
+        if done:
             del self._held[key]
             return Seen.DONE
         return lease
@@ -371,6 +370,69 @@ class DatabaseLedger:
     def mark_batches(self) -> int:
         """Group commits of done marks so far (tests)."""
         return self._marks.batches
+
+    @property
+    def done_selects(self) -> int:
+        """Selects of done marks so far (tests, benchmarks)."""
+        return self._done_reads.selects
+
+
+class _DoneReads:
+    """The done-mark reads of the updates taken in one turn of the event loop, in one select.
+
+    Under load the poller feeds a ``getUpdates`` answer's updates (up to 100) together, and
+    the webhook requests read in one turn arrive together: each take was a round trip of its
+    own to PostgreSQL (a third of an update's database reads by polling). :meth:`is_done`
+    queues the key and waits; a task started for the turn reads every key queued by then, one
+    ``SELECT … WHERE platform = … AND update_id IN (…)`` per platform, and answers each. Its
+    first step runs on the next turn, after every caller ready in this one: a lone update
+    waits one loop turn, as :class:`~bot.redis_batch.RedisBatcher`'s commands do. A failed
+    select fails the takes of its batch, as a failed read failed its one take.
+    """
+
+    def __init__(self, ledger: DatabaseLedger) -> None:
+        self._ledger = ledger
+        self._queued: dict[tuple[str, int], asyncio.Future[bool]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.selects = 0
+
+    def is_done(self, key: tuple[str, int]) -> asyncio.Future[bool]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        self._queued[key] = future  # the ledger holds a key once: no second waiter for it
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run(), name="update-done-reads")
+        return future
+
+    async def _run(self) -> None:
+        while self._queued:
+            batch, self._queued = self._queued, {}
+            by_platform: dict[str, list[int]] = {}
+            for platform, update_id in batch:
+                by_platform.setdefault(platform, []).append(update_id)
+            done: set[tuple[str, int]] = set()
+            try:
+                async with self._ledger.session_factory() as session:
+                    for platform, update_ids in by_platform.items():
+                        rows = await read(
+                            session,
+                            _done_query(),
+                            {"platform": platform, "update_ids": update_ids},
+                        )
+                        done.update((platform, update_id) for (update_id,) in rows)
+                        self.selects += 1
+            except Exception as exc:
+                for future in batch.values():
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            except BaseException:  # cancelled (shutdown): let the callers go, then stop
+                for future in batch.values():
+                    future.cancel()
+                raise
+            for key, future in batch.items():
+                if not future.done():  # its caller may have been cancelled meanwhile
+                    future.set_result(key in done)
 
 
 class _MarkWriter:

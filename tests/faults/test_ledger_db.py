@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -128,6 +128,59 @@ async def test_the_marks_of_updates_that_wrote_nothing_share_one_commit(
     assert isinstance(old, Lease)
     await ledger.complete(old)
     assert await _state(session_factory, 30) == DONE
+
+
+async def test_the_takes_of_one_loop_turn_share_one_select_per_platform(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """A getUpdates answer's updates are taken together: their done marks are read in one
+    select per platform, and each take still gets its own answer."""
+    first = DatabaseLedger(session_factory, now=Wall())
+    for update_id in (101, 103):  # handled by an earlier process
+        lease = await first.take("telegram", update_id)
+        assert isinstance(lease, Lease)
+        await first.complete(lease)
+    ledger = DatabaseLedger(session_factory, now=Wall())
+    keys = [("telegram", n) for n in range(100, 140)] + [("bale", 101), ("bale", 102)]
+    answers = await asyncio.gather(*(ledger.take(platform, n) for platform, n in keys))
+    assert ledger.done_selects == 2  # one for telegram's 40 updates, one for bale's 2
+    done = {key for key, answer in zip(keys, answers, strict=True) if answer is Seen.DONE}
+    assert done == {("telegram", 101), ("telegram", 103)}  # bale's 101 is another update
+    assert all(isinstance(a, Lease) for k, a in zip(keys, answers, strict=True) if k not in done)
+    # A take in a later turn is a select of its own; one in hand is busy without a select.
+    assert await ledger.take("telegram", 100) is Seen.BUSY
+    assert isinstance(await ledger.take("telegram", 200), Lease)
+    assert ledger.done_selects == 3
+
+
+class AwayOnce:
+    """A session factory whose database is away the first time it is asked."""
+
+    def __init__(self, real: async_sessionmaker[AsyncSession]) -> None:
+        self.real = real
+        self.kw = real.kw
+        self.refused = 0
+
+    def __call__(self) -> AsyncSession:
+        if not self.refused:
+            self.refused += 1
+            raise ConnectionError("database away")
+        return self.real()
+
+
+async def test_a_failed_select_fails_the_takes_of_its_turn_and_lets_them_go(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    away = AwayOnce(session_factory)
+    ledger = DatabaseLedger(cast(Any, away), now=Wall())
+    answers = await asyncio.gather(
+        *(ledger.take("telegram", n) for n in (1, 2)), return_exceptions=True
+    )
+    assert [type(a) for a in answers] == [ConnectionError, ConnectionError]
+    assert away.refused == 1 and ledger.done_selects == 0  # one select for both, refused
+    # Not held: their next delivery is taken afresh once the database answers.
+    assert isinstance(await ledger.take("telegram", 1), Lease)
+    assert ledger.done_selects == 1
 
 
 async def test_retention_forgets_update_marks_after_the_configured_hours(

@@ -24,6 +24,10 @@ message event and the last ``sendMessage`` the update caused). Every loop is bou
 and time. The assistant's workload mixes personal intents (eligibility, last record) with
 information ones (channels, greeting), so the database, the NLU and rendering all work.
 
+``BOT_BENCH_ONLY`` (comma-separated: ``tamin-polling``, ``tamin-webhook``, ``tamin-pg``,
+``tamin-pg-redis``, ``tamin-pg-redis-webhook``) runs only those configurations, for a quick
+look at one; the first chosen verifies the users and counts the replies.
+
 This module holds the phases and the summary; the knobs, the bot processes and the load
 itself are :mod:`benchmarks.bot_load`.
 """

@@ -274,6 +274,15 @@ async def bench(workdir: Path) -> int:
     await server.start()
     results: dict[str, list[RunResult]] = {}
     ratios: dict[str, list[float]] = {}
+
+    async def measure(
+        key: str, echo_key: str, subject: Subject, echo_subject: Subject, *, burst: bool
+    ) -> None:
+        """Saturation in pairs with the echo bot, then each at 100/s (and the burst)."""
+        mine, theirs, ratios[key] = await paired_saturation(subject, echo_subject)
+        results[key] = [mine, *await fixed_and_burst(subject, burst=burst)]
+        results[echo_key] = [theirs, *await fixed_and_burst(echo_subject, burst=False)]
+
     try:
         users = [server.world.create_user(first_name=f"کاربر {n}").id for n in range(USERS)]
         tamin = Load(server.world, DEMO_TELEGRAM_TOKEN, users)
@@ -318,14 +327,7 @@ async def bench(workdir: Path) -> int:
                 echo_subject = Subject(
                     "echo bot, polling", echo, echo_proc, ECHO_WORKLOAD, echo_counts
                 )
-                mine, theirs, ratios["tamin-polling"] = await paired_saturation(
-                    subject, echo_subject
-                )
-                results["tamin-polling"] = [mine, *await fixed_and_burst(subject, burst=True)]
-                results["echo-polling"] = [
-                    theirs,
-                    *await fixed_and_burst(echo_subject, burst=False),
-                ]
+                await measure("tamin-polling", "echo-polling", subject, echo_subject, burst=True)
         # By webhook: the assistant's ASGI app on PORT (the console on PORT + 1), and the echo
         # bot's on a port of its own.
         if "tamin-webhook" in ONLY:
@@ -350,15 +352,8 @@ async def bench(workdir: Path) -> int:
                 echo_subject = Subject(
                     "echo bot, webhook", echo, echo_proc, ECHO_WORKLOAD, echo_counts
                 )
-                mine, theirs, ratios["tamin-webhook"] = await paired_saturation(
-                    subject, echo_subject
-                )
                 # The burst runs once, in the default (polling) mode, to keep the run short.
-                results["tamin-webhook"] = [mine, *await fixed_and_burst(subject, burst=False)]
-                results["echo-webhook"] = [
-                    theirs,
-                    *await fixed_and_burst(echo_subject, burst=False),
-                ]
+                await measure("tamin-webhook", "echo-webhook", subject, echo_subject, burst=False)
         if any(key.startswith("tamin-pg") for key in ONLY):
             with running(spawn("echo-polling-2", echo_argv, env, workdir)) as echo_proc:
                 await wait_started(echo_proc, server.world, ECHO_TOKEN, webhook=False)

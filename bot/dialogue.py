@@ -205,6 +205,18 @@ _OTHER = _words(
 )
 # Words of a follow-up: «… چی؟», «… رو هم», «… باشه چی؟», «پس …», «و …» at the start.
 _CUE = _words(r"چی", r"چطور", r"چه طور", r"هم", r"باشه", r"پس", r"اگه", r"اگر")
+# A day of the week («جمعه‌ها چی؟» after the contact centre's hours), by the names of
+# ``config.yml``'s contact_centre.hours; on normalised text, where «جمعه‌ها» is «جمعه ها».
+# Saturday last: «سه شنبه», «یک شنبه» … hold «شنبه» as a word, and a day found is cut out.
+_WEEKDAYS: Final = (
+    ("sunday", _words(r"یکشنبه", r"یک شنبه")),
+    ("monday", _words(r"دوشنبه", r"دو شنبه")),
+    ("tuesday", _words(r"سه شنبه", r"سهشنبه")),
+    ("wednesday", _words(r"چهارشنبه", r"چهار شنبه")),
+    ("thursday", _words(r"پنجشنبه", r"پنج شنبه")),
+    ("friday", _words(r"جمعه")),
+    ("saturday", _words(r"شنبه")),
+)
 
 # Where a message of several requests is cut: question marks, line breaks, «همچنین», and
 # «و» between two words (tried last: it also joins the parts of one request).
@@ -360,12 +372,30 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
             return _with_entities(understanding, ELIGIBILITY, {"except_relation": asked}, OTHER)
     if not weak:
         return None  # the NLU named the topic itself: its own reading stands
+    if topic.intent == "contact_info" and not new:
+        # «جمعه‌ها چی؟» after the hours: that day's hours.
+        day = _weekday_named(plain)
+        if day is not None:
+            return _with_entities(understanding, "contact_info", {"weekday": day}, SAME)
     takes = TOPIC_ENTITIES.get(topic.intent)
     if takes is None or any(name not in takes for name in new):
         return None  # «و دخترم چی؟» after the channels: nothing to carry it to
-    if new or cue:
+    if new or cue or understanding.intent == topic.intent:
+        # An entity or a cue word for the topic, or an unsure reading of the very topic just
+        # answered («من ۵۲ سالمه، میتونم؟» after the voluntary rules): the topic, not a
+        # "did you mean …?".
         return _with_entities(understanding, topic.intent, {**topic.entities, **new}, SAME)
     return None
+
+
+def _weekday_named(plain: str) -> str | None:
+    """The one day of the week ``plain`` names, if it names exactly one."""
+    named = []
+    for day, pattern in _WEEKDAYS:
+        if pattern.search(plain):
+            named.append(day)
+            plain = pattern.sub(" ", plain)
+    return named[0] if len(named) == 1 else None
 
 
 def _question_on_answer(

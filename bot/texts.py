@@ -577,6 +577,10 @@ WEEKDAY_NAMES: Final = {
     "friday": "جمعه",
 }
 HOURS_RANGE: Final = "{days} {start} تا {end}"
+# A follow-up naming one day («جمعه‌ها چی؟» after the channels).
+CONTACT_DAY_OPEN: Final = "🕘 کارشناسان {phone} روز {day} از {start} تا {end} پاسخ‌گو هستند."
+CONTACT_DAY_CLOSED: Final = "🕘 {phone} روز {day} تعطیل است. ساعت پاسخ‌گویی کارشناسان: {hours}."
+CONTACT_DAY_ALWAYS: Final = "🕘 کارشناسان {phone} روز {day} هم شبانه‌روزی پاسخ‌گو هستند."
 
 # --- small talk ------------------------------------------------------------------------
 GREET: Final = "سلام{name}، وقت شما بخیر. 🌷 چه کاری از دستم برمی‌آید؟"

@@ -14,6 +14,7 @@ from bot import formatting as fmt
 from bot import texts
 from bot.deps import Services
 from bot.handlers.common import Intent
+from bot.nlu import Understanding
 from bot.reply import Reply
 from services.info import Channels, InfoService
 
@@ -55,10 +56,38 @@ def open_now_text(info: InfoService) -> str:
     return texts.CONTACT_CLOSED_NOW.format(next_open=next_open)
 
 
-async def contact_info(event: Message | CallbackQuery, services: Services, reply: Reply) -> None:
-    """List the channels, the hours and whether 1420 is open now."""
+async def contact_info(
+    event: Message | CallbackQuery,
+    services: Services,
+    reply: Reply,
+    understanding: Understanding | None = None,
+) -> None:
+    """List the channels, the hours and whether 1420 is open now; or, for a follow-up naming
+    a day («جمعه‌ها چی؟», bot/dialogue.py), that day's hours."""
     info = services.info
     channels = info.channels()
+    weekday = understanding.entity("weekday") if understanding is not None else None
+    day = next((d for d in channels.hours if d.weekday == weekday), None)
+    if day is not None:
+        name = texts.WEEKDAY_NAMES[day.weekday]
+        if channels.always_open:
+            await reply(texts.CONTACT_DAY_ALWAYS, phone=fmt.digits(channels.phone), day=name)
+        elif day.opens is None or day.closes is None:
+            await reply(
+                texts.CONTACT_DAY_CLOSED,
+                phone=fmt.digits(channels.phone),
+                day=name,
+                hours=hours_text(channels),
+            )
+        else:
+            await reply(
+                texts.CONTACT_DAY_OPEN,
+                phone=fmt.digits(channels.phone),
+                day=name,
+                start=fmt.digits(day.opens.strftime("%H:%M")),
+                end=fmt.digits(day.closes.strftime("%H:%M")),
+            )
+        return
     await reply(
         texts.CONTACT_INFO,
         phone=fmt.digits(channels.phone),

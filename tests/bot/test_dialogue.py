@@ -108,6 +108,39 @@ def test_what_is_not_a_follow_up() -> None:
     assert follow_up(menu, ELIGIBILITY_ABOUT_SON) is None
 
 
+def test_a_day_after_the_channels_asks_that_days_hours() -> None:
+    channels = Topic("contact_info", at=1.0)
+    for text, day in (
+        ("جمعه ها چی؟", "friday"),
+        ("جمعه‌ها چی؟", "friday"),
+        ("پنجشنبه‌ها چی؟", "thursday"),
+        ("سه شنبه هم بازه؟", "tuesday"),  # «شنبه» inside «سه شنبه» is not Saturday
+        ("شنبه چی؟", "saturday"),
+    ):
+        read = follow_up(said(text), channels)
+        assert read is not None, text
+        assert (read.intent, read.entity("weekday"), read.follow_up) == ("contact_info", day, SAME)
+    # Two days, or a confident other request: not a day's hours.
+    assert follow_up(said("شنبه و جمعه چی؟"), channels) is None
+    assert follow_up(said("جمعه چی؟", "greet", 0.95), channels) is None
+
+
+def test_an_unsure_reading_of_the_topic_just_answered_is_that_topic() -> None:
+    rules = Topic("voluntary_insurance", at=1.0)
+    # «did you mean …?» between voluntary insurance and eligibility, right after the rules.
+    unsure = Understanding(
+        intent="voluntary_insurance", confidence=0.36, ambiguous=True, text="من ۵۲ سالمه، میتونم؟"
+    )
+    read = follow_up(unsure, rules)
+    assert read is not None and read.intent == "voluntary_insurance"
+    assert read.follow_up == SAME and not read.unsure
+    # Unsure about another topic, with no cue: still a question of its own.
+    other = Understanding(
+        intent="check_eligibility", confidence=0.36, ambiguous=True, text="من ۵۲ سالمه"
+    )
+    assert follow_up(other, rules) is None
+
+
 # --- exits -------------------------------------------------------------------------------
 def test_exit_words() -> None:
     for text in (

@@ -309,7 +309,9 @@ def follow_up(understanding: Understanding, topic: Topic | None) -> Understandin
     - «خودم چی؟» / «هر دوتاشون چی؟» after an eligibility answer → the asker's / the
       dependants' rows (unless the NLU reads something else at least ``SURE_OTHERWISE``);
     - «ماه قبلش چی؟» / «ماه بعدش» after a month shown → the topic for the month before/after;
-    - a weak reading whose runner-up is a ``RELATED_TOPICS`` one → that topic.
+    - a weak reading whose runner-up is a ``RELATED_TOPICS`` one → that topic;
+    - «جمعه‌ها چی؟» (one day of the week) after the channels → that day's hours;
+    - an unsure reading of the very topic just answered → that topic, not "did you mean …?".
 
     Whatever the NLU read, and up to ``MAX_QUESTION_ON_ANSWER_WORDS`` words
     (``_question_on_answer``): «از کجا باید اقدام کنم؟» → the topic's path; «حالا باید چیکار

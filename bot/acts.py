@@ -16,7 +16,7 @@ what they do, on the normalised text (``plain``), so the bot answers that:
 - ``asks_for_person``: a person asked for in the middle of a flow, even where any text is the
   step's answer (a complaint's description);
 - ``asks_what_now``: «پس الان باید چیکار کنم؟» on a step: the step's help, not «not an answer»;
-- ``correlative_parts``: «هم X هم Y» cut into X and Y (``bot.dialogue.request_parts``);
+- ``correlative_parts``: «هم X هم Y» cut into X and Y (``bot.requests.request_parts``);
 - ``is_exit``: the words that leave a flow as /cancel does («انصراف», «بیخیال», «نه ممنون» …),
   and the "never mind" words at the edge of a short message («ولش کن، بعدا»).
 """

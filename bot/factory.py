@@ -34,11 +34,11 @@ from bot.intent_log_flush import IntentLogFlushChannel
 from bot.middlewares.context import ContextMiddleware
 from bot.middlewares.db import UnitOfWorkMiddleware, update_session
 from bot.middlewares.dedupe import (
-    DatabaseLedger,
     DedupeMiddleware,
     RedisLedger,
     UpdateLedger,
 )
+from bot.middlewares.ledger_db import DatabaseLedger
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.middlewares.user import ChatUserMiddleware
 from bot.nlu import NluModel, Understander

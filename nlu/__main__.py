@@ -106,10 +106,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         choose_tail_weight,
         compare,
         cross_validated_proba,
-        format_comparison,
-        format_result,
-        format_tail_weights,
     )
+    from nlu.tune_report import format_comparison, format_result, format_tail_weights
 
     settings = NluSettings.from_section(_settings_section(args))
     data = load_training_data(settings.data_paths)

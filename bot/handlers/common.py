@@ -37,11 +37,11 @@ from bot.dialogue import (
     SMALLTALK,
     Dialogue,
     follow_up,
-    request_parts,
 )
 from bot.filters import inline
 from bot.keyboards import DependantRequest, IntentPick
 from bot.nlu import OUT_OF_SCOPE, Understanding
+from bot.requests import request_parts
 from services.metrics import metrics
 
 if TYPE_CHECKING:

@@ -100,14 +100,7 @@ async def hand_over(
         ticket_text=ticket_text,
     )
     if isinstance(outcome, Queued):
-        template = texts.HANDOFF_STILL_QUEUED if outcome.already else texts.HANDOFF_QUEUED
-        await reply(
-            template,
-            position=fmt.digits(outcome.position),
-            wait=fmt.digits(outcome.wait_minutes),
-            button=texts.BTN_BACK_TO_BOT,
-            keyboard=keyboards.back_to_bot(),
-        )
+        await say_queued(reply, outcome, still=outcome.already)
     elif isinstance(outcome, Ticketed):
         next_opening = ""
         if outcome.next_opening is not None and outcome.because is ClosedBecause.OUTSIDE_HOURS:
@@ -128,6 +121,17 @@ async def hand_over(
     else:
         await reply(texts.HANDOFF_WITH_AGENT, keyboard=keyboards.back_to_bot())
     return outcome
+
+
+async def say_queued(reply: Reply, queued: Queued, *, still: bool) -> None:
+    """The chat's place in the queue and the wait, with the way back to the bot."""
+    await reply(
+        texts.HANDOFF_STILL_QUEUED if still else texts.HANDOFF_QUEUED,
+        position=fmt.digits(queued.position),
+        wait=fmt.digits(queued.wait_minutes),
+        button=texts.BTN_BACK_TO_BOT,
+        keyboard=keyboards.back_to_bot(),
+    )
 
 
 async def leave_handoff(
@@ -282,13 +286,7 @@ async def on_message_in_handoff(
             # «حالا تا کی باید منتظر بمونم؟»: the place and the wait now, not a rule's answer.
             standing = await service.standing(handoff.id)
             if isinstance(standing, Queued):
-                await reply(
-                    texts.HANDOFF_STILL_QUEUED,
-                    position=fmt.digits(standing.position),
-                    wait=fmt.digits(standing.wait_minutes),
-                    button=texts.BTN_BACK_TO_BOT,
-                    keyboard=keyboards.back_to_bot(),
-                )
+                await say_queued(reply, standing, still=True)
                 return
         # Queued, not yet with an agent: the bot keeps answering (the next routers).
         raise SkipHandler()

@@ -23,7 +23,6 @@ from bot import texts
 from bot.factory import build_bot
 from bot.middlewares.dedupe import (
     BUSY,
-    DatabaseLedger,
     DedupeMiddleware,
     Lease,
     MemoryLedger,
@@ -31,6 +30,7 @@ from bot.middlewares.dedupe import (
     Seen,
     UpdateLedger,
 )
+from bot.middlewares.ledger_db import DatabaseLedger
 from bot.platform import Platform
 from bot.polling import poll
 from bot.webhook import TELEGRAM_PATH, WebhookGate, create_webhook_router

@@ -19,10 +19,10 @@ from bot.dialogue import (
     Topic,
     follow_up,
     is_exit,
-    request_parts,
 )
 from bot.handlers.common import is_task, may_hold_several
 from bot.nlu import OUT_OF_SCOPE, Understanding
+from bot.requests import request_parts
 
 
 def said(

@@ -11,7 +11,8 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.middlewares.dedupe import DatabaseLedger, Lease, Seen
+from bot.middlewares.dedupe import Lease, Seen
+from bot.middlewares.ledger_db import DatabaseLedger
 from services.clock import FixedClock
 from services.db.delivery_models import DONE, IN_PROGRESS, ProcessedUpdate
 from services.db.models import ChatUser

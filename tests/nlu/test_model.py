@@ -473,13 +473,6 @@ ELDERLY = [
 ]
 
 
-@pytest.mark.parametrize(("text", "intent"), ELDERLY)
-def test_elderly_courtesies_do_not_decide_the_intent(
-    nlu_model: NluModel, text: str, intent: str
-) -> None:
-    assert nlu_model.parse(text).intent == intent
-
-
 # Written for this test (not in any test set nor the training data): issue 15's fourth pass,
 # letter-like requests and follow-ups and wordy elderly ones, which blind5 found read as out of
 # scope or as a neighbouring intent; and a letter-like complaint about another organisation,
@@ -510,10 +503,11 @@ FORMAL_AND_ELDERLY = [
 ]
 
 
-@pytest.mark.parametrize(("text", "intent"), FORMAL_AND_ELDERLY)
-def test_formal_and_elderly_requests_keep_their_intent(
+@pytest.mark.parametrize(("text", "intent"), ELDERLY + FORMAL_AND_ELDERLY)
+def test_courtesies_and_register_do_not_decide_the_intent(
     nlu_model: NluModel, text: str, intent: str
 ) -> None:
+    # Out of scope as the model's own best reading, not by a threshold; an intent surely.
     result = nlu_model.parse(text)
     assert (result.intent, result.fallback) == (intent, False)
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from nlu.model import OUT_OF_SCOPE
 from nlu.settings import NluSettings
-from nlu.tune import OutOfFold, TuneResult, bound_cost
+from nlu.tune import OutOfFold, ThresholdFigures, TuneResult, bound_cost
 
 
 def format_tail_weights(results: Sequence[tuple[float, TuneResult]], chosen: float) -> str:
@@ -37,6 +37,15 @@ def format_tail_weights(results: Sequence[tuple[float, TuneResult]], chosen: flo
     return "\n".join(lines)
 
 
+def _figure_row(value: float, f: ThresholdFigures, chosen: bool) -> str:
+    """One row of a threshold table: the value tried, then its four figures."""
+    mark = "  <- chosen" if chosen else ""
+    return (
+        f"{value:>10.2f}{f.accuracy:>10.4f}{f.in_domain_accuracy:>11.4f}"
+        f"{f.oos_rejection:>10.4f}{f.false_rejection:>9.4f}{mark}"
+    )
+
+
 def format_result(result: TuneResult, oof: OutOfFold, settings: NluSettings) -> str:
     """The figures behind the choice, for the terminal."""
     n_oos = int((oof.gold == OUT_OF_SCOPE).sum()) // oof.repeats
@@ -53,11 +62,7 @@ def format_result(result: TuneResult, oof: OutOfFold, settings: NluSettings) -> 
     shown = {round(x * 0.05, 2) for x in range(20)} | {result.threshold}
     for f in result.thresholds:
         if f.threshold in shown:
-            mark = "  <- chosen" if f.threshold == result.threshold else ""
-            lines.append(
-                f"{f.threshold:>10.2f}{f.accuracy:>10.4f}{f.in_domain_accuracy:>11.4f}"
-                f"{f.oos_rejection:>10.4f}{f.false_rejection:>9.4f}{mark}"
-            )
+            lines.append(_figure_row(f.threshold, f, f.threshold == result.threshold))
     if result.gate_table:
         lines += [
             "",
@@ -67,11 +72,8 @@ def format_result(result: TuneResult, oof: OutOfFold, settings: NluSettings) -> 
         shown_g = {round(x * 0.05, 2) for x in range(20)} | {result.gate_threshold}
         for f in result.gate_table:
             if f.gate_threshold in shown_g:
-                mark = "  <- chosen" if f.gate_threshold == result.gate_threshold else ""
-                lines.append(
-                    f"{f.gate_threshold:>10.2f}{f.accuracy:>10.4f}{f.in_domain_accuracy:>11.4f}"
-                    f"{f.oos_rejection:>10.4f}{f.false_rejection:>9.4f}{mark}"
-                )
+                chosen = f.gate_threshold == result.gate_threshold
+                lines.append(_figure_row(f.gate_threshold, f, chosen))
     if len(result.bias_table) > 1:
         lines += [
             "",

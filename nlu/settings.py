@@ -63,7 +63,7 @@ class NluSettings(BaseModel):
     gate_tamin_files: tuple[str, ...] = ("tamin_rules.yml",)
     # Below this gate probability of being in-domain a message is out_of_scope, whatever the
     # intent classifier's confidence (0 turns the gate off at answer time).
-    gate_threshold: float = Field(0.04, ge=0, le=1)
+    gate_threshold: float = Field(0.17, ge=0, le=1)
     # Share of domain examples added again behind a greeting («سلام، …»), see nlu.model.
     greeting_augmentation: float = Field(0.3, ge=0, le=1)
     # A long message's end (nlu.features.tail_text: its last clauses, at least tail_min_words
@@ -74,13 +74,13 @@ class NluSettings(BaseModel):
     tail_min_words: int = Field(4, ge=1)
     tail_min_message_words: int = Field(8, ge=2)
     # Below this top confidence the message is treated as out_of_scope.
-    out_of_scope_threshold: float = Field(0.30, ge=0, le=1)
+    out_of_scope_threshold: float = Field(0.27, ge=0, le=1)
     # The out_of_scope class is ranked with this much taken off its probability
     # (nlu.model.decide): an intent behind it by less is answered, if it passes the threshold
     # and the gate. Chosen by `python -m nlu tune` with the thresholds; 0 turns it off.
-    out_of_scope_bias: float = Field(0.0, ge=0, le=1)
+    out_of_scope_bias: float = Field(0.02, ge=0, le=1)
     # When the top two intents are closer than this, the result is flagged ambiguous.
-    ambiguity_margin: float = Field(0.15, ge=0, le=1)
+    ambiguity_margin: float = Field(0.16, ge=0, le=1)
     # How many intents intent_ranking lists (Rasa's ranking_length).
     ranking_length: int = Field(10, ge=1)
     random_state: int = 42

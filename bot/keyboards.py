@@ -157,13 +157,26 @@ PERSONAL_MENU_INTENTS: Final = frozenset(
 
 
 def main_menu(*, personal: bool = True) -> ReplyKeyboardMarkup:
-    """The top tasks, two per row (without the personal ones when ``personal`` is false)."""
+    """The top tasks, two per row (without the personal ones when ``personal`` is false).
+
+    Built once per variant and shared by every reply that shows it: aiogram's builder deep-copies
+    each button it adds, which made this menu, sent with most answers, a few percent of the
+    bot's busy time (the README's benchmark section). Rule: nothing may change the markup it
+    returns (aiogram only serialises it); a reply that needs another menu builds its own.
+    """
+    return _MAIN_MENU[personal]
+
+
+def _build_main_menu(personal: bool) -> ReplyKeyboardMarkup:
     builder = ReplyKeyboardBuilder()
     for label, intent in texts.MENU.items():
         if personal or intent not in PERSONAL_MENU_INTENTS:
             builder.button(text=label)
     builder.adjust(2)
     return builder.as_markup(resize_keyboard=True, is_persistent=True)
+
+
+_MAIN_MENU: Final = {personal: _build_main_menu(personal) for personal in (True, False)}
 
 
 def share_contact() -> ReplyKeyboardMarkup:

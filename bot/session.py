@@ -10,8 +10,9 @@ the standard library writes in one pass.
 
 Only the body changes: the values are the ones aiogram prepares (``BaseSession.prepare_value``:
 defaults resolved, enums and objects dumped), the answer is read and checked by aiogram as
-before, and a method carrying a file (``sendPhoto`` with an upload) still goes as multipart
-form data through aiogram's own code.
+before (but for a sent text's, :meth:`JsonAiohttpSession.check_response`), and a method
+carrying a file (``sendPhoto`` with an upload) still goes as multipart form data through
+aiogram's own code.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from typing import Any, cast
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import TelegramNetworkError
-from aiogram.methods import TelegramMethod
-from aiogram.methods.base import TelegramType
-from aiogram.types import InputFile
+from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+from aiogram.types import InputFile, Message
 from aiohttp import ClientError, ClientTimeout
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import BytesPayload
@@ -117,3 +118,56 @@ class JsonAiohttpSession(AiohttpSession):
             bot=bot, method=method, status_code=resp.status, content=raw_result
         )
         return cast(TelegramType, response.result)
+
+    def check_response(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        status_code: int,
+        content: str,
+    ) -> Response[TelegramType]:
+        """aiogram's check, but a text sent is answered with its message's id, date, chat and
+        text only.
+
+        Rule: no caller of ``send_message`` reads more of the message it sent than those four
+        (the outbox keeps its id; an answer the pace hands to the outbox gets
+        ``bot.pacing.placeholder_message``, a replay of the send ledger
+        ``bot.send_ledger.replayed_result``, both with no more). Validating the whole echoed
+        ``Message`` (its sender, entities, buttons: a hundred fields and nested objects) was
+        a tenth of the bot's busy time on PostgreSQL (the README's benchmark section); these
+        four cost a third of it. Anything else — a refusal, a flood wait, an answer not in
+        the expected shape, another method — goes through aiogram's check, which raises its
+        usual exceptions.
+        """
+        if isinstance(method, SendMessage) and 200 <= status_code < 300:
+            sent = _sent_message(bot, content)
+            if sent is not None:
+                return cast(
+                    Response[TelegramType], _MESSAGE_RESPONSE.model_construct(ok=True, result=sent)
+                )
+        return super().check_response(bot, method, status_code, content)
+
+
+# ``Response[Message]`` made once: aiogram parametrises the generic on every answer.
+_MESSAGE_RESPONSE: Any = Response[Message]
+
+
+def _sent_message(bot: Bot, content: str) -> Message | None:
+    """The message of a ``sendMessage`` answer, its four fields only (None: not that shape)."""
+    try:
+        answer = json.loads(content)
+        if answer.get("ok") is not True:
+            return None
+        result = answer["result"]
+        chat = result["chat"]
+        return Message.model_validate(
+            {
+                "message_id": result["message_id"],
+                "date": result["date"],
+                "chat": {"id": chat["id"], "type": chat["type"]},
+                "text": result.get("text"),
+            },
+            context={"bot": bot},
+        )
+    except (ValueError, TypeError, KeyError, AttributeError):  # pydantic's error is a ValueError
+        return None

@@ -74,6 +74,21 @@ def test_the_personal_menu_set_matches_the_handlers_flags() -> None:
         assert gate.is_personal(intent) == (intent in keyboards.PERSONAL_MENU_INTENTS), intent
 
 
+def test_the_main_menu_is_built_once_per_variant_with_every_task_two_per_row() -> None:
+    personal, public = keyboards.main_menu(), keyboards.main_menu(personal=False)
+    # Shared by every reply (bot.keyboards.main_menu's rule): the same object each time.
+    assert keyboards.main_menu() is personal and keyboards.main_menu(personal=False) is public
+    labels = [b.text for row in personal.keyboard for b in row]
+    assert labels == list(texts.MENU)
+    assert [b.text for row in public.keyboard for b in row] == [
+        label
+        for label, intent in texts.MENU.items()
+        if intent not in keyboards.PERSONAL_MENU_INTENTS
+    ]
+    assert all(len(row) <= 2 for row in personal.keyboard)
+    assert personal.resize_keyboard and personal.is_persistent
+
+
 def menu_labels(calls: list[fakes.Call]) -> set[str]:
     markups = [c.markup for c in calls if isinstance(c.markup, ReplyKeyboardMarkup)]
     assert markups, "no reply keyboard was sent"

@@ -7,20 +7,23 @@ an upload still goes as multipart; a refusal comes back as aiogram's usual excep
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramBadRequest
-from aiogram.methods import SendMessage, SendPhoto
+from aiogram.exceptions import ClientDecodeError, TelegramBadRequest, TelegramRetryAfter
+from aiogram.methods import GetMe, SendMessage, SendPhoto
 from aiogram.types import (
     BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
 )
 
@@ -88,14 +91,15 @@ async def test_over_http_messages_keyboards_and_uploads_arrive(
     sent = await json_bot.send_message(
         user["id"], "<b>سلام</b> &lt;مریم&gt;", parse_mode=ParseMode.HTML, reply_markup=keyboard
     )
-    assert sent.text == "سلام <مریم>"
-    assert sent.entities is not None and sent.entities[0].type == "bold"
+    # A sent text is answered with its message's id, date, chat and text (bot.session); the
+    # rest of what arrived is read from the platform's side below.
+    assert sent.text == "سلام <مریم>" and sent.message_id > 0
+    assert sent.chat.id == user["id"] and sent.entities is None
     inline = InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(text="بله", callback_data="yes")]]
     )
     second = await json_bot.send_message(user["id"], "مطمئن هستید؟", reply_markup=inline)
-    assert second.reply_markup is not None
-    assert second.reply_markup.model_dump() == inline.model_dump()
+    assert second.message_id == sent.message_id + 1 and second.reply_markup is None
     photo = await json_bot.send_photo(
         user["id"], BufferedInputFile(make_png(120, 80), "scan.png"), caption="رسید"
     )
@@ -108,6 +112,8 @@ async def test_over_http_messages_keyboards_and_uploads_arrive(
         "مطمئن هستید؟",
     ]
     assert shown[0]["html"] == "<b>سلام</b> &lt;مریم&gt;"
+    assert [e["type"] for e in shown[0]["entities"]] == ["bold"]
+    assert shown[1]["reply_markup"] == inline.model_dump(exclude_none=True)
     assert data["keyboard"]["markup"]["keyboard"][0][0]["request_contact"] is True
 
 
@@ -120,3 +126,74 @@ async def test_over_http_a_refusal_is_aiograms_exception(
     assert caught.value.message.startswith("Bad Request: can't parse entities: ")
     with pytest.raises(TelegramBadRequest, match="message text is empty"):
         await json_bot.send_message(user["id"], "")
+
+
+def _answer(result: dict[str, object], *, ok: bool = True) -> str:
+    return json.dumps({"ok": ok, "result": result}, ensure_ascii=False)
+
+
+_ECHOED = {
+    "message_id": 77,
+    "from": {"id": 7000001, "is_bot": True, "first_name": "دستیار"},
+    "chat": {"id": 42, "type": "private", "first_name": "مریم"},
+    "date": 1765000000,
+    "text": "بیمه درمان شما فعال است.",
+    "entities": [{"type": "bold", "offset": 0, "length": 4}],
+    "reply_markup": {"inline_keyboard": [[{"text": "بله", "callback_data": "yes"}]]},
+}
+
+
+def test_a_sent_text_is_answered_with_its_id_date_chat_and_text() -> None:
+    session = JsonAiohttpSession()
+    bot = PlatformBot(TG_TOKEN, platform=Platform.TELEGRAM, session=session)
+    method = SendMessage(chat_id=42, text="بیمه درمان شما فعال است.")
+    response = session.check_response(bot, method, 200, _answer(_ECHOED))
+    sent = response.result
+    assert isinstance(sent, Message)
+    assert (sent.message_id, sent.chat.id, sent.chat.type) == (77, 42, "private")
+    assert sent.date == dt.datetime.fromtimestamp(1765000000, dt.UTC)
+    assert sent.text == "بیمه درمان شما فعال است."
+    assert sent.bot is bot  # bound, as aiogram binds the messages it reads
+    # What no caller reads is left out (bot.session's rule).
+    assert sent.entities is None and sent.reply_markup is None and sent.from_user is None
+    # Exactly the fields aiogram's own check reads for them.
+    full = AiohttpSession.check_response(session, bot, method, 200, _answer(_ECHOED)).result
+    assert isinstance(full, Message)
+    assert (full.message_id, full.date, full.chat.id, full.text) == (
+        sent.message_id,
+        sent.date,
+        sent.chat.id,
+        sent.text,
+    )
+
+
+def test_refusals_and_odd_answers_go_through_aiograms_check() -> None:
+    session = JsonAiohttpSession()
+    bot = PlatformBot(TG_TOKEN, platform=Platform.TELEGRAM, session=session)
+    method = SendMessage(chat_id=42, text="سلام")
+    refused = json.dumps(
+        {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+    )
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        session.check_response(bot, method, 400, refused)
+    flood = json.dumps(
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 3",
+            "parameters": {"retry_after": 3},
+        }
+    )
+    with pytest.raises(TelegramRetryAfter) as waited:
+        session.check_response(bot, method, 429, flood)
+    assert waited.value.retry_after == 3
+    # A 200 whose message lacks its chat is not a sent message: aiogram's check refuses it.
+    broken = {k: v for k, v in _ECHOED.items() if k != "chat"}
+    with pytest.raises(ClientDecodeError):
+        session.check_response(bot, method, 200, _answer(broken))
+    with pytest.raises(ClientDecodeError):
+        session.check_response(bot, method, 200, "not json")
+    # Another method's answer is aiogram's whole object.
+    me = {"id": 7000001, "is_bot": True, "first_name": "دستیار", "username": "tamin_bot"}
+    user = session.check_response(bot, GetMe(), 200, _answer(me)).result
+    assert user.username == "tamin_bot"

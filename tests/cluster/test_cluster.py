@@ -395,7 +395,10 @@ async def test_kill_9_and_a_rolling_restart_lose_nothing_and_answer_nothing_twic
         f"at the kill, e.g. {beyond[:3]}"
     )
     assert set(twice) <= set(may_repeat), summary
-    assert not twice, f"{summary}: {len(twice)} users answered twice, e.g. {twice[:3]}"
+    assert not twice, (
+        f"{summary}: {len(twice)} users answered twice, e.g. {twice[:3]}; what the first was "
+        f"sent: {_bot_texts(world, bot, twice[0], start_seq) if twice else []}\n{logs}"
+    )
     assert not broken, f"{summary}: {len(broken)} verifications broken, e.g. {broken[:3]}"
 
 

@@ -196,4 +196,4 @@ def test_refusals_and_odd_answers_go_through_aiograms_check() -> None:
     # Another method's answer is aiogram's whole object.
     me = {"id": 7000001, "is_bot": True, "first_name": "دستیار", "username": "tamin_bot"}
     user = session.check_response(bot, GetMe(), 200, _answer(me)).result
-    assert user.username == "tamin_bot"
+    assert user is not None and user.username == "tamin_bot"

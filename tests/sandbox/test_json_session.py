@@ -128,8 +128,8 @@ async def test_over_http_a_refusal_is_aiograms_exception(
         await json_bot.send_message(user["id"], "")
 
 
-def _answer(result: dict[str, object], *, ok: bool = True) -> str:
-    return json.dumps({"ok": ok, "result": result}, ensure_ascii=False)
+def _answer(result: dict[str, object]) -> str:
+    return json.dumps({"ok": True, "result": result}, ensure_ascii=False)
 
 
 _ECHOED = {
@@ -156,7 +156,7 @@ def test_a_sent_text_is_answered_with_its_id_date_chat_and_text() -> None:
     assert sent.bot is bot  # bound, as aiogram binds the messages it reads
     # What no caller reads is left out (bot.session's rule).
     assert sent.entities is None and sent.reply_markup is None and sent.from_user is None
-    # Exactly the fields aiogram's own check reads for them.
+    # The four are what aiogram's own check reads from the same answer.
     full = AiohttpSession.check_response(session, bot, method, 200, _answer(_ECHOED)).result
     assert isinstance(full, Message)
     assert (full.message_id, full.date, full.chat.id, full.text) == (

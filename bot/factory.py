@@ -8,6 +8,7 @@ One Dispatcher serves every Bot.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -233,6 +234,13 @@ class BotDeps:
     # from the settings when not given.
     knowledge: KnowledgeStore | None = None
 
+    @functools.cached_property
+    def batcher(self) -> RedisBatcher | None:
+        """The one :class:`RedisBatcher` of these deps (None without Redis): the dispatcher's
+        commands (dedupe, FSM, flood counter, chat lock), the pace's bucket script and the send
+        ledger's look-up of a loop turn go in one pipeline, not one each."""
+        return None if self.redis is None else RedisBatcher(self.redis)
+
 
 def build_dispatcher(
     deps: BotDeps,
@@ -248,7 +256,7 @@ def build_dispatcher(
 
     ``polling``: the dispatcher will get its updates by polling (see :func:`build_fsm`).
     """
-    batcher = None if deps.redis is None else RedisBatcher(deps.redis)
+    batcher = deps.batcher
     if storage is None:
         storage, isolation = build_fsm(
             deps.redis,
@@ -380,7 +388,9 @@ def build_send_store(deps: BotDeps, *, key_prefix: str = "tamin") -> SendStore:
     """
     ttl = deps.settings.config.bot.processed_updates_hours * 3600
     if deps.redis is not None:
-        return RedisSendStore(deps.redis, ttl=ttl, prefix=f"{key_prefix}:sent")
+        return RedisSendStore(
+            deps.redis, ttl=ttl, prefix=f"{key_prefix}:sent", batcher=deps.batcher
+        )
     return SqliteSendStore(sent_calls_path(deps.settings), ttl=ttl)
 
 
@@ -406,6 +416,7 @@ def install_pacing(
             config.per_chat_per_second,
             config.per_chat_burst,
             prefix=f"{key_prefix}:pace",
+            batcher=deps.batcher,
         )
     else:
         pacer = MemoryPacer(config.per_chat_per_second, config.per_chat_burst)

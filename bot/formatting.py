@@ -67,9 +67,14 @@ def month(year: int, month_number: int) -> str:
     return format_jalali_month(year, month_number)
 
 
+def time_of_day(time: dt.time) -> str:
+    """Return «۰۸:۰۰» for a time of day (opening hours, quiet hours)."""
+    return to_persian_digits(time.strftime("%H:%M"))
+
+
 def clock_time(moment: dt.datetime) -> str:
     """Return «۱۴:۳۰» in Tehran time."""
-    return to_persian_digits(moment.astimezone(TEHRAN).strftime("%H:%M"))
+    return time_of_day(moment.astimezone(TEHRAN).time())
 
 
 def jalali_moment(moment: dt.datetime) -> str:

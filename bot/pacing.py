@@ -175,8 +175,8 @@ class RedisPacer:
     """Token buckets in Redis, shared by every worker of the bot (webhook mode).
 
     The bucket script goes through a :class:`~bot.redis_batch.RedisBatcher`: one round trip
-    of its own per answer, it now joins the pipeline of the loop turn's other sends (issue
-    19's profile of the webhook workers).
+    of its own per answer, it now joins the pipeline of the loop turn's other Redis commands
+    (the dispatcher's batcher, ``BotDeps.batcher``; issue 19's profile of the webhook workers).
     """
 
     def __init__(

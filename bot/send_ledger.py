@@ -28,8 +28,8 @@ restarted bot could consult, so the bot keeps one: a *send ledger*.
   look-up per update, batched with the other updates' Redis reads of the loop turn). A call
   found there is *not* sent again: the handler gets a result built from the call (message id
   0, as for an answer the pace hands to the outbox; the ids are kept only of a call recorded
-  after its answer, an upload). A call whose payload differs (the flow's state moved on) has another digest and is
-  sent. A call that fails (4xx, 429: the pace middleware outside this one retries it as the
+  after its answer, an upload). A call whose payload differs (the flow's state moved on) has
+  another digest and is sent. A call that fails (4xx, 429: the pace middleware outside this one retries it as the
   same call), or whose outcome is unknown (a timeout), has its record removed at once: at least
   once, never lost.
 - **Around the pace.** The ledger is registered in two parts around ``bot.pacing``

@@ -38,8 +38,8 @@ def hours_text(channels: Channels) -> str:
         parts.append(
             texts.HOURS_RANGE.format(
                 days=label,
-                start=fmt.digits(opens.strftime("%H:%M")),
-                end=fmt.digits(closes.strftime("%H:%M")),
+                start=fmt.time_of_day(opens),
+                end=fmt.time_of_day(closes),
             )
         )
     return "؛ ".join(parts)
@@ -84,8 +84,8 @@ async def contact_info(
                 texts.CONTACT_DAY_OPEN,
                 phone=fmt.digits(channels.phone),
                 day=name,
-                start=fmt.digits(day.opens.strftime("%H:%M")),
-                end=fmt.digits(day.closes.strftime("%H:%M")),
+                start=fmt.time_of_day(day.opens),
+                end=fmt.time_of_day(day.closes),
             )
         return
     await reply(

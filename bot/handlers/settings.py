@@ -45,8 +45,8 @@ async def on_settings(
     quiet = settings.config.notices
     await reply(
         texts.SETTINGS_INTRO,
-        quiet_start=fmt.digits(quiet.quiet_start.strftime("%H:%M")),
-        quiet_end=fmt.digits(quiet.quiet_end.strftime("%H:%M")),
+        quiet_start=fmt.time_of_day(quiet.quiet_start),
+        quiet_end=fmt.time_of_day(quiet.quiet_end),
         keyboard=keyboards.notice_settings(await services.notices.all(chat_user.id)),
     )
 

@@ -8,6 +8,7 @@ writes exactly what the stock ``RedisStorage`` does (they share the keys).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 
@@ -18,8 +19,12 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from bot.middlewares.dedupe import Lease, RedisLedger, Seen
+from bot.factory import BotDeps, build_bot, build_dispatcher, build_send_store, install_pacing
+from bot.middlewares.dedupe import DedupeMiddleware, Lease, RedisLedger, Seen
+from bot.pacing import RedisPacer
+from bot.platform import Platform
 from bot.redis_batch import BatchedRedisStorage, RedisBatcher
+from bot.send_ledger import RedisSendStore
 from tests.bot.conftest import REDIS_URL, delete_prefixed
 
 pytestmark = pytest.mark.redis
@@ -162,3 +167,30 @@ async def test_dedupe_through_the_batcher_lets_exactly_one_of_a_repeat_through(
     assert sorted(firsts) == [False, True, True, True]
     assert firsts[1] is True and firsts[3] is True
     assert await seen.take("telegram", 2) is Seen.BUSY
+
+
+async def test_the_dispatcher_the_pace_and_the_send_ledger_share_one_pipeline(
+    redis: tuple[Redis, str], bot_deps: BotDeps
+) -> None:
+    client, prefix = redis
+    deps = dataclasses.replace(bot_deps, redis=client)
+    batcher = deps.batcher
+    assert batcher is not None and deps.batcher is batcher  # one per deps
+    dp = build_dispatcher(deps, key_prefix=prefix)
+    bot = build_bot(Platform.TELEGRAM, "123456:TEST", "http://127.0.0.1:9")
+    try:
+        pacing = install_pacing([bot], deps, polling=False, key_prefix=prefix)
+        store = build_send_store(deps, key_prefix=prefix)
+        [dedupe] = [m for m in dp.update.outer_middleware if isinstance(m, DedupeMiddleware)]
+        assert isinstance(dedupe.ledger, RedisLedger) and dedupe.ledger.batcher is batcher
+        assert isinstance(pacing.pacer, RedisPacer) and pacing.pacer.batcher is batcher
+        assert isinstance(store, RedisSendStore) and store.batcher is batcher
+        # An update's take and an answer's pace slot in one loop turn: one round trip.
+        before = batcher.pipelines
+        taken, wait = await asyncio.gather(
+            dedupe.ledger.take("telegram", 1), pacing.pacer.reserve("telegram:1:42")
+        )
+        assert isinstance(taken, Lease) and wait == 0
+        assert batcher.pipelines == before + 1
+    finally:
+        await bot.session.close()

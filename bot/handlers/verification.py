@@ -142,8 +142,15 @@ class PersonalGate(BaseMiddleware):
             await note_understood(context["dialogue"])
         # A handler may answer as another intent's handler (the knowledge base's personal
         # entries for a verified user: bot.handlers.knowledge.PERSONAL_ENTRIES).
+        # The partial holds ``data`` and ``data`` holds it: popped when the handler is done,
+        # or the cycle keeps the whole update (its session, its objects: about fifty) alive
+        # until a garbage collection, which then walks them all (README, benchmark section,
+        # 2026-12-07: a fifth of the bot's CPU on PostgreSQL went to such collections).
         context["answer_as"] = functools.partial(self.answer, event, data)
-        result = await handler(event, data)
+        try:
+            result = await handler(event, data)
+        finally:
+            data.pop("answer_as", None)
         dialogue = context.get("dialogue")
         if (
             dialogue is not None

@@ -5,23 +5,25 @@ conversation). The bot needs them for every update, and each database round trip
 one event-loop thread (SQLAlchemy plus, on SQLite, aiosqlite's thread hand-offs), so two
 separate queries were a visible share of the bot's time per update (figures in the README).
 
-Nothing is cached between updates: an agent who takes or resolves a chat in the console is seen
+Under load, the look-ups of the updates handled in one turn of the event loop are one select
+(``services/db/turn_reads.py``). Nothing is cached between updates: an agent who takes or resolves a chat in the console is seen
 on the user's very next message, whichever worker handles it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, literal_column, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.clock import TEHRAN, Clock
-from services.common import read
+from services.common import direct_reads, read
 from services.db.handoff_models import Conversation
 from services.db.models import ChatUser
+from services.db.turn_reads import turn_reads
 from services.enums import ACTIVE_CONVERSATION_STATUSES, ConversationStatus
 from services.handoff.results import ActiveConversation
 from services.identity import MAX_FIRST_NAME, ChatUserInfo, IdentityService
@@ -36,52 +38,59 @@ class ChatArrival:
     handoff: ActiveConversation | None
 
 
-@functools.cache
-def _arrival_query() -> Select[
-    int,
-    str | None,
-    str | None,
-    str | None,
-    dt.datetime | None,
-    dt.datetime | None,
-    int,
-    str,
-    int | None,
-]:
-    # Built once: SQLAlchemy then reuses its cache key and compiled form on every update.
+_ARRIVAL_COLUMNS = (
+    ChatUser.id,
+    ChatUser.first_name,
+    ChatUser.mobile,
+    ChatUser.national_id,
+    ChatUser.verified_at,
+    ChatUser.locked_until,
+    Conversation.id,
+    Conversation.status,
+    Conversation.agent_id,
+)
+
+
+def _arrival_select(*columns: Any) -> Select[Any]:
     # Plain columns, not the ORM entity: loading one ChatUser object cost the bot more CPU per
     # update than the query itself.
-    return (
-        select(
-            ChatUser.id,
-            ChatUser.first_name,
-            ChatUser.mobile,
-            ChatUser.national_id,
-            ChatUser.verified_at,
-            ChatUser.locked_until,
-            Conversation.id,
-            Conversation.status,
-            Conversation.agent_id,
-        )
-        .outerjoin(
-            Conversation,
-            and_(
-                Conversation.platform == ChatUser.platform,
-                Conversation.chat_id == ChatUser.platform_user_id,
-                # The statuses as SQL literals, not bound parameters: only then can the
-                # database see that the partial unique index of active conversations
-                # (uq_conversations_active_chat) applies. With parameters SQLite searched
-                # the index of every active conversation's status instead, on each update.
-                Conversation.status.in_(
-                    [literal_column(f"'{status}'") for status in ACTIVE_CONVERSATION_STATUSES]
-                ),
+    return select(*columns).outerjoin(
+        Conversation,
+        and_(
+            Conversation.platform == ChatUser.platform,
+            Conversation.chat_id == ChatUser.platform_user_id,
+            # The statuses as SQL literals, not bound parameters: only then can the
+            # database see that the partial unique index of active conversations
+            # (uq_conversations_active_chat) applies. With parameters SQLite searched
+            # the index of every active conversation's status instead, on each update.
+            Conversation.status.in_(
+                [literal_column(f"'{status}'") for status in ACTIVE_CONVERSATION_STATUSES]
             ),
-        )
+        ),
+    )
+
+
+@functools.cache
+def _arrival_query() -> Select[Any]:
+    """One chat user's arrival row (built once: SQLAlchemy and the driver reuse its compiled
+    and prepared forms on every update)."""
+    return (
+        _arrival_select(*_ARRIVAL_COLUMNS)
         .where(
             ChatUser.platform == bindparam("platform"),
             ChatUser.platform_user_id == bindparam("platform_user_id"),
         )
         .limit(1)
+    )
+
+
+@functools.cache
+def _arrivals_query() -> Select[Any]:
+    """Several chat users' arrival rows, each led by its platform user id (one loop turn's
+    look-ups: ``services/db/turn_reads.py``)."""
+    return _arrival_select(ChatUser.platform_user_id, *_ARRIVAL_COLUMNS).where(
+        ChatUser.platform == bindparam("platform"),
+        ChatUser.platform_user_id.in_(bindparam("platform_user_ids", expanding=True)),
     )
 
 
@@ -101,13 +110,7 @@ class ChatLookup:
         One query when the user is known and their first name unchanged; a first contact or a
         new first name goes through :meth:`IdentityService.ensure_user`, which writes it.
         """
-        row = (
-            await read(
-                self._session,
-                _arrival_query(),
-                {"platform": str(platform), "platform_user_id": platform_user_id},
-            )
-        ).first()
+        row = await self._arrival_row(str(platform), platform_user_id)
         if row is None:
             # A brand-new chat user cannot have a conversation yet: agents start one only with
             # a chat user who exists.
@@ -145,3 +148,19 @@ class ChatLookup:
             locked_until=locked_until.astimezone(TEHRAN) if locked_until else None,
         )
         return ChatArrival(user=user, handoff=handoff)
+
+    async def _arrival_row(self, platform: str, platform_user_id: int) -> tuple[Any, ...] | None:
+        """The arrival row, read with the loop turn's other arrivals where the session has
+        begun nothing and the driver runs the reads itself (``services/db/turn_reads.py``);
+        else on the session (a transaction already begun, an in-memory test database)."""
+        bind = self._session.bind
+        if not self._session.in_transaction() and isinstance(bind, AsyncEngine):
+            reads = direct_reads(bind)
+            if reads is not None and reads.eligible(_arrival_query()):
+                rows = await turn_reads(
+                    bind, "arrival", _arrival_query(), _arrivals_query(), key="platform_user_id"
+                ).rows({"platform": platform}, platform_user_id)
+                return rows[0] if rows else None
+        parameters = {"platform": platform, "platform_user_id": platform_user_id}
+        result = (await read(self._session, _arrival_query(), parameters)).first()
+        return None if result is None else tuple(result)

@@ -168,7 +168,7 @@ async def read(
     database) the session's connection serves.
     """
     if not session.in_transaction():
-        reads = _direct_reads(session.bind)
+        reads = direct_reads(session.bind)
         if reads is not None:
             result = await reads.read(statement, parameters)
             if result is not None:
@@ -179,7 +179,27 @@ async def read(
     return await connection.execute(statement, parameters)
 
 
-def _direct_reads(bind: Any) -> DirectReads | None:
+async def read_outside(
+    engine: AsyncEngine, statement: Executable, parameters: Mapping[str, Any]
+) -> Result[*tuple[Any, ...]]:
+    """Run a column select outside any transaction on ``engine``, buffered.
+
+    As :func:`read` runs one for a session that has begun nothing: by the driver itself where
+    eligible (``services/db/direct_reads.py``), else on PostgreSQL on an autocommit
+    connection, else on a connection of the engine's pool, returned at once.
+    """
+    reads = direct_reads(engine)
+    assert reads is not None  # an AsyncEngine always has them
+    result = await reads.read(statement, parameters)
+    if result is not None:
+        return result
+    if reads.autocommit:
+        return await reads.through_sqlalchemy(statement, parameters)
+    async with engine.connect() as connection:
+        return (await connection.execute(statement, parameters)).freeze()()
+
+
+def direct_reads(bind: Any) -> DirectReads | None:
     """The direct reads of a session's engine (None for a bind that is not an engine).
 
     Made once and kept on the engine itself (they use its pool), so they go when it goes.

@@ -8,10 +8,9 @@ One Dispatcher serves every Bot.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiogram import Bot, Dispatcher, methods
@@ -234,12 +233,22 @@ class BotDeps:
     # from the settings when not given.
     knowledge: KnowledgeStore | None = None
 
-    @functools.cached_property
+    _batcher: RedisBatcher | None = field(default=None, init=False, repr=False)
+
+    @property
     def batcher(self) -> RedisBatcher | None:
         """The one :class:`RedisBatcher` of these deps (None without Redis): the dispatcher's
         commands (dedupe, FSM, flood counter, chat lock), the pace's bucket script and the send
-        ledger's look-up of a loop turn go in one pipeline, not one each."""
-        return None if self.redis is None else RedisBatcher(self.redis)
+        ledger's look-up of a loop turn go in one pipeline, not one each.
+
+        Made for the current ``redis``: deps given another client (tests build a second
+        dispatcher, without Redis, from the same deps) get a batcher of that one, not the
+        first's."""
+        if self.redis is None:
+            return None
+        if self._batcher is None or self._batcher.redis is not self.redis:
+            self._batcher = RedisBatcher(self.redis)
+        return self._batcher
 
 
 def build_dispatcher(
@@ -310,7 +319,10 @@ def build_dispatcher(
         or ThrottlingMiddleware(
             deps.settings.config.bot.flood_limit,
             deps.settings.config.bot.flood_window_seconds,
-            batcher=batcher,
+            # By polling this process alone receives the bots' updates (see build_fsm): the
+            # flood windows live in its memory, as the chat lock and the pace do, and cost no
+            # Redis commands (two per update). Webhook workers share them in Redis.
+            batcher=None if polling else batcher,
             prefix=f"{key_prefix}:flood",
         )
     )

@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, literal_column, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import TEHRAN, Clock
-from services.common import direct_reads, read
 from services.db.handoff_models import Conversation
 from services.db.models import ChatUser
-from services.db.turn_reads import turn_reads
+from services.db.turn_reads import read_rows
 from services.enums import ACTIVE_CONVERSATION_STATUSES, ConversationStatus
 from services.handoff.results import ActiveConversation
 from services.identity import MAX_FIRST_NAME, ChatUserInfo, IdentityService
@@ -51,7 +50,7 @@ _ARRIVAL_COLUMNS = (
 )
 
 
-def _arrival_select(*columns: Any) -> Select[Any]:
+def _arrival_select(*columns: Any) -> Select[*tuple[Any, ...]]:
     # Plain columns, not the ORM entity: loading one ChatUser object cost the bot more CPU per
     # update than the query itself.
     return select(*columns).outerjoin(
@@ -71,7 +70,7 @@ def _arrival_select(*columns: Any) -> Select[Any]:
 
 
 @functools.cache
-def _arrival_query() -> Select[Any]:
+def _arrival_query() -> Select[*tuple[Any, ...]]:
     """One chat user's arrival row (built once: SQLAlchemy and the driver reuse its compiled
     and prepared forms on every update)."""
     return (
@@ -85,7 +84,7 @@ def _arrival_query() -> Select[Any]:
 
 
 @functools.cache
-def _arrivals_query() -> Select[Any]:
+def _arrivals_query() -> Select[*tuple[Any, ...]]:
     """Several chat users' arrival rows, each led by its platform user id (one loop turn's
     look-ups: ``services/db/turn_reads.py``)."""
     return _arrival_select(ChatUser.platform_user_id, *_ARRIVAL_COLUMNS).where(
@@ -150,17 +149,15 @@ class ChatLookup:
         return ChatArrival(user=user, handoff=handoff)
 
     async def _arrival_row(self, platform: str, platform_user_id: int) -> tuple[Any, ...] | None:
-        """The arrival row, read with the loop turn's other arrivals where the session has
-        begun nothing and the driver runs the reads itself (``services/db/turn_reads.py``);
-        else on the session (a transaction already begun, an in-memory test database)."""
-        bind = self._session.bind
-        if not self._session.in_transaction() and isinstance(bind, AsyncEngine):
-            reads = direct_reads(bind)
-            if reads is not None and reads.eligible(_arrival_query()):
-                rows = await turn_reads(
-                    bind, "arrival", _arrival_query(), _arrivals_query(), key="platform_user_id"
-                ).rows({"platform": platform}, platform_user_id)
-                return rows[0] if rows else None
-        parameters = {"platform": platform, "platform_user_id": platform_user_id}
-        result = (await read(self._session, _arrival_query(), parameters)).first()
-        return None if result is None else tuple(result)
+        """The arrival row, read with the loop turn's other arrivals where it can be
+        (``services/db/turn_reads.py``)."""
+        rows = await read_rows(
+            self._session,
+            "arrival",
+            _arrival_query(),
+            _arrivals_query(),
+            key="platform_user_id",
+            value=platform_user_id,
+            group={"platform": platform},
+        )
+        return rows[0] if rows else None

@@ -26,6 +26,7 @@ from services.db.models import (
     VoluntaryContract,
     Workshop,
 )
+from services.db.turn_reads import read_rows
 from services.enums import Gender, InsuranceRelation, Relation
 
 
@@ -233,17 +234,39 @@ def _dependant(row: Sequence[Any]) -> RegistryDependant:
 
 
 @functools.cache
-def _person_query() -> Executable:
+def _person_query() -> Select[*tuple[Any, ...]]:
     return select(*_PERSON_COLUMNS).where(Person.national_id == bindparam("national_id"))
 
 
 @functools.cache
-def _household_query() -> Executable:
+def _persons_query() -> Select[*tuple[Any, ...]]:
+    """Several people, each row led by its national ID (one loop turn's look-ups:
+    ``services/db/turn_reads.py``)."""
+    return select(Person.national_id.label("key"), *_PERSON_COLUMNS).where(
+        Person.national_id.in_(bindparam("national_ids", expanding=True))
+    )
+
+
+@functools.cache
+def _household_query() -> Select[*tuple[Any, ...]]:
     return (
         select(*_PERSON_COLUMNS, *_DEPENDANT_COLUMNS)
         .select_from(Person)
         .outerjoin(Dependant, Dependant.insured_id == Person.id)
         .where(Person.national_id == bindparam("national_id"))
+        .order_by(Dependant.birth_date, Dependant.id)
+    )
+
+
+@functools.cache
+def _households_query() -> Select[*tuple[Any, ...]]:
+    """Several households, each row led by its insured's national ID, a household's rows in
+    the order of :func:`_household_query`."""
+    return (
+        select(Person.national_id.label("key"), *_PERSON_COLUMNS, *_DEPENDANT_COLUMNS)
+        .select_from(Person)
+        .outerjoin(Dependant, Dependant.insured_id == Person.id)
+        .where(Person.national_id.in_(bindparam("national_ids", expanding=True)))
         .order_by(Dependant.birth_date, Dependant.id)
     )
 
@@ -270,9 +293,15 @@ class SqlRegistryGateway:
     # the gateway hands out plain records anyway.
 
     async def person(self, national_id: str) -> RegistryPerson | None:
-        result = await read(self._session, _person_query(), {"national_id": national_id})
-        row = result.first()
-        return None if row is None else _person(row)
+        rows = await read_rows(
+            self._session,
+            "person",
+            _person_query(),
+            _persons_query(),
+            key="national_id",
+            value=national_id,
+        )
+        return _person(rows[0]) if rows else None
 
     async def mobile_matches(self, national_id: str, mobile: str) -> bool:
         found = await self._session.scalar(
@@ -294,8 +323,14 @@ class SqlRegistryGateway:
 
     async def household(self, national_id: str) -> Household | None:
         # One round trip: the person's columns repeated on each dependant's row.
-        result = await read(self._session, _household_query(), {"national_id": national_id})
-        rows = result.all()
+        rows = await read_rows(
+            self._session,
+            "household",
+            _household_query(),
+            _households_query(),
+            key="national_id",
+            value=national_id,
+        )
         if not rows:
             return None
         width = len(_PERSON_COLUMNS)

@@ -16,8 +16,9 @@ Where the count lives (issue 19, "nothing about a conversation lives only in one
   cost. The warning goes with the first refused update of a window (count ``limit + 1``), on
   whichever worker has it. If Redis fails, the update is let through (a flood limit is not
   worth refusing a user over) and the error counted.
-- **One process** (no Redis: the embedded default): :class:`LocalWindows`, a sliding window in
-  memory.
+- **One process** (no Redis: the embedded default; or by polling, where this process alone
+  receives the bots' updates, ``bot.factory.build_dispatcher``): :class:`LocalWindows`, a
+  sliding window in memory.
 """
 
 from __future__ import annotations

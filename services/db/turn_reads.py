@@ -34,9 +34,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.common import read_outside
+from services.common import direct_reads, read, read_outside
 
 Group = tuple[tuple[str, Any], ...]
 
@@ -50,7 +50,12 @@ class TurnReads:
     """
 
     def __init__(
-        self, engine: AsyncEngine, one: Select[Any], many: Select[Any], *, key: str
+        self,
+        engine: AsyncEngine,
+        one: Select[*tuple[Any, ...]],
+        many: Select[*tuple[Any, ...]],
+        *,
+        key: str,
     ) -> None:
         self._engine = engine
         self._one = one
@@ -114,7 +119,12 @@ class TurnReads:
 
 
 def turn_reads(
-    engine: AsyncEngine, name: str, one: Select[Any], many: Select[Any], *, key: str
+    engine: AsyncEngine,
+    name: str,
+    one: Select[*tuple[Any, ...]],
+    many: Select[*tuple[Any, ...]],
+    *,
+    key: str,
 ) -> TurnReads:
     """The :class:`TurnReads` called ``name`` of ``engine``: made once and kept on the engine
     (its reads use the engine's pool), so they go when it goes."""
@@ -129,3 +139,29 @@ def turn_reads(
 
 
 _ATTRIBUTE = "_tamin_turn_reads"
+
+
+async def read_rows(
+    session: AsyncSession,
+    name: str,
+    one: Select[*tuple[Any, ...]],
+    many: Select[*tuple[Any, ...]],
+    *,
+    key: str,
+    value: Any,
+    group: Mapping[str, Any] | None = None,
+) -> list[tuple[Any, ...]]:
+    """The rows of ``one`` for ``value`` of ``key`` (and the ``group``'s parameters).
+
+    With the loop turn's other look-ups of ``name`` (:class:`TurnReads`) where the session has
+    begun nothing and the engine's driver runs ``one`` itself (a PostgreSQL or SQLite file
+    engine); else on the session, as :func:`services.common.read` runs a read (a transaction
+    already begun, an in-memory test database).
+    """
+    group = group or {}
+    bind = session.bind
+    if not session.in_transaction() and isinstance(bind, AsyncEngine):
+        reads = direct_reads(bind)
+        if reads is not None and reads.eligible(one):
+            return await turn_reads(bind, name, one, many, key=key).rows(group, value)
+    return [tuple(row) for row in await read(session, one, {**group, key: value})]

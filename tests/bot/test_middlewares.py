@@ -18,7 +18,7 @@ from bot import texts
 from bot.factory import build_dispatcher, build_fsm
 from bot.handlers.commands import set_commands
 from bot.middlewares.dedupe import Lease, MemoryLedger, Seen
-from bot.middlewares.throttling import ThrottlingMiddleware
+from bot.middlewares.throttling import LocalWindows, RedisWindows, ThrottlingMiddleware
 from bot.pii import ScrubbingFormatter, scrub
 from bot.redis_batch import RedisBatcher
 from bot.reply import TYPING_AFTER_S
@@ -242,6 +242,25 @@ async def test_redis_isolation_is_per_process_when_polling_and_shared_with_webho
         _, isolation = build_fsm(None, polling=False)
         assert isinstance(isolation, SimpleEventIsolation)  # no Redis: one process anyway
     finally:
+        await client.aclose()
+
+
+async def test_flood_windows_are_per_process_when_polling_and_shared_with_webhooks(
+    bot_deps: Any,
+) -> None:
+    """As the chat lock: by polling one process receives the updates, so the windows are
+    in its memory (no Redis command per update); webhook workers share them in Redis."""
+    client = Redis.from_url("redis://127.0.0.1:6379/0")  # connects only when used
+    bot_deps.redis = client
+    try:
+        for polling, kind in ((True, LocalWindows), (False, RedisWindows)):
+            dp = build_dispatcher(bot_deps, polling=polling)
+            (throttling,) = [
+                m for m in dp.update.outer_middleware if isinstance(m, ThrottlingMiddleware)
+            ]
+            assert isinstance(throttling.windows, kind), polling
+    finally:
+        bot_deps.redis = None
         await client.aclose()
 
 

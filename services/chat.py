@@ -6,8 +6,9 @@ one event-loop thread (SQLAlchemy plus, on SQLite, aiosqlite's thread hand-offs)
 separate queries were a visible share of the bot's time per update (figures in the README).
 
 Under load, the look-ups of the updates handled in one turn of the event loop are one select
-(``services/db/turn_reads.py``). Nothing is cached between updates: an agent who takes or resolves a chat in the console is seen
-on the user's very next message, whichever worker handles it.
+(``services/db/turn_reads.py``). Nothing is cached between updates: an agent who takes or
+resolves a chat in the console is seen on the user's very next message, whichever worker
+handles it.
 """
 
 from __future__ import annotations

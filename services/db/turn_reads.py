@@ -3,10 +3,11 @@
 Under load the bot handles many updates at once: the poller feeds a ``getUpdates`` answer's
 updates (up to a hundred) together, and webhook requests read in one turn arrive together.
 Their middlewares run in step — each awaits the same Redis pipeline or group commit, then all
-go on in the same turn — so their per-update look-ups by key (the arrival's chat user) come
-in the same turn too. Each was a round trip of its own to the database: a statement sent, a
-socket write, a result parsed, about a tenth of an update's CPU on PostgreSQL (the README's
-benchmark section, 2026-12-07, second entry).
+go on in the same turn — so their look-ups by key come in the same turn too: the arrival's
+chat user (``services/chat.py``), the registry's person and household
+(``services/registry.py``). Each was a round trip of its own to the database: a statement
+sent, a socket write, a result parsed; the arrival alone was a tenth of an update's CPU on
+PostgreSQL (the README's benchmark section, 2026-12-07, second entry).
 
 :class:`TurnReads` queues each look-up and waits; a task started for the turn reads every key
 queued by then and answers each caller:

@@ -1,6 +1,7 @@
 """``services/db/turn_reads.py``: the look-ups of one loop turn in one select, on SQLite and
 PostgreSQL — each caller gets its own rows, a lone look-up takes the single-key statement, a
-failed select fails its batch only, a cancelled caller leaves the others their answers."""
+failed select fails its batch only, a cancelled caller leaves the others their answers; the
+arrival and the registry's person and household read so give what they gave one by one."""
 
 from __future__ import annotations
 
@@ -12,13 +13,20 @@ from sqlalchemy import bindparam, literal_column, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from demo import MARYAM_NID, PERSONA_MOBILES, REZA_NID
+from demo import MARYAM_NID, PERSONA_MOBILES, PERSONA_NIDS, REZA_NID
 from services.chat import ChatLookup, _arrival_query, _arrivals_query
 from services.clock import FixedClock
 from services.common import read
 from services.db.models import ChatUser
 from services.db.turn_reads import TurnReads, turn_reads
 from services.identity import ChatUserInfo
+from services.registry import (
+    SqlRegistryGateway,
+    _household_query,
+    _households_query,
+    _person_query,
+    _persons_query,
+)
 from services.settings import Settings
 from tests.services.helpers import chat_user, verified_user
 
@@ -155,3 +163,26 @@ async def test_a_session_in_a_transaction_reads_on_its_own(
         )
         assert arrival.user.id == user.id
         assert reads.selects == before
+
+
+async def test_registry_look_ups_of_one_turn_share_a_select(demo_db: AsyncEngine) -> None:
+    """The registry's person and household, each update in its own unit of work: the same
+    records as read one at a time, a household's dependants in their order."""
+    engine = demo_db
+
+    async def look_up(national_id: str) -> tuple[Any, Any]:
+        async with AsyncSession(engine) as own:
+            gateway = SqlRegistryGateway(own)
+            return await gateway.person(national_id), await gateway.household(national_id)
+
+    alone = [await look_up(nid) for nid in sorted(PERSONA_NIDS)] + [await look_up("0000000000")]
+    persons = turn_reads(engine, "person", _person_query(), _persons_query(), key="national_id")
+    households = turn_reads(
+        engine, "household", _household_query(), _households_query(), key="national_id"
+    )
+    before = persons.selects, households.selects
+    together = await asyncio.gather(*(look_up(n) for n in [*sorted(PERSONA_NIDS), "0000000000"]))
+    assert together == alone
+    assert alone[-1] == (None, None)
+    assert any(len(household.dependants) > 1 for _, household in alone[:-1] if household)
+    assert (persons.selects - before[0], households.selects - before[1]) == (1, 1)

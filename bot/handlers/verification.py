@@ -145,7 +145,7 @@ class PersonalGate(BaseMiddleware):
         # The partial holds ``data`` and ``data`` holds it: popped when the handler is done,
         # or the cycle keeps the whole update (its session, its objects: about fifty) alive
         # until a garbage collection, which then walks them all (README, benchmark section,
-        # 2026-12-07: a fifth of the bot's CPU on PostgreSQL went to such collections).
+        # 2026-12-07, second entry; tests/bot/test_no_cycles.py).
         context["answer_as"] = functools.partial(self.answer, event, data)
         try:
             result = await handler(event, data)

@@ -46,8 +46,9 @@ class TurnReads:
     """Look-ups of rows by ``key`` on one engine, those of a loop turn in one select.
 
     ``one``: the statement for one key (bound parameters: the group's and ``key``).
-    ``many``: the statement for several (the group's and ``keys``, an expanding ``IN``); its
-    first column is the key, the rest are ``one``'s columns in the same order.
+    ``many``: the statement for several (bound parameters: the group's and ``key`` + "s", an
+    expanding ``IN``); its first column is the key, the rest are ``one``'s columns in the same
+    order.
     """
 
     def __init__(
@@ -69,6 +70,10 @@ class TurnReads:
     async def rows(self, group: Mapping[str, Any], key: Any) -> list[tuple[Any, ...]]:
         """The rows of ``key`` (``one``'s columns), read with the turn's other look-ups."""
         loop = asyncio.get_running_loop()
+        if self._task is not None and self._task.get_loop() is not loop:
+            # The engine outlived an event loop (tests run one each): what that loop left
+            # queued can never be answered there, and is not this loop's to answer.
+            self._task, self._queued = None, {}
         future: asyncio.Future[list[tuple[Any, ...]]] = loop.create_future()
         self._queued.setdefault((tuple(sorted(group.items())), key), []).append(future)
         if self._task is None or self._task.done():

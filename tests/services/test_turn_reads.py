@@ -9,7 +9,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, literal_column, select
+from sqlalchemy import Select, bindparam, literal_column, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -94,7 +94,7 @@ async def test_a_failed_select_fails_its_batch_only(
     engine = demo_db
     user = (await _users(session, db_settings, clock))[0]
     # A statement the database refuses (no such column) for several keys: both callers fail.
-    broken = select(literal_column("1"), ChatUser.id).where(
+    broken: Select[*tuple[Any, ...]] = select(literal_column("1"), ChatUser.id).where(
         literal_column("no_such_column").in_(bindparam("ids", expanding=True))
     )
     reads = TurnReads(engine, _arrival_query(), broken, key="id")

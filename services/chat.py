@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.clock import TEHRAN, Clock
 from services.db.handoff_models import Conversation
 from services.db.models import ChatUser
-from services.db.turn_reads import read_rows
+from services.db.turn_reads import keys_match, read_rows
 from services.enums import ACTIVE_CONVERSATION_STATUSES, ConversationStatus
 from services.handoff.results import ActiveConversation
 from services.identity import MAX_FIRST_NAME, ChatUserInfo, IdentityService
@@ -85,12 +85,12 @@ def _arrival_query() -> Select[*tuple[Any, ...]]:
 
 
 @functools.cache
-def _arrivals_query() -> Select[*tuple[Any, ...]]:
+def _arrivals_query(dialect: str) -> Select[*tuple[Any, ...]]:
     """Several chat users' arrival rows, each led by its platform user id (one loop turn's
     look-ups: ``services/db/turn_reads.py``)."""
     return _arrival_select(ChatUser.platform_user_id, *_ARRIVAL_COLUMNS).where(
         ChatUser.platform == bindparam("platform"),
-        ChatUser.platform_user_id.in_(bindparam("platform_user_ids", expanding=True)),
+        keys_match(ChatUser.platform_user_id, "platform_user_ids", dialect),
     )
 
 
@@ -156,7 +156,7 @@ class ChatLookup:
             self._session,
             "arrival",
             _arrival_query(),
-            _arrivals_query(),
+            _arrivals_query,
             key="platform_user_id",
             value=platform_user_id,
             group={"platform": platform},

@@ -26,7 +26,7 @@ from services.db.models import (
     VoluntaryContract,
     Workshop,
 )
-from services.db.turn_reads import read_rows
+from services.db.turn_reads import keys_match, read_rows
 from services.enums import Gender, InsuranceRelation, Relation
 
 
@@ -239,11 +239,11 @@ def _person_query() -> Select[*tuple[Any, ...]]:
 
 
 @functools.cache
-def _persons_query() -> Select[*tuple[Any, ...]]:
+def _persons_query(dialect: str) -> Select[*tuple[Any, ...]]:
     """Several people, each row led by its national ID (one loop turn's look-ups:
     ``services/db/turn_reads.py``)."""
     return select(Person.national_id.label("key"), *_PERSON_COLUMNS).where(
-        Person.national_id.in_(bindparam("national_ids", expanding=True))
+        keys_match(Person.national_id, "national_ids", dialect)
     )
 
 
@@ -259,14 +259,14 @@ def _household_query() -> Select[*tuple[Any, ...]]:
 
 
 @functools.cache
-def _households_query() -> Select[*tuple[Any, ...]]:
+def _households_query(dialect: str) -> Select[*tuple[Any, ...]]:
     """Several households, each row led by its insured's national ID, a household's rows in
     the order of :func:`_household_query`."""
     return (
         select(Person.national_id.label("key"), *_PERSON_COLUMNS, *_DEPENDANT_COLUMNS)
         .select_from(Person)
         .outerjoin(Dependant, Dependant.insured_id == Person.id)
-        .where(Person.national_id.in_(bindparam("national_ids", expanding=True)))
+        .where(keys_match(Person.national_id, "national_ids", dialect))
         .order_by(Dependant.birth_date, Dependant.id)
     )
 
@@ -297,7 +297,7 @@ class SqlRegistryGateway:
             self._session,
             "person",
             _person_query(),
-            _persons_query(),
+            _persons_query,
             key="national_id",
             value=national_id,
         )
@@ -327,7 +327,7 @@ class SqlRegistryGateway:
             self._session,
             "household",
             _household_query(),
-            _households_query(),
+            _households_query,
             key="national_id",
             value=national_id,
         )

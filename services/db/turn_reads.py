@@ -31,24 +31,44 @@ DataLoader pattern of GraphQL servers is the same idea, tied to their resolvers)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import ARRAY, ColumnElement, Select, any_, bindparam
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common import direct_reads, read, read_outside
 
 Group = tuple[tuple[str, Any], ...]
+# The statement for several keys, made for a dialect's name (see :func:`keys_match`).
+ManyFor = Callable[[str], Select[*tuple[Any, ...]]]
+
+
+def keys_match(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
+    """``column`` is one of the keys bound as ``name``, for the statement of several keys.
+
+    On PostgreSQL ``column = ANY(:name)`` with the keys as one array: the same statement text
+    for any number of keys, so asyncpg runs it itself as the single reads run
+    (``services/db/direct_reads.py``) — an unnamed statement behind PgBouncer in transaction
+    mode, where a statement SQLAlchemy prepares outside a transaction may be missing on the
+    backend that executes it (``tests/cluster/test_pgbouncer.py``). Elsewhere (SQLite) an
+    expanding ``IN``, which SQLAlchemy renders per call.
+    """
+    condition: ColumnElement[bool] = (
+        column == any_(bindparam(name, type_=ARRAY(column.type)))
+        if dialect == "postgresql"
+        else column.in_(bindparam(name, expanding=True))
+    )
+    return condition
 
 
 class TurnReads:
     """Look-ups of rows by ``key`` on one engine, those of a loop turn in one select.
 
     ``one``: the statement for one key (bound parameters: the group's and ``key``).
-    ``many``: the statement for several (bound parameters: the group's and ``key`` + "s", an
-    expanding ``IN``); its first column is the key, the rest are ``one``'s columns in the same
-    order.
+    ``many``: the statement for several (bound parameters: the group's and ``key`` + "s", in
+    :func:`keys_match`); its first column is the key, the rest are ``one``'s columns in the
+    same order.
     """
 
     def __init__(
@@ -128,7 +148,7 @@ def turn_reads(
     engine: AsyncEngine,
     name: str,
     one: Select[*tuple[Any, ...]],
-    many: Select[*tuple[Any, ...]],
+    many: ManyFor,
     *,
     key: str,
 ) -> TurnReads:
@@ -140,7 +160,7 @@ def turn_reads(
         setattr(engine.sync_engine, _ATTRIBUTE, kept)
     reads = kept.get(name)
     if reads is None:
-        reads = kept[name] = TurnReads(engine, one, many, key=key)
+        reads = kept[name] = TurnReads(engine, one, many(engine.dialect.name), key=key)
     return reads
 
 
@@ -151,7 +171,7 @@ async def read_rows(
     session: AsyncSession,
     name: str,
     one: Select[*tuple[Any, ...]],
-    many: Select[*tuple[Any, ...]],
+    many: ManyFor,
     *,
     key: str,
     value: Any,

@@ -9,38 +9,50 @@ of the bot's CPU under load (the README's benchmark section, 2026-12-07, second 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.bot.conftest import MARYAM, Harness
 
 
+def _of_ours(o: object) -> bool:
+    module = getattr(type(o), "__module__", None)
+    return isinstance(module, str) and module.split(".")[0] in {
+        "bot",
+        "services",
+        "nlu",
+        "persian",
+    }
+
+
 @pytest.fixture
-def saved_garbage() -> Iterator[list[object]]:
-    """What the collector finds unreachable while the test runs (gc.DEBUG_SAVEALL)."""
+def new_garbage() -> Iterator[Callable[[], list[str]]]:
+    """A collection's finds (gc.DEBUG_SAVEALL) of the project's objects made since the test
+    began, by type: those of an earlier test, freed late, are not this test's doing."""
     gc.collect()
     gc.disable()
     gc.set_debug(gc.DEBUG_SAVEALL)
+    before = {id(o) for o in gc.get_objects() if _of_ours(o)}
+
+    def collect() -> list[str]:
+        gc.collect()
+        return sorted(
+            f"{type(o).__module__}.{type(o).__qualname__}"
+            for o in gc.garbage
+            if _of_ours(o) and id(o) not in before
+        )
+
     try:
-        yield gc.garbage
+        yield collect
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
         gc.enable()
 
 
-def ours(garbage: list[object]) -> list[str]:
-    """The objects of this project's own types among ``garbage``."""
-    return sorted(
-        f"{type(o).__module__}.{type(o).__qualname__}"
-        for o in garbage
-        if type(o).__module__.split(".")[0] in {"bot", "services", "nlu", "persian"}
-    )
-
-
 async def test_an_answered_update_leaves_no_cycle(
-    memory_harness: Harness, saved_garbage: list[object]
+    memory_harness: Harness, new_garbage: Callable[[], list[str]]
 ) -> None:
     chat = memory_harness.chat()
     # A verification (contact, national ID, the kept request answered) and then the kinds of
@@ -48,5 +60,4 @@ async def test_an_answered_update_leaves_no_cycle(
     await chat.verify(*MARYAM)
     for text in ("استحقاق درمان", "📄 آخرین سابقه", "شماره تماس ۱۴۲۰", "سلام"):
         assert chat.texts(await chat.send(text)), text
-    gc.collect()
-    assert ours(saved_garbage) == []
+    assert new_garbage() == []

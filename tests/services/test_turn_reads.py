@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from demo import MARYAM_NID, PERSONA_MOBILES, PERSONA_NIDS, REZA_NID
 from services.chat import ChatLookup, _arrival_query, _arrivals_query
 from services.clock import FixedClock
-from services.common import read
+from services.common import direct_reads, read
 from services.db.models import ChatUser
 from services.db.turn_reads import TurnReads, turn_reads
 from services.identity import ChatUserInfo
@@ -43,7 +43,8 @@ async def _users(
 
 
 def _arrivals(engine: AsyncEngine) -> TurnReads:
-    return TurnReads(engine, _arrival_query(), _arrivals_query(), key="platform_user_id")
+    many = _arrivals_query(engine.dialect.name)
+    return TurnReads(engine, _arrival_query(), many, key="platform_user_id")
 
 
 async def _one_by_one(session: AsyncSession, user: ChatUserInfo) -> list[tuple[Any, ...]]:
@@ -127,7 +128,7 @@ async def test_chat_lookups_of_one_turn_share_a_select(
     async with AsyncSession(engine, expire_on_commit=False) as session:
         users = await _users(session, db_settings, clock)
     reads = turn_reads(
-        engine, "arrival", _arrival_query(), _arrivals_query(), key="platform_user_id"
+        engine, "arrival", _arrival_query(), _arrivals_query, key="platform_user_id"
     )
     before = reads.selects
 
@@ -155,7 +156,7 @@ async def test_a_session_in_a_transaction_reads_on_its_own(
         user = (await _users(session, db_settings, clock))[0]
         await session.execute(select(1))  # the session's transaction has begun
         reads = turn_reads(
-            engine, "arrival", _arrival_query(), _arrivals_query(), key="platform_user_id"
+            engine, "arrival", _arrival_query(), _arrivals_query, key="platform_user_id"
         )
         before = reads.selects
         arrival = await ChatLookup(session, db_settings, clock).arrive(
@@ -176,9 +177,9 @@ async def test_registry_look_ups_of_one_turn_share_a_select(demo_db: AsyncEngine
             return await gateway.person(national_id), await gateway.household(national_id)
 
     alone = [await look_up(nid) for nid in sorted(PERSONA_NIDS)] + [await look_up("0000000000")]
-    persons = turn_reads(engine, "person", _person_query(), _persons_query(), key="national_id")
+    persons = turn_reads(engine, "person", _person_query(), _persons_query, key="national_id")
     households = turn_reads(
-        engine, "household", _household_query(), _households_query(), key="national_id"
+        engine, "household", _household_query(), _households_query, key="national_id"
     )
     before = persons.selects, households.selects
     together = await asyncio.gather(*(look_up(n) for n in [*sorted(PERSONA_NIDS), "0000000000"]))
@@ -186,3 +187,14 @@ async def test_registry_look_ups_of_one_turn_share_a_select(demo_db: AsyncEngine
     assert alone[-1] == (None, None)
     assert any(len(household.dependants) > 1 for _, household in alone[:-1] if household)
     assert (persons.selects - before[0], households.selects - before[1]) == (1, 1)
+
+
+@pytest.mark.parametrize("db_settings", ["postgresql"], indirect=True)
+async def test_on_postgresql_the_driver_runs_the_many_key_statements(demo_db: AsyncEngine) -> None:
+    """``= ANY(array)``: one statement text for any number of keys, run by asyncpg itself (an
+    unnamed statement behind PgBouncer, tests/cluster/test_pgbouncer.py), not prepared by
+    SQLAlchemy outside a transaction."""
+    reads = direct_reads(demo_db)
+    assert reads is not None
+    for many in (_arrivals_query, _persons_query, _households_query):
+        assert reads.eligible(many("postgresql")), many.__name__

@@ -14,8 +14,10 @@ queued by then and answers each caller:
 
 - one key queued (updates coming one at a time): the single-key statement, which the driver
   runs itself (``services/db/direct_reads.py``), as before;
-- several: one select with ``key IN (…)`` per group of equal parameters (a platform), whose
-  first column is the key, so that its rows can be handed back to their callers.
+- several: one select per group of equal parameters (a platform) for all its keys
+  (:func:`keys_match`: ``= ANY`` of an array on PostgreSQL, which the driver runs itself too;
+  an ``IN`` list on SQLite), whose first column is the key, so that its rows can be handed
+  back to their callers.
 
 Its first step runs on the next turn, after every caller ready in this one: a lone look-up
 waits one loop turn, as :class:`bot.redis_batch.RedisBatcher`'s commands and the update

@@ -29,9 +29,9 @@ restarted bot could consult, so the bot keeps one: a *send ledger*.
   found there is *not* sent again: the handler gets a result built from the call (message id
   0, as for an answer the pace hands to the outbox; the ids are kept only of a call recorded
   after its answer, an upload). A call whose payload differs (the flow's state moved on) has
-  another digest and is sent. A call that fails (4xx, 429: the pace middleware outside this one retries it as the
-  same call), or whose outcome is unknown (a timeout), has its record removed at once: at least
-  once, never lost.
+  another digest and is sent. A call that fails (4xx, 429: the pace middleware outside this
+  one retries it as the same call), or whose outcome is unknown (a timeout), has its record
+  removed at once: at least once, never lost.
 - **Around the pace.** The ledger is registered in two parts around ``bot.pacing``
   (:meth:`SendLedgerMiddleware.install`): the replay is answered outside it (a re-run takes
   no slot of the chat's and cannot hand to the outbox a reply that already went), the record is

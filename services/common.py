@@ -168,15 +168,25 @@ async def read(
     database) the session's connection serves.
     """
     if not session.in_transaction():
-        reads = direct_reads(session.bind)
-        if reads is not None:
-            result = await reads.read(statement, parameters)
-            if result is not None:
-                return result
-            if reads.autocommit:
-                return await reads.through_sqlalchemy(statement, parameters)
+        result = await _without_transaction(session.bind, statement, parameters)
+        if result is not None:
+            return result
     connection = await session.connection()
     return await connection.execute(statement, parameters)
+
+
+async def _without_transaction(
+    bind: Any, statement: Executable, parameters: Mapping[str, Any]
+) -> Result[*tuple[Any, ...]] | None:
+    """A select run without a transaction: by the driver itself where eligible, else on
+    PostgreSQL on an autocommit connection (None: neither serves, a connection must)."""
+    reads = direct_reads(bind)
+    if reads is None:
+        return None
+    result = await reads.read(statement, parameters)
+    if result is None and reads.autocommit:
+        result = await reads.through_sqlalchemy(statement, parameters)
+    return result
 
 
 async def read_outside(
@@ -188,13 +198,9 @@ async def read_outside(
     eligible (``services/db/direct_reads.py``), else on PostgreSQL on an autocommit
     connection, else on a connection of the engine's pool, returned at once.
     """
-    reads = direct_reads(engine)
-    assert reads is not None  # an AsyncEngine always has them
-    result = await reads.read(statement, parameters)
+    result = await _without_transaction(engine, statement, parameters)
     if result is not None:
         return result
-    if reads.autocommit:
-        return await reads.through_sqlalchemy(statement, parameters)
     async with engine.connect() as connection:
         return (await connection.execute(statement, parameters)).freeze()()
 

@@ -23,6 +23,7 @@ from bot.middlewares.dedupe import Lease, Seen
 from services.common import read
 from services.db.delivery_models import DONE, ProcessedUpdate
 from services.db.session_hooks import has_work
+from services.db.turn_reads import keys_match
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +33,13 @@ def _utcnow() -> dt.datetime:
 
 
 @functools.cache
-def _done_query() -> Select[int]:
-    """Which of a platform's updates are done (built once; the IN list expands per call)."""
+def _done_query(dialect: str) -> Select[int]:
+    """Which of a platform's updates are done (built once per dialect: ``= ANY`` of one array
+    on PostgreSQL, which the driver runs itself, also behind PgBouncer; an ``IN`` list
+    expanded per call on SQLite; ``services.db.turn_reads.keys_match``)."""
     return select(ProcessedUpdate.update_id).where(
         ProcessedUpdate.platform == bindparam("platform"),
-        ProcessedUpdate.update_id.in_(bindparam("update_ids", expanding=True)),
+        keys_match(ProcessedUpdate.update_id, "update_ids", dialect),
         ProcessedUpdate.state == DONE,
     )
 
@@ -78,7 +81,7 @@ class DatabaseLedger:
         self.session_factory = session_factory
         self.now = now
         bind = session_factory.kw.get("bind")
-        self._dialect = bind.dialect.name if bind is not None else "sqlite"
+        self.dialect = bind.dialect.name if bind is not None else "sqlite"
         # The updates in hand in this process, by (platform, update_id).
         self._held: dict[tuple[str, int], Lease] = {}
         self._marks = _MarkWriter(self)
@@ -87,7 +90,7 @@ class DatabaseLedger:
         # with a list of rows (executemany): SQLAlchemy compiles it once. A multi-row VALUES
         # built per batch was compiled anew for every batch size (3 % of an update's CPU on
         # PostgreSQL by polling).
-        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         statement = insert(ProcessedUpdate)
         self.mark_statement = statement.on_conflict_do_update(
             index_elements=["platform", "update_id"],
@@ -208,7 +211,7 @@ class _DoneReads:
                     for platform, update_ids in by_platform.items():
                         rows = await read(
                             session,
-                            _done_query(),
+                            _done_query(self._ledger.dialect),
                             {"platform": platform, "update_ids": update_ids},
                         )
                         done.update((platform, update_id) for (update_id,) in rows)

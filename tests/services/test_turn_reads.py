@@ -13,6 +13,7 @@ from sqlalchemy import Select, bindparam, literal_column, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot.middlewares.ledger_db import _done_query
 from demo import MARYAM_NID, PERSONA_MOBILES, PERSONA_NIDS, REZA_NID
 from services.chat import ChatLookup, _arrival_query, _arrivals_query
 from services.clock import FixedClock
@@ -193,8 +194,8 @@ async def test_registry_look_ups_of_one_turn_share_a_select(demo_db: AsyncEngine
 async def test_on_postgresql_the_driver_runs_the_many_key_statements(demo_db: AsyncEngine) -> None:
     """``= ANY(array)``: one statement text for any number of keys, run by asyncpg itself (an
     unnamed statement behind PgBouncer, tests/cluster/test_pgbouncer.py), not prepared by
-    SQLAlchemy outside a transaction."""
+    SQLAlchemy outside a transaction; the update ledger's done-mark reads too."""
     reads = direct_reads(demo_db)
     assert reads is not None
-    for many in (_arrivals_query, _persons_query, _households_query):
+    for many in (_arrivals_query, _persons_query, _households_query, _done_query):
         assert reads.eligible(many("postgresql")), many.__name__
